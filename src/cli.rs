@@ -1,0 +1,241 @@
+//! Command-line definitions (clap). Parsing only; `cmd` carries them out.
+//!
+//! May depend on: clap, `domain` value types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "faultdesk",
+    version,
+    about = "Fault line of a community telecom service centre"
+)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "FAULTDESK_CONFIG",
+        default_value = "config/faultdesk.toml"
+    )]
+    pub config: PathBuf,
+    /// The person doing this (a user added with `user add`); every change and
+    /// every look at customer data is recorded under this name.
+    #[arg(long = "user", short = 'u', global = true, env = "FAULTDESK_USER")]
+    pub user: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database (and spool folders) if needed and bring the schema up to date.
+    Init,
+    /// Validate the configuration and print a summary.
+    CheckConfig(JsonFlag),
+    /// Import data.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Look up subscribers.
+    #[command(subcommand)]
+    Subscriber(SubscriberCmd),
+    /// Fault tickets.
+    #[command(subcommand)]
+    Ticket(TicketCmd),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Run the daemon until SIGINT or SIGTERM.
+    Run,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Import the subscriber roster from XLSX or CSV (UTF-8), upserting by account.
+    Subscribers {
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriberCmd {
+    /// Find by phone number (any form), account, address or name.
+    Find {
+        query: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CallbackResult {
+    /// The repair holds (☆): the ticket is closed.
+    Passed,
+    /// The fault is still there (×): the ticket is reopened.
+    Failed,
+    /// Nobody answered: try again later.
+    NoAnswer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCmd {
+    /// Record a fault report (a repeat report if the subscriber has an open ticket).
+    New(NewTicket),
+    /// List tickets.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only tickets not closed.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one ticket with its history.
+    Show {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send to a depot / technician (下发).
+    Dispatch {
+        number: String,
+        #[arg(long)]
+        depot: Option<String>,
+        #[arg(long)]
+        technician: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The technician says it is fixed (✓).
+    Repaired {
+        number: String,
+        /// 故障原因.
+        #[arg(long)]
+        cause: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the callback (回访) and its result.
+    Callback {
+        number: String,
+        #[arg(long, value_enum)]
+        result: CallbackResult,
+        /// 满意度.
+        #[arg(long)]
+        satisfaction: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// With a passed callback, leave the ticket called back instead of closing it.
+        #[arg(long)]
+        keep_open: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a called-back ticket.
+    Close {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register the fault again (×).
+    Reopen {
+        number: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause, resume or exempt the repair promise (SLA), with a reason.
+    Sla {
+        number: String,
+        #[arg(long, conflicts_with_all = ["resume", "exempt"])]
+        pause: Option<String>,
+        #[arg(long, conflicts_with = "exempt")]
+        resume: bool,
+        #[arg(long)]
+        exempt: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill in the subscriber or remarks of a ticket.
+    Amend {
+        number: String,
+        #[arg(long)]
+        subscriber: Option<String>,
+        #[arg(long)]
+        remarks: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewTicket {
+    /// The caller's number, in any written form.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// The subscriber's account, e.g. dw0120502.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The address as told, e.g. 馨苑1#-2-502.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Tag it yourself (X, Q, R, D180, DC …) instead of by the rules.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// 业务类型, one of the configured service types.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// 上报人.
+    #[arg(long)]
+    pub reporter: Option<String>,
+    /// The fault as described.
+    #[arg(long)]
+    pub fault: Option<String>,
+    /// 备注.
+    #[arg(long)]
+    pub remarks: Option<String>,
+    /// 归属维护处 (defaults to the estate's depot).
+    #[arg(long)]
+    pub depot: Option<String>,
+    /// Where the report came in: phone, fax, counter.
+    #[arg(long, default_value = "phone")]
+    pub source: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a staff member.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["agent", "clerk", "manager", "technician"])]
+        role: String,
+        /// Full name as shown (e.g. 李娜).
+        #[arg(long)]
+        display: Option<String>,
+    },
+    /// List staff.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}

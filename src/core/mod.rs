@@ -1,0 +1,153 @@
+//! The core: what an event means for the business, recorded in the store.
+//!
+//! Role: every source (the SIP hotline, the fax spool, the CLI, later the web
+//! console) reports through these functions, which apply the manual's rules
+//! from `domain` inside the caller's write transaction. A source never writes
+//! tickets itself, so a rule holds the same whichever way a report arrives.
+//!
+//! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
+//! an adapter (SIP, fax, mail, web) or on tokio.
+
+pub mod subscribers;
+pub mod tickets;
+
+use chrono_tz::Tz;
+
+use crate::config::Config;
+use crate::domain::account::EstateRule;
+use crate::domain::number::NumberingPlan;
+use crate::domain::tag::DeskRule;
+use crate::store::StoreError;
+
+/// The configured values the rules need, built once from the [`Config`].
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub centre: String,
+    pub plan: NumberingPlan,
+    pub tz: Tz,
+    pub estates: Vec<EstateRule>,
+    /// (estate tag, maintenance depot)
+    pub estate_depots: Vec<(String, String)>,
+    pub desks: Vec<DeskRule>,
+    pub sla_hours: u32,
+    pub untagged_prefix: String,
+    pub sequence_digits: usize,
+    pub service_types: Vec<String>,
+    pub depots: Vec<String>,
+}
+
+impl Rules {
+    pub fn from_config(c: &Config) -> Rules {
+        let plan = c.numbering.clone();
+        Rules {
+            centre: c.centre.name.clone(),
+            tz: c.centre.time_zone.0,
+            estates: c
+                .estates
+                .iter()
+                .map(|e| EstateRule {
+                    tag: e.tag.get_ref().clone(),
+                    name: e.name.get_ref().clone(),
+                    aliases: e.aliases.clone(),
+                    account_prefix: e.account_prefix.get_ref().clone(),
+                })
+                .collect(),
+            estate_depots: c
+                .estates
+                .iter()
+                .map(|e| (e.tag.get_ref().clone(), e.depot.clone()))
+                .collect(),
+            desks: c
+                .desks
+                .iter()
+                .map(|d| DeskRule {
+                    tag: d.tag.get_ref().clone(),
+                    numbers: d
+                        .numbers
+                        .get_ref()
+                        .iter()
+                        .map(|n| {
+                            plan.normalise(n.as_str())
+                                .map_or_else(|_| n.to_string(), |p| p.digits)
+                        })
+                        .collect(),
+                })
+                .collect(),
+            plan,
+            sla_hours: c.tickets.sla_hours,
+            untagged_prefix: c.tickets.untagged_prefix.clone(),
+            sequence_digits: c.tickets.sequence_digits,
+            service_types: c.tickets.service_types.clone(),
+            depots: c.tickets.depots.clone(),
+        }
+    }
+
+    /// Every tag a person may give a ticket.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.estates
+            .iter()
+            .map(|e| e.tag.as_str())
+            .chain(self.desks.iter().map(|d| d.tag.as_str()))
+    }
+
+    /// The depot that maintains an estate's lines.
+    pub fn depot_of(&self, estate: &str) -> Option<&str> {
+        self.estate_depots
+            .iter()
+            .find(|(t, _)| t == estate)
+            .map(|(_, d)| d.as_str())
+    }
+}
+
+/// What the core refuses, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("ticket {0}: no such ticket")]
+    NoTicket(String),
+    #[error("ticket {number}: {source}")]
+    Illegal {
+        number: String,
+        #[source]
+        source: crate::domain::ticket::IllegalStep,
+    },
+    #[error("ticket {number}: {source}")]
+    Sla {
+        number: String,
+        #[source]
+        source: crate::domain::sla::SlaError,
+    },
+    #[error("subscriber {0}: not in the roster")]
+    NoSubscriber(String),
+    #[error("{field}: {why}")]
+    BadInput { field: &'static str, why: String },
+    #[error("user {0}: no such active user (add one with `faultdesk user add`)")]
+    NoUser(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        CoreError::Store(e.into())
+    }
+}
+
+/// The active user `name`, or why not.
+pub fn person(
+    conn: &rusqlite::Connection,
+    name: &str,
+) -> Result<crate::store::users::User, CoreError> {
+    match crate::store::users::get(conn, name)? {
+        Some(u) if u.active => Ok(u),
+        _ => Err(CoreError::NoUser(name.to_string())),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub fn rules() -> Rules {
+        Rules::from_config(&Config::embedded().expect("embedded config"))
+    }
+}

@@ -1,0 +1,634 @@
+//! Fault reports and the steps of the fault workflow.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{CoreError, Rules};
+use crate::domain::account::Account;
+use crate::domain::number::Phone;
+use crate::domain::sla::Sla;
+use crate::domain::tag::{self, Origin};
+use crate::domain::ticket::{self, FaultFields, State, Step};
+use crate::store::subscribers::{self, Stored};
+use crate::store::tickets::{self as rows, Ticket};
+
+/// A fault as reported, from any source.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// phone, fax, cli, counter, web.
+    pub source: String,
+    /// The caller or sender as received (any written form).
+    pub caller_raw: Option<String>,
+    /// The subscriber's account, when the reporter names it.
+    pub subscriber: Option<String>,
+    /// The address as told, when no account is given.
+    pub address: Option<String>,
+    /// A tag chosen by a person (must be a configured tag); otherwise the rules decide.
+    pub tag: Option<String>,
+    pub fields: FaultFields,
+    /// Source-specific facts kept in the event (call id, fax id …).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// What a report did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    pub ticket: Ticket,
+    /// True when the report was attached to an open ticket as a repeat report.
+    pub repeat: bool,
+}
+
+/// Extra facts a step records.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    pub depot: Option<String>,
+    pub technician: Option<String>,
+    pub cause: Option<String>,
+    pub satisfaction: Option<String>,
+    pub note: Option<String>,
+    /// With a passed callback: close the ticket at once (the manual's default).
+    pub close_on_pass: bool,
+}
+
+/// The subscriber a report concerns, if the rules can tell without guessing.
+fn find_subscriber(
+    conn: &Connection,
+    rules: &Rules,
+    r: &Report,
+    caller: Option<&Phone>,
+    desk: bool,
+) -> Result<Option<Stored>, CoreError> {
+    if let Some(acc) = r
+        .subscriber
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        return subscribers::get(conn, acc)?
+            .map(Some)
+            .ok_or_else(|| CoreError::NoSubscriber(acc.to_string()));
+    }
+    if let Some(addr) = r.address.as_deref().filter(|a| !a.trim().is_empty())
+        && let Ok(a) = Account::parse_address(addr, &rules.estates)
+    {
+        let mut found = subscribers::by_room(conn, &a.estate, a.building, a.unit, a.room)?;
+        if found.len() == 1 {
+            return Ok(found.pop());
+        }
+    }
+    // A desk's line is never a customer's; several customers on one number is not a match.
+    if let (Some(c), false) = (caller, desk) {
+        let mut found = subscribers::by_phone(conn, c.as_str())?;
+        if found.len() == 1 {
+            return Ok(found.pop());
+        }
+    }
+    Ok(None)
+}
+
+/// Records a fault report: a new ticket, or a repeat report on the open one.
+pub fn report(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    r: Report,
+) -> Result<Reported, CoreError> {
+    let caller = r
+        .caller_raw
+        .as_deref()
+        .and_then(|c| rules.plan.normalise(c).ok());
+    let desk = caller.as_ref().and_then(|c| tag::desk_for(c, &rules.desks));
+    let sub = find_subscriber(conn, rules, &r, caller.as_ref(), desk.is_some())?;
+    let mut origin = tag::classify(
+        caller.as_ref(),
+        &rules.desks,
+        sub.as_ref().map(|s| s.subscriber.estate.as_str()),
+    );
+    if let Some(t) = r.tag.as_deref() {
+        if !rules.tags().any(|k| k == t) {
+            return Err(CoreError::BadInput {
+                field: "tag",
+                why: format!(
+                    "`{t}` is not a configured tag (known: {})",
+                    rules.tags().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        origin = if rules.desks.iter().any(|d| d.tag == t) {
+            Origin::Desk(t.to_string())
+        } else {
+            Origin::Estate(t.to_string())
+        };
+    }
+    if let Some(st) = r.fields.service_type.as_deref()
+        && !rules.service_types.iter().any(|s| s == st)
+    {
+        return Err(CoreError::BadInput {
+            field: "service type",
+            why: format!(
+                "`{st}` is not a configured service type (known: {})",
+                rules.service_types.join(", ")
+            ),
+        });
+    }
+
+    // A repeat report: the subscriber (or the unknown caller) already has an open ticket.
+    let open = match (&sub, &origin) {
+        (Some(s), _) => rows::open_for_subscriber(conn, &s.subscriber.account)?,
+        (None, Origin::Untagged) => match &caller {
+            Some(c) => rows::open_untagged_for_caller(conn, c.as_str())?,
+            None => None,
+        },
+        _ => None,
+    };
+    if let Some(mut t) = open {
+        t.repeat_count += 1;
+        t.updated_at = now;
+        rows::save(conn, &t)?;
+        let detail = json!({
+            "source": r.source,
+            "caller": caller.as_ref().map(|c| c.as_str()),
+            "caller_raw": r.caller_raw,
+            "fault": r.fields.fault,
+            "reporter": r.fields.reporter,
+            "extra": r.detail,
+        });
+        rows::add_event(
+            conn,
+            t.id,
+            now,
+            actor,
+            "repeat_report",
+            Some(t.state),
+            Some(t.state),
+            Some(&detail),
+        )?;
+        return Ok(Reported {
+            ticket: t,
+            repeat: true,
+        });
+    }
+
+    let prefix = origin.tag().unwrap_or(&rules.untagged_prefix).to_string();
+    let day = now.with_timezone(&rules.tz).date_naive();
+    let seq = rows::next_seq(conn, &prefix, &day.format("%Y%m%d").to_string())?;
+    let sla = Sla::start(now, rules.sla_hours);
+    let mut fields = r.fields;
+    if fields.depot.is_none() {
+        fields.depot = sub
+            .as_ref()
+            .and_then(|s| rules.depot_of(&s.subscriber.estate))
+            .map(str::to_string);
+    }
+    let address = r.address.clone().or_else(|| {
+        sub.as_ref().and_then(|s| {
+            Account::parse(&s.subscriber.account, &rules.estates)
+                .ok()
+                .and_then(|a| a.paper(&rules.estates))
+        })
+    });
+    let mut t = Ticket {
+        id: 0,
+        number: ticket::number(&prefix, day, seq, rules.sequence_digits),
+        tag: origin.tag().map(str::to_string),
+        origin: match origin {
+            Origin::Desk(_) => "desk",
+            Origin::Estate(_) => "estate",
+            Origin::Untagged => "untagged",
+        }
+        .to_string(),
+        state: State::New,
+        source: r.source.clone(),
+        subscriber: sub.as_ref().map(|s| s.subscriber.account.clone()),
+        caller: caller.as_ref().map(|c| c.digits.clone()),
+        caller_raw: r.caller_raw.clone(),
+        address,
+        fields,
+        reported_at: now,
+        due_at: sla.due_at,
+        sla_paused_at: None,
+        sla_exempt: None,
+        repaired_at: None,
+        closed_at: None,
+        satisfaction: None,
+        repeat_count: 0,
+        reopen_count: 0,
+        updated_at: now,
+    };
+    rows::insert(conn, &mut t)?;
+    let detail = json!({ "source": r.source, "caller_raw": r.caller_raw, "extra": r.detail });
+    rows::add_event(
+        conn,
+        t.id,
+        now,
+        actor,
+        "reported",
+        None,
+        Some(State::New),
+        Some(&detail),
+    )?;
+    Ok(Reported {
+        ticket: t,
+        repeat: false,
+    })
+}
+
+/// Loads a ticket by number.
+pub fn get(conn: &Connection, number: &str) -> Result<Ticket, CoreError> {
+    rows::by_number(conn, number)?.ok_or_else(|| CoreError::NoTicket(number.to_string()))
+}
+
+fn transition(
+    conn: &Connection,
+    t: &mut Ticket,
+    actor: &str,
+    now: DateTime<Utc>,
+    step: Step,
+    detail: &serde_json::Value,
+) -> Result<(), CoreError> {
+    let from = t.state;
+    let to = ticket::apply(from, step).map_err(|source| CoreError::Illegal {
+        number: t.number.clone(),
+        source,
+    })?;
+    t.state = to;
+    t.updated_at = now;
+    rows::add_event(
+        conn,
+        t.id,
+        now,
+        actor,
+        step.as_str(),
+        Some(from),
+        Some(to),
+        Some(detail),
+    )?;
+    Ok(())
+}
+
+/// Takes one step of the workflow; a passed callback may also close the ticket.
+pub fn step(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    number: &str,
+    step: Step,
+    input: StepInput,
+) -> Result<Ticket, CoreError> {
+    let mut t = get(conn, number)?;
+    let detail = json!({
+        "depot": input.depot,
+        "technician": input.technician,
+        "cause": input.cause,
+        "satisfaction": input.satisfaction,
+        "note": input.note,
+    });
+    transition(conn, &mut t, actor, now, step, &detail)?;
+    match step {
+        Step::Dispatch => {
+            if let Some(d) = input.depot {
+                if !rules.depots.contains(&d) {
+                    return Err(CoreError::BadInput {
+                        field: "depot",
+                        why: format!(
+                            "`{d}` is not a configured depot (known: {})",
+                            rules.depots.join(", ")
+                        ),
+                    });
+                }
+                t.fields.depot = Some(d);
+            }
+        }
+        Step::Repair => {
+            t.repaired_at = Some(now);
+            if input.cause.is_some() {
+                t.fields.cause = input.cause;
+            }
+        }
+        Step::CallbackPassed => {
+            t.satisfaction = input.satisfaction;
+            if input.close_on_pass {
+                transition(
+                    conn,
+                    &mut t,
+                    actor,
+                    now,
+                    Step::Close,
+                    &json!({ "after": "callback_passed" }),
+                )?;
+                t.closed_at = Some(now);
+            }
+        }
+        Step::Close => t.closed_at = Some(now),
+        Step::CallbackFailed | Step::Reopen => {
+            // Registered again: a fresh repair promise from now.
+            t.reopen_count += 1;
+            t.repaired_at = None;
+            t.closed_at = None;
+            let sla = Sla::start(now, rules.sla_hours);
+            t.due_at = sla.due_at;
+            t.sla_paused_at = None;
+            t.sla_exempt = None;
+        }
+        Step::CallbackNoAnswer => {}
+    }
+    rows::save(conn, &t)?;
+    Ok(t)
+}
+
+/// Changes to the repair promise.
+#[derive(Debug, Clone)]
+pub enum SlaChange {
+    Pause(String),
+    Resume,
+    Exempt(String),
+}
+
+pub fn change_sla(
+    conn: &Connection,
+    actor: &str,
+    now: DateTime<Utc>,
+    number: &str,
+    change: SlaChange,
+) -> Result<Ticket, CoreError> {
+    let mut t = get(conn, number)?;
+    let mut sla = Sla {
+        due_at: t.due_at,
+        paused_at: t.sla_paused_at,
+        exempt: t.sla_exempt.clone(),
+    };
+    let err = |source| CoreError::Sla {
+        number: number.to_string(),
+        source,
+    };
+    let (kind, detail) = match &change {
+        SlaChange::Pause(reason) => {
+            sla.pause(now, reason).map_err(err)?;
+            ("sla_paused", json!({ "reason": reason }))
+        }
+        SlaChange::Resume => {
+            sla.resume(now).map_err(err)?;
+            ("sla_resumed", json!({ "due_at": sla.due_at }))
+        }
+        SlaChange::Exempt(reason) => {
+            sla.exempt(reason).map_err(err)?;
+            ("sla_exempt", json!({ "reason": reason }))
+        }
+    };
+    t.due_at = sla.due_at;
+    t.sla_paused_at = sla.paused_at;
+    t.sla_exempt = sla.exempt;
+    t.updated_at = now;
+    rows::save(conn, &t)?;
+    rows::add_event(
+        conn,
+        t.id,
+        now,
+        actor,
+        kind,
+        Some(t.state),
+        Some(t.state),
+        Some(&detail),
+    )?;
+    Ok(t)
+}
+
+/// Fills in what a person learnt about a ticket (the subscriber of a desk's report, say).
+pub fn amend(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    number: &str,
+    subscriber: Option<&str>,
+    remarks: Option<&str>,
+) -> Result<Ticket, CoreError> {
+    let mut t = get(conn, number)?;
+    let mut detail = serde_json::Map::new();
+    if let Some(acc) = subscriber {
+        let s =
+            subscribers::get(conn, acc)?.ok_or_else(|| CoreError::NoSubscriber(acc.to_string()))?;
+        if t.fields.depot.is_none() {
+            t.fields.depot = rules.depot_of(&s.subscriber.estate).map(str::to_string);
+        }
+        if t.address.is_none() {
+            t.address = Account::parse(acc, &rules.estates)
+                .ok()
+                .and_then(|a| a.paper(&rules.estates));
+        }
+        t.subscriber = Some(acc.to_string());
+        detail.insert("subscriber".into(), json!(acc));
+    }
+    if let Some(r) = remarks {
+        t.fields.remarks = Some(r.to_string());
+        detail.insert("remarks".into(), json!(r));
+    }
+    t.updated_at = now;
+    rows::save(conn, &t)?;
+    rows::add_event(
+        conn,
+        t.id,
+        now,
+        actor,
+        "amended",
+        Some(t.state),
+        Some(t.state),
+        Some(&serde_json::Value::Object(detail)),
+    )?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::rules;
+    use crate::store::subscribers::Subscriber;
+    use crate::store::testing::temp_store;
+    use chrono::TimeZone;
+
+    fn sub(account: &str, estate: &str, line: &str) -> Subscriber {
+        Subscriber {
+            account: account.into(),
+            estate: estate.into(),
+            building: 1,
+            unit: 2,
+            room: 502,
+            name: Some("王伟".into()),
+            fixed_line: Some(line.into()),
+            mobile: None,
+            address: None,
+            product: None,
+            plan: None,
+            opened_on: None,
+            expires_on: None,
+            remarks: None,
+        }
+    }
+
+    fn at(h: u32) -> DateTime<Utc> {
+        // 2026-11-26 h:00 UTC = same day 8 hours later in Xi'an.
+        Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).unwrap()
+    }
+
+    fn phone_report(caller: &str) -> Report {
+        Report {
+            source: "phone".into(),
+            caller_raw: Some(caller.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tags_numbers_and_repeats() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        s.write(|c| subscribers::upsert(c, &sub("dw0120502", "X", "68691234"), at(0)).map(|_| ()))
+            .unwrap();
+
+        let out = s
+            .write(|c| report(c, &r, "t", at(1), phone_report("sip:+862968691234@pbx")))
+            .unwrap();
+        assert!(!out.repeat);
+        assert_eq!(out.ticket.number, "X-20261126-001");
+        assert_eq!(out.ticket.tag.as_deref(), Some("X"));
+        assert_eq!(out.ticket.subscriber.as_deref(), Some("dw0120502"));
+        assert_eq!(out.ticket.fields.depot.as_deref(), Some("馨苑维护处"));
+        assert_eq!(out.ticket.address.as_deref(), Some("馨苑1#-2-502"));
+        assert_eq!(out.ticket.due_at, at(13));
+
+        // The same subscriber again: a repeat report, not a second ticket.
+        let again = s
+            .write(|c| report(c, &r, "t", at(2), phone_report("029-68691234")))
+            .unwrap();
+        assert!(again.repeat);
+        assert_eq!(again.ticket.number, "X-20261126-001");
+        assert_eq!(again.ticket.repeat_count, 1);
+
+        // A desk: tagged by the desk, never attached to a subscriber's ticket.
+        let d1 = s
+            .write(|c| report(c, &r, "t", at(3), phone_report("88218050")))
+            .unwrap();
+        let d2 = s
+            .write(|c| report(c, &r, "t", at(3), phone_report("88218050")))
+            .unwrap();
+        assert_eq!(d1.ticket.number, "DC-20261126-001");
+        assert_eq!(d2.ticket.number, "DC-20261126-002");
+        assert_eq!(d1.ticket.origin, "desk");
+
+        // A stranger: untagged, and a second call attaches.
+        let u1 = s
+            .write(|c| report(c, &r, "t", at(4), phone_report("13912345678")))
+            .unwrap();
+        assert_eq!(u1.ticket.number, "U-20261126-001");
+        assert_eq!(u1.ticket.tag, None);
+        let u2 = s
+            .write(|c| report(c, &r, "t", at(4), phone_report("+8613912345678")))
+            .unwrap();
+        assert!(u2.repeat);
+
+        // Local date, not UTC: 17:00 UTC is the next day in Xi'an.
+        let late = s
+            .write(|c| report(c, &r, "t", at(17), phone_report("88217901")))
+            .unwrap();
+        assert_eq!(late.ticket.number, "D180-20261127-001");
+    }
+
+    #[test]
+    fn the_whole_workflow_with_history() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        let n = s
+            .write(|c| report(c, &r, "li", at(1), phone_report("88218050")))
+            .unwrap()
+            .ticket
+            .number;
+        let go = |s: &mut crate::store::Store, st: Step, h: u32| {
+            s.write(|c| {
+                step(
+                    c,
+                    &r,
+                    "li",
+                    at(h),
+                    &n,
+                    st,
+                    StepInput {
+                        close_on_pass: true,
+                        ..Default::default()
+                    },
+                )
+            })
+        };
+        assert_eq!(
+            go(&mut s, Step::Dispatch, 2).unwrap().state,
+            State::Dispatched
+        );
+        let t = go(&mut s, Step::Repair, 3).unwrap();
+        assert_eq!(t.repaired_at, Some(at(3)));
+        let t = go(&mut s, Step::CallbackFailed, 4).unwrap();
+        assert_eq!(
+            (t.state, t.reopen_count, t.due_at),
+            (State::Reopened, 1, at(16))
+        );
+        go(&mut s, Step::Repair, 5).unwrap();
+        let t = go(&mut s, Step::CallbackPassed, 6).unwrap();
+        assert_eq!(t.state, State::Closed);
+        let e = go(&mut s, Step::Dispatch, 7).unwrap_err().to_string();
+        assert!(e.contains("closed"), "{e}");
+        // The refused step changed nothing.
+        let (t, ev) = s
+            .read(|c| {
+                let t = get(c, &n)?;
+                let ev = rows::events(c, t.id)?;
+                Ok::<_, CoreError>((t, ev))
+            })
+            .unwrap();
+        assert_eq!(t.state, State::Closed);
+        let kinds: Vec<_> = ev.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "reported",
+                "dispatch",
+                "repair",
+                "callback_failed",
+                "repair",
+                "callback_passed",
+                "close"
+            ]
+        );
+        assert!(ev.iter().all(|e| e.actor == "li"));
+    }
+
+    #[test]
+    fn unknown_tags_services_and_subscribers_are_refused() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        let mut bad = |rep: Report| {
+            s.write(|c| report(c, &r, "t", at(1), rep))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = bad(Report {
+            tag: Some("Z".into()),
+            ..phone_report("1")
+        });
+        assert!(e.contains("`Z`"), "{e}");
+        let e = bad(Report {
+            subscriber: Some("dw0999999".into()),
+            ..phone_report("1")
+        });
+        assert!(e.contains("dw0999999"), "{e}");
+        let e = bad(Report {
+            fields: FaultFields {
+                service_type: Some("卫星".into()),
+                ..Default::default()
+            },
+            ..phone_report("1")
+        });
+        assert!(e.contains("卫星"), "{e}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Tags: where a fault report came from.
+//!
+//! A report passed on by a telecom desk carries the desk's tag (D180, DC); a
+//! customer's own report carries the estate's tag (X, Q, R) once the customer
+//! is known; anything else stays untagged for a person to triage. A tag is
+//! never guessed from a number's shape.
+
+use serde::Serialize;
+
+use super::number::Phone;
+
+/// What the tag rules need to know of a telecom desk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskRule {
+    pub tag: String,
+    /// Local numbers the desk calls and faxes from.
+    pub numbers: Vec<String>,
+}
+
+/// The outcome of classifying a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "tag", rename_all = "lowercase")]
+pub enum Origin {
+    /// From a telecom desk.
+    Desk(String),
+    /// From a known subscriber of an estate.
+    Estate(String),
+    /// Nobody known: a person decides.
+    Untagged,
+}
+
+impl Origin {
+    /// The tag, if any.
+    pub fn tag(&self) -> Option<&str> {
+        match self {
+            Origin::Desk(t) | Origin::Estate(t) => Some(t),
+            Origin::Untagged => None,
+        }
+    }
+}
+
+/// The desk that calls or faxes from `number`, if any.
+pub fn desk_for<'a>(number: &Phone, desks: &'a [DeskRule]) -> Option<&'a DeskRule> {
+    desks
+        .iter()
+        .find(|d| d.numbers.iter().any(|n| n == number.as_str()))
+}
+
+/// Classifies a report by its caller's number and, when the caller is a
+/// known subscriber, that subscriber's estate tag. A desk wins over a
+/// subscriber (a desk line is never a customer).
+pub fn classify(
+    caller: Option<&Phone>,
+    desks: &[DeskRule],
+    subscriber_estate: Option<&str>,
+) -> Origin {
+    if let Some(d) = caller.and_then(|c| desk_for(c, desks)) {
+        return Origin::Desk(d.tag.clone());
+    }
+    match subscriber_estate {
+        Some(tag) => Origin::Estate(tag.to_string()),
+        None => Origin::Untagged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::number::PhoneKind;
+
+    fn phone(d: &str) -> Phone {
+        Phone {
+            kind: PhoneKind::Local,
+            digits: d.into(),
+        }
+    }
+
+    fn desks() -> Vec<DeskRule> {
+        vec![
+            DeskRule {
+                tag: "D180".into(),
+                numbers: vec!["88217901".into()],
+            },
+            DeskRule {
+                tag: "DC".into(),
+                numbers: vec!["88218050".into()],
+            },
+        ]
+    }
+
+    #[test]
+    fn desks_subscribers_and_strangers() {
+        let d = desks();
+        assert_eq!(
+            classify(Some(&phone("88217901")), &d, None),
+            Origin::Desk("D180".into())
+        );
+        assert_eq!(
+            classify(Some(&phone("88218050")), &d, Some("X")),
+            Origin::Desk("DC".into())
+        );
+        assert_eq!(
+            classify(Some(&phone("68691234")), &d, Some("Q")),
+            Origin::Estate("Q".into())
+        );
+        // A number that looks like an estate line is still not guessed.
+        assert_eq!(
+            classify(Some(&phone("68691234")), &d, None),
+            Origin::Untagged
+        );
+        assert_eq!(classify(None, &d, None), Origin::Untagged);
+        assert_eq!(Origin::Untagged.tag(), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! Tickets: their numbers and the steps of the fault workflow.
+//!
+//! new → dispatched → repaired (✓) → called back (☆) → closed; a failed
+//! callback (×) reopens the ticket, which is then dispatched again. A fault
+//! solved over the phone may be marked repaired without a dispatch. Every
+//! other step is refused, naming the state the ticket is in.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    New,
+    Dispatched,
+    Repaired,
+    CalledBack,
+    Closed,
+    Reopened,
+}
+
+impl State {
+    pub const ALL: [State; 6] = [
+        State::New,
+        State::Dispatched,
+        State::Repaired,
+        State::CalledBack,
+        State::Closed,
+        State::Reopened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Dispatched => "dispatched",
+            State::Repaired => "repaired",
+            State::CalledBack => "called_back",
+            State::Closed => "closed",
+            State::Reopened => "reopened",
+        }
+    }
+
+    /// The mark the paper logbook uses, if any.
+    pub fn mark(self) -> &'static str {
+        match self {
+            State::Repaired => "✓",
+            State::CalledBack | State::Closed => "☆",
+            State::Reopened => "×",
+            _ => "",
+        }
+    }
+
+    /// A ticket that still needs work (a new report attaches to it).
+    pub fn is_open(self) -> bool {
+        self != State::Closed
+    }
+
+    /// Whether the repair promise (SLA) is still running in this state.
+    pub fn awaits_repair(self) -> bool {
+        matches!(self, State::New | State::Dispatched | State::Reopened)
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for State {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened)"))
+    }
+}
+
+/// A step of the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// 下发: sent to the depot / technician.
+    Dispatch,
+    /// ✓: the technician says it is fixed.
+    Repair,
+    /// ☆: the customer was called and the repair holds.
+    CallbackPassed,
+    /// ×: the customer was called and the fault is still there.
+    CallbackFailed,
+    /// The customer did not answer; try again later.
+    CallbackNoAnswer,
+    /// The fault is closed.
+    Close,
+    /// Registered again by a person.
+    Reopen,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Dispatch => "dispatch",
+            Step::Repair => "repair",
+            Step::CallbackPassed => "callback_passed",
+            Step::CallbackFailed => "callback_failed",
+            Step::CallbackNoAnswer => "callback_no_answer",
+            Step::Close => "close",
+            Step::Reopen => "reopen",
+        }
+    }
+}
+
+/// A step that the workflow does not allow from the ticket's state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {step} a ticket that is {state}{hint}", step = step.as_str(), hint = hint(*state))]
+pub struct IllegalStep {
+    pub state: State,
+    pub step: Step,
+}
+
+fn hint(state: State) -> &'static str {
+    match state {
+        State::New | State::Reopened => " (next: dispatch, or repaired)",
+        State::Dispatched => " (next: repaired)",
+        State::Repaired => " (next: callback, or reopen)",
+        State::CalledBack => " (next: close, or reopen)",
+        State::Closed => " (it can only be reopened)",
+    }
+}
+
+/// The state after `step`, or why the step is refused.
+pub fn apply(state: State, step: Step) -> Result<State, IllegalStep> {
+    use State::*;
+    let next = match (state, step) {
+        (New | Reopened, Step::Dispatch) => Dispatched,
+        (New | Reopened | Dispatched, Step::Repair) => Repaired,
+        (Repaired, Step::CallbackPassed) => CalledBack,
+        (Repaired, Step::CallbackFailed) => Reopened,
+        (Repaired, Step::CallbackNoAnswer) => Repaired,
+        (CalledBack, Step::Close) => Closed,
+        (Repaired | CalledBack | Closed, Step::Reopen) => Reopened,
+        _ => return Err(IllegalStep { state, step }),
+    };
+    Ok(next)
+}
+
+/// A ticket number, `TAG-yyyymmdd-NNN`; the sequence widens past its digits
+/// rather than fail on a very busy day.
+pub fn number(prefix: &str, day: NaiveDate, seq: u32, digits: usize) -> String {
+    format!("{prefix}-{}-{seq:0digits$}", day.format("%Y%m%d"))
+}
+
+/// The fields of a fault record (维克记录障碍) besides who and where.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultFields {
+    /// 受理人: the agent who took the report.
+    pub accepting_agent: Option<String>,
+    /// 业务类型: broadband, fixed line, ….
+    pub service_type: Option<String>,
+    /// 上报人: who reported it (the customer, a desk's operator).
+    pub reporter: Option<String>,
+    /// 故障现象 / 目前状态 as told: the fault in the reporter's words.
+    pub fault: Option<String>,
+    /// 故障原因: the cause, usually known after repair.
+    pub cause: Option<String>,
+    /// 备注.
+    pub remarks: Option<String>,
+    /// 归属维护处.
+    pub depot: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_happy_path() {
+        let mut s = State::New;
+        for (step, want) in [
+            (Step::Dispatch, State::Dispatched),
+            (Step::Repair, State::Repaired),
+            (Step::CallbackNoAnswer, State::Repaired),
+            (Step::CallbackPassed, State::CalledBack),
+            (Step::Close, State::Closed),
+        ] {
+            s = apply(s, step).unwrap();
+            assert_eq!(s, want);
+        }
+        assert!(!s.is_open());
+    }
+
+    #[test]
+    fn a_failed_callback_reopens_and_the_ticket_goes_round_again() {
+        let s = apply(State::Repaired, Step::CallbackFailed).unwrap();
+        assert_eq!(s, State::Reopened);
+        assert_eq!(s.mark(), "×");
+        assert!(s.awaits_repair());
+        assert_eq!(apply(s, Step::Dispatch).unwrap(), State::Dispatched);
+        assert_eq!(apply(State::Closed, Step::Reopen).unwrap(), State::Reopened);
+    }
+
+    #[test]
+    fn every_illegal_step_is_refused_naming_the_state() {
+        let steps = [
+            Step::Dispatch,
+            Step::Repair,
+            Step::CallbackPassed,
+            Step::CallbackFailed,
+            Step::CallbackNoAnswer,
+            Step::Close,
+            Step::Reopen,
+        ];
+        let mut refused = 0;
+        for s in State::ALL {
+            for step in steps {
+                if let Err(e) = apply(s, step) {
+                    refused += 1;
+                    assert_eq!(e.state, s);
+                    assert!(e.to_string().contains(s.as_str()), "{e}");
+                }
+            }
+        }
+        // 6 states × 7 steps, 12 of them legal.
+        assert_eq!(refused, 42 - 12);
+        let e = apply(State::Closed, Step::Repair).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "cannot repair a ticket that is closed (it can only be reopened)"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(number("X", d, 3, 3), "X-20261126-003");
+        assert_eq!(number("D180", d, 1234, 3), "D180-20261126-1234");
+        assert_eq!("called_back".parse::<State>().unwrap(), State::CalledBack);
+        assert!("open".parse::<State>().is_err());
+    }
+}

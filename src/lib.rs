@@ -1,0 +1,26 @@
+//! faultdesk: the fault line of a community telecom service centre.
+//!
+//! Sources (the SIP hotline, the fax spool, people at the CLI or console)
+//! turn what happens into reports; the core decides what they mean with the
+//! manual's rules and records it in the store; sinks (the outbox, the live
+//! console, reports) carry the results out. Sources never call sinks.
+//!
+//! Modules, each with what it may depend on:
+//! - [`domain`]: the manual's rules, pure (no I/O) — depends on nothing here.
+//! - [`config`]: TOML → typed, validated config — on `domain` value types.
+//! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
+//! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
+//! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
+//! - [`events`]: the in-process broadcast of what happened — on nothing here.
+//! - [`app`]: wiring and supervision of the daemon — on everything above.
+//! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
+
+pub mod app;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod core;
+pub mod domain;
+pub mod events;
+pub mod import;
+pub mod store;

@@ -1,0 +1,54 @@
+//! The `faultdesk` binary: parse the command line, run, map errors to exit codes.
+//!
+//! Exit codes: 0 ok; 1 failure; 2 usage (bad arguments, no --user); 65 some
+//! input rows were rejected (the rest were applied); 78 configuration error.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use faultdesk::cli::Cli;
+use faultdesk::cmd::{PartialImport, UsageError};
+use faultdesk::config::ConfigError;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match faultdesk::cmd::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("faultdesk: {}", chain(&e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The error and its causes on one line, each cause only once.
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<ConfigError>().is_some() {
+        78
+    } else if e.downcast_ref::<UsageError>().is_some() {
+        2
+    } else if e.downcast_ref::<PartialImport>().is_some() {
+        65
+    } else {
+        1
+    }
+}

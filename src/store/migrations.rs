@@ -1,0 +1,105 @@
+//! The schema, as named migrations applied in list order.
+//!
+//! Append new migrations at the end with a new name; never edit one that has
+//! been released. Times are milliseconds since the epoch (UTC).
+
+/// (name, SQL) of every migration.
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_core", CORE)];
+
+const CORE: &str = r#"
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    display     TEXT,
+    role        TEXT NOT NULL CHECK (role IN ('agent', 'clerk', 'manager', 'technician')),
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE subscribers (
+    account     TEXT PRIMARY KEY,
+    estate      TEXT NOT NULL,
+    building    INTEGER NOT NULL,
+    unit        INTEGER NOT NULL,
+    room        INTEGER NOT NULL,
+    name        TEXT,
+    fixed_line  TEXT,
+    mobile      TEXT,
+    address     TEXT,
+    product     TEXT,
+    plan        TEXT,
+    opened_on   TEXT,
+    expires_on  TEXT,
+    remarks     TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX subscribers_fixed_line ON subscribers (fixed_line);
+CREATE INDEX subscribers_mobile ON subscribers (mobile);
+CREATE INDEX subscribers_room ON subscribers (estate, building, unit, room);
+
+-- The per-day sequence of ticket numbers, by prefix (tag).
+CREATE TABLE ticket_seq (
+    prefix  TEXT NOT NULL,
+    day     TEXT NOT NULL,
+    last    INTEGER NOT NULL,
+    PRIMARY KEY (prefix, day)
+) WITHOUT ROWID;
+
+CREATE TABLE tickets (
+    id              INTEGER PRIMARY KEY,
+    number          TEXT NOT NULL UNIQUE,
+    tag             TEXT,
+    origin          TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    subscriber      TEXT REFERENCES subscribers (account),
+    caller          TEXT,
+    caller_raw      TEXT,
+    address         TEXT,
+    accepting_agent TEXT,
+    service_type    TEXT,
+    reporter        TEXT,
+    fault           TEXT,
+    cause           TEXT,
+    remarks         TEXT,
+    depot           TEXT,
+    reported_at     INTEGER NOT NULL,
+    due_at          INTEGER NOT NULL,
+    sla_paused_at   INTEGER,
+    sla_exempt      TEXT,
+    repaired_at     INTEGER,
+    closed_at       INTEGER,
+    satisfaction    TEXT,
+    repeat_count    INTEGER NOT NULL DEFAULT 0,
+    reopen_count    INTEGER NOT NULL DEFAULT 0,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX tickets_open_subscriber ON tickets (subscriber) WHERE state <> 'closed';
+CREATE INDEX tickets_open_caller ON tickets (caller) WHERE state <> 'closed';
+CREATE INDEX tickets_state ON tickets (state, reported_at);
+
+-- The whole history of every ticket: who did what, when.
+CREATE TABLE ticket_events (
+    id          INTEGER PRIMARY KEY,
+    ticket_id   INTEGER NOT NULL REFERENCES tickets (id),
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT,
+    detail      TEXT
+);
+CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
+
+-- Every view and change of customer data, attributed to a person.
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    object  TEXT,
+    detail  TEXT
+);
+CREATE INDEX audit_at ON audit (at);
+"#;

@@ -1,0 +1,314 @@
+//! Tickets and their events (the whole history of each ticket).
+//!
+//! Functions here read and write rows; which step is legal and what a step
+//! means is decided in `domain::ticket` and `core::tickets`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{StoreError, from_ms, to_ms};
+use crate::domain::ticket::{FaultFields, State};
+
+/// A ticket row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    #[serde(skip)]
+    pub id: i64,
+    pub number: String,
+    pub tag: Option<String>,
+    /// desk / estate / untagged.
+    pub origin: String,
+    pub state: State,
+    /// Where the report came from: phone, fax, counter, cli.
+    pub source: String,
+    pub subscriber: Option<String>,
+    pub caller: Option<String>,
+    pub caller_raw: Option<String>,
+    pub address: Option<String>,
+    #[serde(flatten)]
+    pub fields: FaultFields,
+    pub reported_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub sla_paused_at: Option<DateTime<Utc>>,
+    pub sla_exempt: Option<String>,
+    pub repaired_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub satisfaction: Option<String>,
+    pub repeat_count: i64,
+    pub reopen_count: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, caller, caller_raw, address, \
+    accepting_agent, service_type, reporter, fault, cause, remarks, depot, reported_at, due_at, sla_paused_at, \
+    sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+    let state: String = r.get(4)?;
+    let state = state.parse::<State>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+    })?;
+    let opt_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
+    };
+    Ok(Ticket {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        tag: r.get(2)?,
+        origin: r.get(3)?,
+        state,
+        source: r.get(5)?,
+        subscriber: r.get(6)?,
+        caller: r.get(7)?,
+        caller_raw: r.get(8)?,
+        address: r.get(9)?,
+        fields: FaultFields {
+            accepting_agent: r.get(10)?,
+            service_type: r.get(11)?,
+            reporter: r.get(12)?,
+            fault: r.get(13)?,
+            cause: r.get(14)?,
+            remarks: r.get(15)?,
+            depot: r.get(16)?,
+        },
+        reported_at: from_ms(r.get(17)?),
+        due_at: from_ms(r.get(18)?),
+        sla_paused_at: opt_time(19)?,
+        sla_exempt: r.get(20)?,
+        repaired_at: opt_time(21)?,
+        closed_at: opt_time(22)?,
+        satisfaction: r.get(23)?,
+        repeat_count: r.get(24)?,
+        reopen_count: r.get(25)?,
+        updated_at: from_ms(r.get(26)?),
+    })
+}
+
+/// The next number of the day's sequence for `prefix` (1 for the first).
+/// Inside the caller's write transaction, so concurrent writers never share one.
+pub fn next_seq(conn: &Connection, prefix: &str, day: &str) -> Result<u32, StoreError> {
+    let seq: i64 = conn
+        .prepare_cached(
+            "INSERT INTO ticket_seq (prefix, day, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (prefix, day) DO UPDATE SET last = last + 1 RETURNING last",
+        )?
+        .query_row(params![prefix, day], |r| r.get(0))?;
+    Ok(u32::try_from(seq).unwrap_or(u32::MAX))
+}
+
+/// Inserts a new ticket; sets and returns its id.
+pub fn insert(conn: &Connection, t: &mut Ticket) -> Result<i64, StoreError> {
+    let f = &t.fields;
+    conn.prepare_cached(
+        "INSERT INTO tickets (number, tag, origin, state, source, subscriber, caller, caller_raw, address,
+         accepting_agent, service_type, reporter, fault, cause, remarks, depot, reported_at, due_at, sla_paused_at,
+         sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+         ?23, ?24, ?25, ?26)",
+    )?
+    .execute(params![
+        t.number,
+        t.tag,
+        t.origin,
+        t.state.as_str(),
+        t.source,
+        t.subscriber,
+        t.caller,
+        t.caller_raw,
+        t.address,
+        f.accepting_agent,
+        f.service_type,
+        f.reporter,
+        f.fault,
+        f.cause,
+        f.remarks,
+        f.depot,
+        to_ms(t.reported_at),
+        to_ms(t.due_at),
+        t.sla_paused_at.map(to_ms),
+        t.sla_exempt,
+        t.repaired_at.map(to_ms),
+        t.closed_at.map(to_ms),
+        t.satisfaction,
+        t.repeat_count,
+        t.reopen_count,
+        to_ms(t.updated_at),
+    ])?;
+    t.id = conn.last_insert_rowid();
+    Ok(t.id)
+}
+
+/// Writes back every mutable column of `t`.
+pub fn save(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
+    let f = &t.fields;
+    conn.prepare_cached(
+        "UPDATE tickets SET tag = ?2, origin = ?3, state = ?4, subscriber = ?5, address = ?6, accepting_agent = ?7,
+         service_type = ?8, reporter = ?9, fault = ?10, cause = ?11, remarks = ?12, depot = ?13, due_at = ?14,
+         sla_paused_at = ?15, sla_exempt = ?16, repaired_at = ?17, closed_at = ?18, satisfaction = ?19,
+         repeat_count = ?20, reopen_count = ?21, updated_at = ?22
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        t.id,
+        t.tag,
+        t.origin,
+        t.state.as_str(),
+        t.subscriber,
+        t.address,
+        f.accepting_agent,
+        f.service_type,
+        f.reporter,
+        f.fault,
+        f.cause,
+        f.remarks,
+        f.depot,
+        to_ms(t.due_at),
+        t.sla_paused_at.map(to_ms),
+        t.sla_exempt,
+        t.repaired_at.map(to_ms),
+        t.closed_at.map(to_ms),
+        t.satisfaction,
+        t.repeat_count,
+        t.reopen_count,
+        to_ms(t.updated_at),
+    ])?;
+    Ok(())
+}
+
+/// Appends an event to a ticket's history.
+#[allow(clippy::too_many_arguments)]
+pub fn add_event(
+    conn: &Connection,
+    ticket_id: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    from: Option<State>,
+    to: Option<State>,
+    detail: Option<&serde_json::Value>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO ticket_events (ticket_id, at, actor, kind, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        ticket_id,
+        to_ms(at),
+        actor,
+        kind,
+        from.map(State::as_str),
+        to.map(State::as_str),
+        detail.map(|d| d.to_string()),
+    ])?;
+    Ok(())
+}
+
+pub fn events(conn: &Connection, ticket_id: i64) -> Result<Vec<Event>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT at, actor, kind, from_state, to_state, detail FROM ticket_events WHERE ticket_id = ?1 ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([ticket_id], |r| {
+            let detail: Option<String> = r.get(5)?;
+            Ok(Event {
+                at: from_ms(r.get(0)?),
+                actor: r.get(1)?,
+                kind: r.get(2)?,
+                from_state: r.get(3)?,
+                to_state: r.get(4)?,
+                detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn by_number(conn: &Connection, number: &str) -> Result<Option<Ticket>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM tickets WHERE number = ?1"))?
+        .query_row([number], from_row)
+        .optional()?)
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// The newest open ticket of a subscriber.
+pub fn open_for_subscriber(conn: &Connection, account: &str) -> Result<Option<Ticket>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE subscriber = ?1 AND state <> 'closed' ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row([account], from_row)
+        .optional()?)
+}
+
+/// The newest open untagged ticket opened for a caller nobody knew.
+pub fn open_untagged_for_caller(
+    conn: &Connection,
+    caller: &str,
+) -> Result<Option<Ticket>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged'
+             AND subscriber IS NULL ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row([caller], from_row)
+        .optional()?)
+}
+
+/// Which tickets a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub state: Option<State>,
+    pub tag: Option<String>,
+    /// Only tickets not closed.
+    pub open: bool,
+    pub subscriber: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE 1 = 1");
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(s) = f.state {
+        args.push(Box::new(s.as_str()));
+        sql.push_str(&format!(" AND state = ?{}", args.len()));
+    }
+    if let Some(t) = &f.tag {
+        args.push(Box::new(t.clone()));
+        sql.push_str(&format!(" AND tag = ?{}", args.len()));
+    }
+    if let Some(s) = &f.subscriber {
+        args.push(Box::new(s.clone()));
+        sql.push_str(&format!(" AND subscriber = ?{}", args.len()));
+    }
+    if f.open {
+        sql.push_str(" AND state <> 'closed'");
+    }
+    sql.push_str(" ORDER BY id");
+    if let Some(l) = f.limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    let mut st = conn.prepare(&sql)?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(args.iter()), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

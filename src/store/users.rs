@@ -1,0 +1,60 @@
+//! Users: the people every change and every look at customer data is attributed to.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{StoreError, from_ms, to_ms};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub name: String,
+    pub display: Option<String>,
+    pub role: String,
+    pub active: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub const ROLES: [&str; 4] = ["agent", "clerk", "manager", "technician"];
+
+/// Adds a user; false if the name is taken.
+pub fn add(
+    conn: &Connection,
+    name: &str,
+    display: Option<&str>,
+    role: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "INSERT INTO users (name, display, role, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)
+         ON CONFLICT (name) DO NOTHING",
+        params![name, display, role, to_ms(now)],
+    )?;
+    Ok(n == 1)
+}
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        name: r.get(0)?,
+        display: r.get(1)?,
+        role: r.get(2)?,
+        active: r.get(3)?,
+        created_at: from_ms(r.get(4)?),
+    })
+}
+
+pub fn get(conn: &Connection, name: &str) -> Result<Option<User>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT name, display, role, active, created_at FROM users WHERE name = ?1",
+            [name],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
+    let mut st =
+        conn.prepare("SELECT name, display, role, active, created_at FROM users ORDER BY name")?;
+    let rows = st.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real `faultdesk` binary in a temp dir, against real
+//! peers (sipp, a real SMTP server, real fax files). One test binary for all.
+
+mod cli;
+mod support;
