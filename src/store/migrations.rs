@@ -4,7 +4,7 @@
 //! been released. Times are milliseconds since the epoch (UTC).
 
 /// (name, SQL) of every migration.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_core", CORE)];
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_core", CORE), ("0002_outbox", OUTBOX)];
 
 const CORE: &str = r#"
 CREATE TABLE users (
@@ -102,4 +102,24 @@ CREATE TABLE audit (
     detail  TEXT
 );
 CREATE INDEX audit_at ON audit (at);
+"#;
+
+const OUTBOX: &str = r#"
+-- Every outgoing message, committed before it is attempted.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    message_id      TEXT NOT NULL UNIQUE,
+    purpose         TEXT NOT NULL,
+    ticket_id       INTEGER REFERENCES tickets (id),
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'queued';
 "#;
