@@ -39,15 +39,17 @@ const PASSWORD_HEADERS: &[&str] = &["密码", "用户密码", "账户密码", "�
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{path}: cannot read: {why}")]
+    #[error("import ({path}): cannot read: {why}")]
     Read { path: PathBuf, why: String },
-    #[error("{path}: the file is not UTF-8 text; save it as \"CSV UTF-8\" or as XLSX (row {row})")]
+    #[error(
+        "import ({path}): the file is not UTF-8 text; save it as \"CSV UTF-8\" or as XLSX (row {row})"
+    )]
     NotUtf8 { path: PathBuf, row: usize },
-    #[error("{path}: no 账号 (account) column in the header row; found: {found}")]
+    #[error("import ({path}): no 账号 (account) column in the header row; found: {found}")]
     NoAccountColumn { path: PathBuf, found: String },
-    #[error("{path}: the file has no header row")]
+    #[error("import ({path}): the file has no header row")]
     Empty { path: PathBuf },
-    #[error("{path}: unsupported file type; expected .csv or .xlsx")]
+    #[error("import ({path}): unsupported file type; expected .csv or .xlsx")]
     Kind { path: PathBuf },
     #[error(transparent)]
     Store(#[from] StoreError),

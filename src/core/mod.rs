@@ -102,25 +102,25 @@ impl Rules {
 /// What the core refuses, and why.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("ticket {0}: no such ticket")]
+    #[error("ticket ({0}): no such ticket")]
     NoTicket(String),
-    #[error("ticket {number}: {source}")]
+    #[error("ticket ({number}): {source}")]
     Illegal {
         number: String,
         #[source]
         source: crate::domain::ticket::IllegalStep,
     },
-    #[error("ticket {number}: {source}")]
+    #[error("ticket ({number}): {source}")]
     Sla {
         number: String,
         #[source]
         source: crate::domain::sla::SlaError,
     },
-    #[error("subscriber {0}: not in the roster")]
+    #[error("subscriber ({0}): not in the roster")]
     NoSubscriber(String),
     #[error("{field}: {why}")]
     BadInput { field: &'static str, why: String },
-    #[error("user {0}: no such active user (add one with `faultdesk user add`)")]
+    #[error("user ({0}): no such active user (add one with `faultdesk user add`)")]
     NoUser(String),
     #[error(transparent)]
     Store(#[from] StoreError),

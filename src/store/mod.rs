@@ -30,19 +30,19 @@ pub use writer::Writer;
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: cannot open: {source}")]
+    #[error("database ({path}): cannot open: {source}")]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database {path}: cannot create its folder: {source}")]
+    #[error("database ({path}): cannot create its folder: {source}")]
     Folder {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("database {path}: migration to version {version} failed: {source}")]
+    #[error("database ({path}): migration to version {version} failed: {source}")]
     Migrate {
         path: PathBuf,
         version: usize,
@@ -57,7 +57,7 @@ pub enum StoreError {
         found: usize,
         known: usize,
     },
-    #[error("database {path}: not initialised; run `faultdesk init` first")]
+    #[error("database ({path}): not initialised; run `faultdesk init` first")]
     NotInitialised { path: PathBuf },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),

@@ -431,7 +431,10 @@ fn an_illegal_step_is_refused_and_changes_nothing() {
         &["-u", "li", "ticket", "callback", &n, "--result", "passed"],
         1,
     );
-    assert!(err.starts_with("faultdesk: ticket"), "{err}");
+    assert!(
+        err.starts_with(&format!("faultdesk: ticket ({n}): ")),
+        "{err}"
+    );
     assert!(
         err.contains(&n) && err.contains("cannot callback_passed a ticket that is new"),
         "{err}"
