@@ -33,7 +33,7 @@ pub enum Event {
         /// workorders, desk, triage; none for a duplicate.
         class: Option<String>,
         sender: Option<String>,
-        pages: Option<i64>,
+        pages: Option<u32>,
         ticket: Option<String>,
         duplicate_of: Option<i64>,
     },

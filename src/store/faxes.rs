@@ -12,11 +12,13 @@ use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
 
-/// A fax to record.
-#[derive(Debug, Clone, Default)]
+/// A fax as recorded (what the spool knows of the file and its sender).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct NewFax {
+    /// device:inode:size:mtime:name when taken.
     pub identity: String,
     pub name: String,
+    /// Where the file is kept.
     pub path: String,
     /// recorded, duplicate, failed.
     pub state: String,
@@ -31,11 +33,14 @@ pub struct NewFax {
     pub sender: Option<String>,
     pub tsi: Option<String>,
     pub call_ids: Vec<String>,
+    /// The fax server reported an error (`error`): pages may be missing.
     pub partial: bool,
     pub error: Option<String>,
+    /// Why the file could not be read.
     pub reason: Option<String>,
     pub x_dpi: Option<f64>,
     pub y_dpi: Option<f64>,
+    /// The file's own DateTime tag, as written (local time of the sender's machine).
     pub file_date: Option<String>,
     pub duplicate_of: Option<i64>,
     pub received_at: DateTime<Utc>,
@@ -45,31 +50,20 @@ pub struct NewFax {
 #[derive(Debug, Clone, Serialize)]
 pub struct Fax {
     pub id: i64,
-    pub identity: String,
-    pub name: String,
-    pub path: String,
-    pub state: String,
-    pub class: Option<String>,
-    pub tag: Option<String>,
-    pub format: Option<String>,
-    pub sha256: Option<String>,
-    pub size: i64,
-    pub pages: Option<i64>,
-    pub sender: Option<String>,
-    pub tsi: Option<String>,
-    pub call_ids: Vec<String>,
-    pub partial: bool,
-    pub error: Option<String>,
-    pub reason: Option<String>,
-    pub x_dpi: Option<f64>,
-    pub y_dpi: Option<f64>,
-    pub file_date: Option<String>,
-    pub duplicate_of: Option<i64>,
+    #[serde(flatten)]
+    pub fax: NewFax,
     /// The ticket the fax opened or was attached to (its number).
     pub ticket: Option<String>,
     pub batch_id: Option<i64>,
-    pub received_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// A recorded fax reads as what was recorded.
+impl std::ops::Deref for Fax {
+    type Target = NewFax;
+    fn deref(&self) -> &NewFax {
+        &self.fax
+    }
 }
 
 /// A work-order batch.
@@ -95,32 +89,35 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Fax> {
     let call_ids: Option<String> = r.get(13)?;
     Ok(Fax {
         id: r.get(0)?,
-        identity: r.get(1)?,
-        name: r.get(2)?,
-        path: r.get(3)?,
-        state: r.get(4)?,
-        class: r.get(5)?,
-        tag: r.get(6)?,
-        format: r.get(7)?,
-        sha256: r.get(8)?,
-        size: r.get(9)?,
-        pages: r.get(10)?,
-        sender: r.get(11)?,
-        tsi: r.get(12)?,
-        // Written by `insert` as a JSON array; anything else reads as none.
-        call_ids: call_ids
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default(),
-        partial: r.get(14)?,
-        error: r.get(15)?,
-        reason: r.get(16)?,
-        x_dpi: r.get(17)?,
-        y_dpi: r.get(18)?,
-        file_date: r.get(19)?,
-        duplicate_of: r.get(20)?,
+        fax: NewFax {
+            identity: r.get(1)?,
+            name: r.get(2)?,
+            path: r.get(3)?,
+            state: r.get(4)?,
+            class: r.get(5)?,
+            tag: r.get(6)?,
+            format: r.get(7)?,
+            sha256: r.get(8)?,
+            // Sizes are written from u64 file lengths, far below i64::MAX.
+            size: r.get::<_, i64>(9)?.max(0) as u64,
+            pages: r.get(10)?,
+            sender: r.get(11)?,
+            tsi: r.get(12)?,
+            // Written by `insert` as a JSON array; anything else reads as none.
+            call_ids: call_ids
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            partial: r.get(14)?,
+            error: r.get(15)?,
+            reason: r.get(16)?,
+            x_dpi: r.get(17)?,
+            y_dpi: r.get(18)?,
+            file_date: r.get(19)?,
+            duplicate_of: r.get(20)?,
+            received_at: from_ms(r.get(23)?),
+        },
         ticket: r.get(21)?,
         batch_id: r.get(22)?,
-        received_at: from_ms(r.get(23)?),
         recorded_at: from_ms(r.get(24)?),
     })
 }
@@ -143,7 +140,7 @@ pub fn insert(conn: &Connection, f: &NewFax, now: DateTime<Utc>) -> Result<i64, 
         f.tag,
         f.format,
         f.sha256,
-        f.size as i64,
+        i64::try_from(f.size).unwrap_or(i64::MAX),
         f.pages,
         f.sender,
         f.tsi,
