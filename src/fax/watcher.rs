@@ -368,3 +368,68 @@ fn publish(bus: &Bus, outcome: &Outcome) {
         Outcome::Known { .. } => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, DEFAULT_TOML};
+    use crate::store::Store;
+    use tokio_util::sync::CancellationToken;
+
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+        2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >> endobj\n\
+        3 0 obj << /Type /Page /Parent 2 0 R >> endobj\n\
+        4 0 obj << /Type /Page /Parent 2 0 R >> endobj\n%%EOF";
+
+    async fn next(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Event {
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("an event within 30 s")
+            .expect("bus open")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_for_a_batch_and_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let text = DEFAULT_TOML
+            .replace("\"spool/", &format!("\"{root}/spool/"))
+            .replace("\"var/", &format!("\"{root}/var/"));
+        let cfg = Config::parse(&text, Path::new("t.toml")).unwrap();
+        let store = Store::open_or_create(&cfg.store.path, &Default::default()).unwrap();
+        let ctx = Ctx {
+            rules: Arc::new(Rules::from_config(&cfg)),
+            config: Arc::new(cfg),
+            writer: Writer::start(store, 16),
+            bus: Bus::new(64),
+            shutdown: CancellationToken::new(),
+        };
+        let mut rx = ctx.bus.subscribe();
+        let task = tokio::spawn(run(ctx.clone()));
+        let inc = dir.path().join("spool/incoming");
+        while !inc.exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Give the watcher its moment to register (a missed event would only
+        // delay the fax to the next scan).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        std::fs::write(inc.join("room.pdf.json"), br#"{"sender": "88247792"}"#).unwrap();
+        std::fs::write(inc.join("room.pdf"), PDF).unwrap();
+        let e = next(&mut rx).await;
+        assert!(
+            matches!(&e, Event::FaxReceived { class: Some(c), pages: Some(2), .. } if c == "workorders"),
+            "{e:?}"
+        );
+        let e = next(&mut rx).await;
+        assert!(matches!(&e, Event::BatchCreated { orders: 2, .. }), "{e:?}");
+        std::fs::write(inc.join("junk.tif"), b"not a fax").unwrap();
+        let e = next(&mut rx).await;
+        assert!(
+            matches!(&e, Event::FaxFailed { name, reason, .. } if name == "junk.tif" && reason.contains("not a fax")),
+            "{e:?}"
+        );
+        ctx.shutdown.cancel();
+        task.await.unwrap();
+        assert!(dir.path().join("spool/failed/junk.tif.reason").exists());
+    }
+}
