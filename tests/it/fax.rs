@@ -635,3 +635,73 @@ fn kill_9_in_a_burst_then_restart_records_every_fax_exactly_once() {
     let tickets = s.json(&["ticket", "list"]);
     assert_eq!(tickets.as_array().unwrap().len(), 200);
 }
+
+/// Decodes a 1-bit PNG to (width, height, packed rows).
+fn png_rows(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn render_page(file: &Path, page: u32) -> (u32, u32, Vec<u8>) {
+    use faultdesk::fax::{preview, read};
+    let bytes = std::fs::read(file).unwrap();
+    let facts = read::read(&bytes).unwrap();
+    let mut out = Vec::new();
+    preview::render(&bytes, &facts.tiff_pages, page, &mut out).unwrap();
+    png_rows(&out)
+}
+
+#[test]
+fn previews_match_libtiff_pixel_for_pixel() {
+    let fx = Fixtures::get();
+    let dir = tempfile::tempdir().unwrap();
+    let lsb_g32d = dir.path().join("g32d_lsb.tif");
+    run_tool(
+        Command::new("tiffcp")
+            .args(["-f", "lsb2msb", "-c", "g3:2d:fill", "-r", "64"])
+            .arg(fx.path("g32d.tif"))
+            .arg(&lsb_g32d),
+    );
+    for file in [
+        fx.path("g3.tif"),
+        fx.path("g32d.tif"),
+        fx.path("g4.tif"),
+        fx.path("hylafax_dc.tif"),
+        lsb_g32d,
+    ] {
+        // libtiff's own decoding, stored uncompressed, is the reference.
+        let reference = dir.path().join("ref.tif");
+        run_tool(
+            Command::new("tiffcp")
+                .args(["-c", "none"])
+                .arg(&file)
+                .arg(&reference),
+        );
+        for page in 1..=3 {
+            let got = render_page(&file, page);
+            let want = render_page(&reference, page);
+            assert_eq!(
+                (got.0, got.1),
+                (want.0, want.1),
+                "{} page {page}",
+                file.display()
+            );
+            assert!(
+                got.2 == want.2,
+                "{} page {page}: pixels differ from libtiff",
+                file.display()
+            );
+            // Not blank: the page has ink.
+            assert!(
+                got.2.iter().any(|&b| b != 0xFF),
+                "{} page {page} is blank",
+                file.display()
+            );
+        }
+    }
+}
