@@ -610,6 +610,11 @@ fn kill_9_in_a_burst_then_restart_records_every_fax_exactly_once() {
         faxes(&s).len() >= 20
     });
     d.kill9();
+    let at_kill = faxes(&s).len();
+    assert!(
+        !dropper.is_finished() || at_kill < 200,
+        "the kill came after the burst"
+    );
     dropper.join().unwrap();
     let d = Daemon::start(&s);
     let mut list = Vec::new();
