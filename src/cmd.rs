@@ -599,6 +599,15 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
     match cmd {
         FaxCmd::Faxrcvd { .. } => Ok(()),
         FaxCmd::List { state, class, json } => {
+            let check = |v: &Option<String>, key: &str, known: &[&str]| match v {
+                Some(x) if !known.contains(&x.as_str()) => Err(UsageError(format!(
+                    "--{key} {x}: expected one of {}",
+                    known.join(", ")
+                ))),
+                _ => Ok(()),
+            };
+            check(state, "state", &["recorded", "duplicate", "failed"])?;
+            check(class, "class", &["workorders", "desk", "triage"])?;
             let f = faxes::Filter {
                 state: state.clone(),
                 class: class.clone(),

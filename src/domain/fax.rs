@@ -136,31 +136,8 @@ pub fn ack_message_id(batch_id: i64, domain: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::number::PhoneKind;
-
-    fn plan() -> NumberingPlan {
-        NumberingPlan {
-            country_code: "86".into(),
-            area_code: "029".into(),
-            trunk_prefix: "0".into(),
-            international_prefixes: vec!["00".into()],
-            local_length: 8,
-            mobile_length: 11,
-            mobile_first_digit: "1".into(),
-        }
-    }
-
-    fn desks() -> Vec<DeskRule> {
-        vec![
-            DeskRule {
-                tag: "D180".into(),
-                numbers: vec!["88217901".into()],
-            },
-            DeskRule {
-                tag: "DC".into(),
-                numbers: vec!["88218050".into()],
-            },
-        ]
-    }
+    use crate::domain::number::tests::xian as plan;
+    use crate::domain::tag::tests::desks;
 
     #[test]
     fn tsi_is_the_first_line_and_unspecified_is_none() {

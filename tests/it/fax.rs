@@ -315,7 +315,20 @@ fn every_kind_of_file_ends_where_it_belongs() {
     drop_in_place(&s, "copying.tif.tmp", &fx.bytes("g4one.tif"));
     drop_in_place(&s, "backup.tif~", &fx.bytes("g4one.tif"));
 
+    // A file that arrives without a close or rename event (a hard link: only
+    // IN_CREATE) is found by the periodic scan.
+    let mut linked = fx.bytes("g4one.tif");
+    linked.extend_from_slice(b"linked");
+    std::fs::write(s.file("linked.tif"), linked).unwrap();
+    run_tool(
+        Command::new("touch")
+            .args(["-d", "2026-11-21 10:00"])
+            .arg(s.file("linked.tif")),
+    );
+    std::fs::hard_link(s.file("linked.tif"), s.file("spool/incoming/linked.tif")).unwrap();
+
     let names = [
+        "linked.tif",
         "d180.tif",
         "room.tif",
         "g32d_nobody.tif",
@@ -406,6 +419,10 @@ fn every_kind_of_file_ends_where_it_belongs() {
             std::fs::read_to_string(s.file(&format!("spool/failed/{name}.reason"))).unwrap();
         assert!(beside.contains(why), "{beside}");
     }
+    assert_eq!(
+        by_name(&list, "linked.tif")["path"],
+        "spool/done/2026/11/21/linked.tif"
+    );
     let again = by_name(&list, "again.tif");
     assert_eq!(again["state"], "duplicate");
     assert_eq!(again["duplicate_of"], d180["id"]);
@@ -518,7 +535,7 @@ fn every_kind_of_file_ends_where_it_belongs() {
     let failed = files_under(&s.file("spool/failed"));
     assert_eq!(failed.len(), 6, "{failed:?}");
     let total = faxes(&s);
-    assert_eq!(total.len(), 15);
+    assert_eq!(total.len(), 16);
     for f in &total {
         assert!(s.file(f["path"].as_str().unwrap()).exists(), "{f}");
     }
@@ -709,4 +726,28 @@ fn previews_match_libtiff_pixel_for_pixel() {
             );
         }
     }
+}
+
+#[test]
+fn bad_fax_commands_are_refused_naming_what() {
+    let s = site(&[]);
+    let e = s.fails(&["fax", "list", "--state", "lost"], 2);
+    assert!(e.contains("--state lost"), "{e}");
+    let e = s.fails(&["fax", "show", "42"], 1);
+    assert!(e.contains("fax 42: no such fax"), "{e}");
+    let e = s.fails(
+        &[
+            "fax",
+            "faxrcvd",
+            "/nonexistent/fax00001.tif",
+            "ttyS0",
+            "1",
+            "",
+        ],
+        1,
+    );
+    assert!(e.contains("/nonexistent/fax00001.tif"), "{e}");
+    let e = s.fails(&["fax", "preview", "1", "1", "-o", "x.png"], 2);
+    assert!(e.contains("--user"), "{e}");
+    assert!(files_under(&s.file("spool")).is_empty());
 }
