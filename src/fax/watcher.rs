@@ -194,6 +194,9 @@ fn submit(w: &Worker, path: PathBuf, claimed: bool, tasks: &mut JoinSet<()>) {
         .and_then(|n| n.to_str())
         .map(str::to_string)
     else {
+        if path.file_name().is_some() {
+            tracing::warn!(file = ?path, "fax file name is not UTF-8; rename it to have it taken");
+        }
         return;
     };
     if !spool::is_candidate(&name) {

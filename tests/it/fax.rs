@@ -103,6 +103,21 @@ impl Fixtures {
             tiffset_description(&d.join("nobody.tif"), "<UNSPECIFIED>");
             std::fs::copy(d.join("g4one.tif"), d.join("hook.tif")).unwrap();
             tiffset_description(&d.join("hook.tif"), "<UNSPECIFIED>\n88218050");
+            // A blank TSI, and TSIs of bytes that are no text (stored inline and not).
+            for (name, tsi) in [
+                ("blank_tsi.tif", &b" "[..]),
+                ("binary_tsi.tif", &b"\xff\xfe"[..]),
+                ("binary_long_tsi.tif", &b"\xff\xfe\x01 88 \x80\nCallID"[..]),
+            ] {
+                use std::os::unix::ffi::OsStrExt;
+                std::fs::copy(d.join("g4one.tif"), d.join(name)).unwrap();
+                run_tool(
+                    Command::new("tiffset")
+                        .args(["-s", "270"])
+                        .arg(std::ffi::OsStr::from_bytes(tsi))
+                        .arg(d.join(name)),
+                );
+            }
             let g3 = std::fs::read(d.join("g3.tif")).unwrap();
             std::fs::write(d.join("truncated.tif"), &g3[..g3.len() / 2]).unwrap();
             Fixtures { dir }
@@ -299,6 +314,9 @@ fn every_kind_of_file_ends_where_it_belongs() {
     drop_renamed(&s, "g32d_nobody.tif", &fx.bytes("g32d.tif"));
     drop_renamed(&s, "nobody.tif", &fx.bytes("nobody.tif"));
     drop_renamed(&s, "report.pdf", &fx.bytes("fax.pdf"));
+    for name in ["blank_tsi.tif", "binary_tsi.tif", "binary_long_tsi.tif"] {
+        drop_renamed(&s, name, &fx.bytes(name));
+    }
     // A gateway's sidecar wins: sender and order count.
     std::fs::write(
         s.file("spool/incoming/gw.tif.json"),
@@ -329,6 +347,9 @@ fn every_kind_of_file_ends_where_it_belongs() {
 
     let names = [
         "linked.tif",
+        "blank_tsi.tif",
+        "binary_tsi.tif",
+        "binary_long_tsi.tif",
         "d180.tif",
         "room.tif",
         "g32d_nobody.tif",
@@ -403,6 +424,24 @@ fn every_kind_of_file_ends_where_it_belongs() {
         assert!(f["ticket"].as_str().unwrap().starts_with("U-"), "{f}");
     }
     assert_eq!(by_name(&list, "nobody.tif")["tsi"], Value::Null);
+    // A TSI of any bytes never stops intake: kept as text, no sender, triage.
+    for (name, tsi) in [
+        ("blank_tsi.tif", Value::Null),
+        ("binary_tsi.tif", "\u{fffd}\u{fffd}".into()),
+        (
+            "binary_long_tsi.tif",
+            "\u{fffd}\u{fffd}\u{1} 88 \u{fffd}".into(),
+        ),
+    ] {
+        let f = by_name(&list, name);
+        assert_eq!(
+            (&f["state"], &f["class"]),
+            (&"recorded".into(), &"triage".into()),
+            "{f}"
+        );
+        assert_eq!(f["tsi"], tsi, "{f}");
+        assert_eq!(f["sender"], Value::Null, "{f}");
+    }
     assert_eq!(by_name(&list, "report.pdf")["format"], "pdf");
 
     for (name, why) in [
@@ -535,7 +574,7 @@ fn every_kind_of_file_ends_where_it_belongs() {
     let failed = files_under(&s.file("spool/failed"));
     assert_eq!(failed.len(), 6, "{failed:?}");
     let total = faxes(&s);
-    assert_eq!(total.len(), 16);
+    assert_eq!(total.len(), 19);
     for f in &total {
         assert!(s.file(f["path"].as_str().unwrap()).exists(), "{f}");
     }
