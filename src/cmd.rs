@@ -707,15 +707,30 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
                 let bytes = std::fs::read(&f.path)
                     .with_context(|| format!("fax {id}: cannot read its file {}", f.path))?;
                 let facts = read::read(&bytes).with_context(|| format!("fax {id}: {}", f.path))?;
-                if facts.format == read::Format::Pdf {
-                    bail!("fax {id}: {}", preview::PreviewError::Pdf);
-                }
-                let mut png = Vec::new();
-                preview::render(&bytes, &facts.tiff_pages, *page, &mut png)
-                    .with_context(|| format!("fax {id}"))?;
                 std::fs::create_dir_all(&cfg.fax.previews)
                     .with_context(|| format!("preview folder {}", cfg.fax.previews.display()))?;
-                crate::fax::spool::write_atomically(&cached, &png)?;
+                if facts.format == read::Format::Pdf {
+                    let tmp = cfg
+                        .fax
+                        .previews
+                        .join(format!(".{key}-p{page}.{}.tmp", std::process::id()));
+                    preview::render_pdf(
+                        &cfg.fax.ghostscript,
+                        Path::new(&f.path),
+                        *page,
+                        facts.pages,
+                        cfg.fax.pdf_preview_dpi,
+                        &tmp,
+                    )
+                    .with_context(|| format!("fax {id}"))?;
+                    std::fs::rename(&tmp, &cached)
+                        .with_context(|| format!("preview {}", cached.display()))?;
+                } else {
+                    let mut png = Vec::new();
+                    preview::render(&bytes, &facts.tiff_pages, *page, &mut png)
+                        .with_context(|| format!("fax {id}"))?;
+                    crate::fax::spool::write_atomically(&cached, &png)?;
+                }
             }
             std::fs::copy(&cached, output)
                 .with_context(|| format!("cannot write {}", output.display()))?;

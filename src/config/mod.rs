@@ -227,6 +227,19 @@ pub struct FaxConfig {
     /// The fault text of a ticket opened by a fax: {name} {pages} {sender}.
     #[serde(default = "default_fax_fault")]
     pub ticket_fault: String,
+    /// Ghostscript, for previews of PDF faxes ("" = none).
+    #[serde(default = "default_ghostscript")]
+    pub ghostscript: String,
+    /// Resolution of PDF previews.
+    #[serde(default = "default_pdf_dpi")]
+    pub pdf_preview_dpi: u32,
+}
+
+fn default_ghostscript() -> String {
+    "gs".into()
+}
+fn default_pdf_dpi() -> u32 {
+    100
 }
 
 fn default_previews() -> PathBuf {

@@ -8,6 +8,8 @@
 //! every row doubled so they are not squashed.
 
 use std::io::Write;
+use std::path::Path;
+use std::process::Command;
 
 use hayro_ccitt::{DecodeSettings, DecoderContext, EncodingMode, decode};
 
@@ -22,8 +24,10 @@ pub enum PreviewError {
         "page {page}: compression {compression} cannot be previewed (G3, G4 and uncompressed can)"
     )]
     Unsupported { page: u32, compression: u16 },
-    #[error("PDF faxes have no preview here; open the file itself")]
+    #[error("PDF faxes have no preview: fax.ghostscript is empty")]
     Pdf,
+    #[error("PDF page {page}: ghostscript ({gs}) failed: {why}")]
+    Ghostscript { gs: String, page: u32, why: String },
     #[error("page {page}: {width}×{height} is too large to preview")]
     TooLarge { page: u32, width: u32, height: u32 },
     #[error("cannot write the PNG: {0}")]
@@ -170,4 +174,41 @@ pub fn render(
         wr.write_image_data(&img.bits).map_err(png_err)?;
     }
     wr.finish().map_err(png_err)
+}
+
+/// Renders page `page` (1-based, checked against `pages`) of the PDF `file`
+/// to the PNG `out` with ghostscript (`-dSAFER`, 1-bit), at `dpi`.
+pub fn render_pdf(
+    gs: &str,
+    file: &Path,
+    page: u32,
+    pages: u32,
+    dpi: u32,
+    out: &Path,
+) -> Result<(), PreviewError> {
+    if gs.is_empty() {
+        return Err(PreviewError::Pdf);
+    }
+    if page == 0 || page > pages {
+        return Err(PreviewError::NoPage { page, pages });
+    }
+    let fail = |why: String| PreviewError::Ghostscript {
+        gs: gs.to_string(),
+        page,
+        why,
+    };
+    let res = Command::new(gs)
+        .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pngmono"])
+        .arg(format!("-r{dpi}"))
+        .arg(format!("-dFirstPage={page}"))
+        .arg(format!("-dLastPage={page}"))
+        .arg(format!("-sOutputFile={}", out.display()))
+        .arg(file)
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if !res.status.success() || !out.exists() {
+        let err = String::from_utf8_lossy(&res.stderr);
+        return Err(fail(err.lines().next().unwrap_or("no output").to_string()));
+    }
+    Ok(())
 }

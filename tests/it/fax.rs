@@ -530,6 +530,33 @@ fn every_kind_of_file_ends_where_it_belongs() {
         u32::from_be_bytes(head[20..24].try_into().unwrap()),
     );
     assert_eq!((w, h), (1728, 2 * 1146));
+    // PDF pages through ghostscript.
+    let pdf = by_name(&list, "report.pdf");
+    s.ok(&[
+        "fax",
+        "preview",
+        &pdf["id"].to_string(),
+        "3",
+        "-o",
+        png.to_str().unwrap(),
+        "-u",
+        "li",
+    ]);
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    let e = s.fails(
+        &[
+            "fax",
+            "preview",
+            &pdf["id"].to_string(),
+            "4",
+            "-o",
+            "x.png",
+            "-u",
+            "li",
+        ],
+        1,
+    );
+    assert!(e.contains("page 4 does not exist"), "{e}");
     let e = s.fails(
         &[
             "fax",
