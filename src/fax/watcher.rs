@@ -120,6 +120,7 @@ pub async fn run(ctx: Ctx) {
                 }
             },
             _ = tick.tick() => {
+                tracing::debug!("fax spool scan");
                 if w.spool.mode == FaxMode::Move {
                     scan(&w, &w.spool.processing.clone(), true, Duration::ZERO, &mut tasks);
                 }

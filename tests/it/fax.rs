@@ -154,7 +154,7 @@ impl Daemon {
             .unwrap();
         let child = site
             .cmd(&["run"])
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info,faultdesk::fax=debug")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(log)
@@ -636,13 +636,25 @@ fn remember_mode_reads_in_place_and_changes_nothing() {
     drop_renamed(&s, "fax00004.tif", &fx.bytes("d180.tif"));
     wait_for_names(&s, &["fax00004.tif"]);
     d.stop();
-    // A restart (start-up scan plus periodic ones) records nothing again.
+    // A restart records nothing again: once a fax dropped after the start-up
+    // scan is in, and a periodic scan has passed, there are still only the new one.
     let d = Daemon::start(&s);
-    std::thread::sleep(Duration::from_millis(2500));
+    drop_renamed(&s, "fax00005.tif", &fx.bytes("g32d.tif"));
+    wait_for_names(&s, &["fax00005.tif"]);
+    let scans = || {
+        std::fs::read_to_string(s.file("daemon.log"))
+            .unwrap_or_default()
+            .matches("fax spool scan")
+            .count()
+    };
+    let seen = scans();
+    wait_for(Duration::from_secs(30), "a periodic scan", || {
+        scans() > seen
+    });
     d.stop();
-    assert_eq!(faxes(&s).len(), 4);
+    assert_eq!(faxes(&s).len(), 5);
     let mut after = snapshot(&inc);
-    after.retain(|(n, _)| n != "fax00004.tif");
+    after.retain(|(n, _)| n != "fax00004.tif" && n != "fax00005.tif");
     assert_eq!(before, after, "the watched folder was changed");
     assert!(files_under(&s.file("spool/done")).is_empty());
     assert!(!s.file("spool/failed/fax00003.tif.reason").exists());
