@@ -92,7 +92,10 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
         config = %ctx.config.source.display(),
         "faultdesk running"
     );
-    let tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    if ctx.config.fax.enabled {
+        tasks.push(tokio::spawn(crate::fax::watcher::run(ctx.clone())));
+    }
     shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

@@ -47,8 +47,55 @@ pub enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Received faxes (the fax spool).
+    #[command(subcommand)]
+    Fax(FaxCmd),
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaxCmd {
+    /// List the faxes taken from the spool.
+    List {
+        /// recorded, duplicate, failed.
+        #[arg(long)]
+        state: Option<String>,
+        /// workorders, desk, triage.
+        #[arg(long)]
+        class: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one fax, with its ticket or work-order batch and acknowledgment.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one page of a fax as PNG (made once, then cached).
+    Preview {
+        id: i64,
+        /// 1-based page number.
+        page: u32,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// HylaFAX faxrcvd hook: hand a finished fax and its metadata to the spool.
+    Faxrcvd {
+        /// The received file (recvq/faxNNNNN.tif).
+        qfile: PathBuf,
+        /// The modem device id.
+        devid: String,
+        /// The communication id.
+        commid: String,
+        /// Empty if the fax was received without error; otherwise it may be partial.
+        #[arg(allow_hyphen_values = true)]
+        error_msg: String,
+        /// CallID1 (caller number), CallID2 (caller name) …
+        #[arg(allow_hyphen_values = true)]
+        call_ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,30 @@ pub enum Event {
         state: String,
         actor: String,
     },
+    /// A fax was taken from the spool and recorded (or noted as a duplicate).
+    FaxReceived {
+        id: i64,
+        name: String,
+        /// workorders, desk, triage; none for a duplicate.
+        class: Option<String>,
+        sender: Option<String>,
+        pages: Option<u32>,
+        ticket: Option<String>,
+        duplicate_of: Option<i64>,
+    },
+    /// A fax from the work-order room became a batch; its acknowledgment is queued.
+    BatchCreated {
+        batch_id: i64,
+        fax_id: i64,
+        orders: u32,
+        ack_message: String,
+    },
+    /// A file in the spool could not be read; it is kept in failed/ with the reason.
+    FaxFailed {
+        id: i64,
+        name: String,
+        reason: String,
+    },
 }
 
 /// The sending side, cloned into every source.

@@ -10,6 +10,7 @@
 //! - [`config`]: TOML → typed, validated config — on `domain` value types.
 //! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
 //! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
+//! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `app::Ctx`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
@@ -22,5 +23,6 @@ pub mod config;
 pub mod core;
 pub mod domain;
 pub mod events;
+pub mod fax;
 pub mod import;
 pub mod store;

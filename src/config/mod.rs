@@ -141,6 +141,31 @@ pub struct WorkOrderRoom {
     pub phone: Digits,
     pub ack_to: String,
     pub activation_days: u32,
+    /// Subject of a batch's receipt acknowledgment: {centre} {count} {received}.
+    #[serde(default = "default_ack_subject")]
+    pub ack_subject: String,
+    /// Body of a batch's receipt acknowledgment: {centre} {count} {received}.
+    #[serde(default = "default_ack_body")]
+    pub ack_body: String,
+    /// How {received} is written (chrono format, local time).
+    #[serde(default = "default_ack_time_format")]
+    pub ack_time_format: String,
+    /// Domain of the acknowledgment's Message-ID (`<workorder-ack.ID@domain>`).
+    #[serde(default = "default_ack_message_domain")]
+    pub ack_message_domain: String,
+}
+
+fn default_ack_subject() -> String {
+    "{centre}工单回执".into()
+}
+fn default_ack_body() -> String {
+    "{centre}已收到贵室工单 {count} 张({received})".into()
+}
+fn default_ack_time_format() -> String {
+    "%Y-%m-%d %H:%M".into()
+}
+fn default_ack_message_domain() -> String {
+    "faultdesk.localhost".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +208,57 @@ pub struct FaxConfig {
     pub failed: PathBuf,
     pub mode: FaxMode,
     pub rescan_secs: u64,
+    /// Where page previews (PNG) are cached; made on first request.
+    #[serde(default = "default_previews")]
+    pub previews: PathBuf,
+    /// A file found by a scan (not by a close/rename event) is taken only once
+    /// it has not changed for this long: a writer may still be busy with it.
+    #[serde(default = "default_settle_ms")]
+    pub settle_ms: u64,
+    /// Faxes read at the same time.
+    #[serde(default = "default_fax_workers")]
+    pub workers: usize,
+    /// Larger files are refused (moved to failed/) without being read.
+    #[serde(default = "default_fax_max_bytes")]
+    pub max_bytes: u64,
+    /// A fax from an unknown sender also opens an untagged ticket (the triage queue).
+    #[serde(default = "default_true")]
+    pub triage_ticket: bool,
+    /// The fault text of a ticket opened by a fax: {name} {pages} {sender}.
+    #[serde(default = "default_fax_fault")]
+    pub ticket_fault: String,
+    /// Ghostscript, for previews of PDF faxes ("" = none).
+    #[serde(default = "default_ghostscript")]
+    pub ghostscript: String,
+    /// Resolution of PDF previews.
+    #[serde(default = "default_pdf_dpi")]
+    pub pdf_preview_dpi: u32,
+}
+
+fn default_ghostscript() -> String {
+    "gs".into()
+}
+fn default_pdf_dpi() -> u32 {
+    100
+}
+
+fn default_previews() -> PathBuf {
+    PathBuf::from("var/fax-previews")
+}
+fn default_settle_ms() -> u64 {
+    2000
+}
+fn default_fax_workers() -> usize {
+    4
+}
+fn default_fax_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_true() -> bool {
+    true
+}
+fn default_fax_fault() -> String {
+    "传真报障 {pages} 页 ({name})".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -371,6 +447,13 @@ impl Config {
                 find("local_length"),
                 "numbering.local_length".into(),
                 "expected 5 to 10 digits".into(),
+            ));
+        }
+        if self.fax.rescan_secs == 0 || self.fax.workers == 0 {
+            return Err(invalid(
+                find("rescan_secs"),
+                "fax.rescan_secs / fax.workers".into(),
+                "expected at least 1".into(),
             ));
         }
         if self.store.batch_max == 0 {

@@ -8,6 +8,7 @@
 //! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
 //! an adapter (SIP, fax, mail, web) or on tokio.
 
+pub mod faxes;
 pub mod subscribers;
 pub mod tickets;
 

@@ -223,7 +223,7 @@ fn number_part(input: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn xian() -> NumberingPlan {

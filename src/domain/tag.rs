@@ -64,7 +64,7 @@ pub fn classify(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::number::PhoneKind;
 
@@ -75,7 +75,7 @@ mod tests {
         }
     }
 
-    fn desks() -> Vec<DeskRule> {
+    pub(crate) fn desks() -> Vec<DeskRule> {
         vec![
             DeskRule {
                 tag: "D180".into(),

@@ -4,7 +4,11 @@
 //! been released. Times are milliseconds since the epoch (UTC).
 
 /// (name, SQL) of every migration.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_core", CORE), ("0002_outbox", OUTBOX)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", CORE),
+    ("0002_outbox", OUTBOX),
+    ("0003_faxes", FAXES),
+];
 
 const CORE: &str = r#"
 CREATE TABLE users (
@@ -122,4 +126,48 @@ CREATE TABLE outbox (
     sent_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'queued';
+"#;
+
+const FAXES: &str = r#"
+-- Every file the fax spool took: recorded, a duplicate of one recorded, or failed.
+CREATE TABLE faxes (
+    id           INTEGER PRIMARY KEY,
+    -- The file's identity when taken (device:inode:size:mtime:name); a file seen again is known.
+    identity     TEXT NOT NULL UNIQUE,
+    name         TEXT NOT NULL,
+    -- Where the file is kept now (done/yyyy/mm/dd/…, failed/…, or the watched folder).
+    path         TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('recorded', 'duplicate', 'failed')),
+    class        TEXT CHECK (class IN ('workorders', 'desk', 'triage')),
+    tag          TEXT,
+    format       TEXT,
+    sha256       TEXT,
+    size         INTEGER NOT NULL,
+    pages        INTEGER,
+    sender       TEXT,
+    tsi          TEXT,
+    call_ids     TEXT,
+    partial      INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    reason       TEXT,
+    x_dpi        REAL,
+    y_dpi        REAL,
+    file_date    TEXT,
+    duplicate_of INTEGER REFERENCES faxes (id),
+    ticket_id    INTEGER REFERENCES tickets (id),
+    received_at  INTEGER NOT NULL,
+    recorded_at  INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX faxes_content ON faxes (sha256) WHERE state = 'recorded';
+CREATE INDEX faxes_received ON faxes (received_at);
+
+-- A fax from the work-order room: a batch of work orders awaiting entry.
+CREATE TABLE workorder_batches (
+    id           INTEGER PRIMARY KEY,
+    fax_id       INTEGER NOT NULL UNIQUE REFERENCES faxes (id),
+    orders       INTEGER NOT NULL,
+    ack_message  TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
 "#;

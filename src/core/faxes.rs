@@ -1,0 +1,308 @@
+//! What a received fax becomes, recorded in one transaction: the fax row
+//! and, by its sender's class, a fault ticket (a desk, or an unknown sender
+//! for triage) or a work-order batch with its receipt acknowledgment queued
+//! in the outbox. A file seen before (same identity) changes nothing; the
+//! same content under another identity is recorded as a duplicate only.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::tickets::{self, Report};
+use super::{CoreError, Rules};
+use crate::config::Config;
+use crate::domain::fax::{self, FaxClass};
+use crate::domain::ticket::FaultFields;
+use crate::store::faxes::{self, Fax, NewFax};
+use crate::store::outbox::{self, NewMessage};
+
+/// The configured values fax intake needs, built once from the [`Config`].
+#[derive(Debug, Clone)]
+pub struct FaxRules {
+    /// The work-order room's fax number(s), normalised.
+    pub work_order_fax: Vec<String>,
+    pub ack_to: String,
+    pub ack_subject: String,
+    pub ack_body: String,
+    pub ack_time_format: String,
+    pub ack_domain: String,
+    pub triage_ticket: bool,
+    pub ticket_fault: String,
+}
+
+impl FaxRules {
+    pub fn from_config(c: &Config) -> FaxRules {
+        let room = &c.work_order_room;
+        let fax = room.fax.as_str();
+        FaxRules {
+            work_order_fax: vec![
+                c.numbering
+                    .normalise(fax)
+                    .map_or_else(|_| fax.to_string(), |p| p.digits),
+            ],
+            ack_to: room.ack_to.clone(),
+            ack_subject: room.ack_subject.clone(),
+            ack_body: room.ack_body.clone(),
+            ack_time_format: room.ack_time_format.clone(),
+            ack_domain: room.ack_message_domain.clone(),
+            triage_ticket: c.fax.triage_ticket,
+            ticket_fault: c.fax.ticket_fault.clone(),
+        }
+    }
+}
+
+/// A readable fax file, with what its file and sidecar say.
+#[derive(Debug, Clone, Default)]
+pub struct Intake {
+    /// The row, less the class and what follows from it.
+    pub fax: NewFax,
+    /// The sender's number as a gateway gave it (wins over the TSI).
+    pub sender_number: Option<String>,
+    /// Orders in the batch, when a gateway said (else one per page).
+    pub orders: Option<u32>,
+}
+
+/// What recording did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A new fax, and what it became.
+    Recorded {
+        fax: Fax,
+        class: FaxClass,
+        /// The ticket it opened (false) or was attached to as a repeat report (true).
+        ticket: Option<(String, Option<String>, bool)>,
+        /// (batch id, orders, Message-ID of the queued acknowledgment).
+        batch: Option<(i64, u32, String)>,
+    },
+    /// The same content was recorded before as fax `of`.
+    Duplicate { fax: Fax, of: i64 },
+    /// Unreadable: kept with the reason.
+    Failed { fax: Fax },
+    /// This very file was recorded before (a resumed or repeated intake).
+    Known { fax: Fax },
+}
+
+impl Outcome {
+    pub fn fax(&self) -> &Fax {
+        match self {
+            Outcome::Recorded { fax, .. }
+            | Outcome::Duplicate { fax, .. }
+            | Outcome::Failed { fax }
+            | Outcome::Known { fax } => fax,
+        }
+    }
+}
+
+fn load(conn: &Connection, id: i64) -> Result<Fax, CoreError> {
+    faxes::get(conn, id)?.ok_or_else(|| CoreError::BadInput {
+        field: "fax",
+        why: format!("fax {id} vanished inside its own transaction"),
+    })
+}
+
+/// Records a readable fax at `now` (see the module doc).
+pub fn record(
+    conn: &Connection,
+    rules: &Rules,
+    fr: &FaxRules,
+    now: DateTime<Utc>,
+    intake: Intake,
+) -> Result<Outcome, CoreError> {
+    let mut f = intake.fax;
+    if let Some(known) = faxes::by_identity(conn, &f.identity)? {
+        return Ok(Outcome::Known { fax: known });
+    }
+    if let Some(of) = match &f.sha256 {
+        Some(h) => faxes::recorded_with_hash(conn, h)?,
+        None => None,
+    } {
+        f.state = "duplicate".into();
+        f.duplicate_of = Some(of);
+        let id = faxes::insert(conn, &f, now)?;
+        return Ok(Outcome::Duplicate {
+            fax: load(conn, id)?,
+            of,
+        });
+    }
+    let sender = fax::sender_number(
+        &rules.plan,
+        intake.sender_number.as_deref(),
+        f.tsi.as_deref(),
+    );
+    let class = fax::classify(sender.as_ref(), &fr.work_order_fax, &rules.desks);
+    f.state = "recorded".into();
+    f.class = Some(class.as_str().to_string());
+    f.tag = match &class {
+        FaxClass::Desk(t) => Some(t.clone()),
+        _ => None,
+    };
+    f.sender = sender.as_ref().map(|s| s.digits.clone());
+    let id = faxes::insert(conn, &f, now)?;
+    let pages = f.pages.unwrap_or(0);
+
+    let mut ticket = None;
+    let mut batch = None;
+    match &class {
+        FaxClass::WorkOrders => {
+            let orders = fax::orders_in_batch(pages, intake.orders);
+            let received = f
+                .received_at
+                .with_timezone(&rules.tz)
+                .format(&fr.ack_time_format)
+                .to_string();
+            let domain = fr.ack_domain.clone();
+            let b = faxes::insert_batch(conn, id, orders, f.received_at, now, |b| {
+                fax::ack_message_id(b, &domain)
+            })?;
+            let message_id = fax::ack_message_id(b, &fr.ack_domain);
+            outbox::enqueue(
+                conn,
+                &NewMessage {
+                    message_id: message_id.clone(),
+                    purpose: "workorder_ack".into(),
+                    ticket_id: None,
+                    recipient: fr.ack_to.clone(),
+                    subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),
+                    body: fax::ack_text(&fr.ack_body, &rules.centre, orders, &received),
+                },
+                now,
+            )?;
+            batch = Some((b, orders, message_id));
+        }
+        FaxClass::Desk(_) | FaxClass::Triage => {
+            if matches!(class, FaxClass::Desk(_)) || fr.triage_ticket {
+                let fault = fax::fill(
+                    &fr.ticket_fault,
+                    &[
+                        ("name", &f.name),
+                        ("pages", &pages.to_string()),
+                        ("sender", f.sender.as_deref().unwrap_or("-")),
+                    ],
+                );
+                let out = tickets::report(
+                    conn,
+                    rules,
+                    "fax",
+                    now,
+                    Report {
+                        source: "fax".into(),
+                        caller_raw: intake.sender_number.clone().or_else(|| f.tsi.clone()),
+                        fields: FaultFields {
+                            fault: Some(fault),
+                            ..Default::default()
+                        },
+                        detail: Some(json!({ "fax_id": id, "name": f.name, "pages": pages })),
+                        ..Default::default()
+                    },
+                )?;
+                faxes::set_ticket(conn, id, out.ticket.id)?;
+                ticket = Some((out.ticket.number, out.ticket.tag, out.repeat));
+            }
+        }
+    }
+    Ok(Outcome::Recorded {
+        fax: load(conn, id)?,
+        class,
+        ticket,
+        batch,
+    })
+}
+
+/// Records a file that cannot be read, with why.
+pub fn record_failure(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    mut f: NewFax,
+) -> Result<Outcome, CoreError> {
+    if let Some(known) = faxes::by_identity(conn, &f.identity)? {
+        return Ok(Outcome::Known { fax: known });
+    }
+    f.state = "failed".into();
+    f.class = None;
+    let id = faxes::insert(conn, &f, now)?;
+    Ok(Outcome::Failed {
+        fax: load(conn, id)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::rules;
+    use crate::store::testing::temp_store;
+    use chrono::TimeZone;
+
+    fn intake(identity: &str, hash: &str, tsi: Option<&str>, pages: u32) -> Intake {
+        Intake {
+            fax: NewFax {
+                identity: identity.into(),
+                name: format!("{identity}.tif"),
+                path: format!("done/{identity}.tif"),
+                sha256: Some(hash.into()),
+                size: 100,
+                pages: Some(pages),
+                tsi: tsi.map(str::to_string),
+                // 06:05 UTC = 14:05 in Xi'an.
+                received_at: Utc.with_ymd_and_hms(2026, 11, 26, 6, 5, 0).unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_sender_class_and_duplicates() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        let fr = FaxRules::from_config(&Config::embedded().unwrap());
+        let now = Utc::now();
+        let mut rec = |i: Intake| s.write(|c| record(c, &r, &fr, now, i)).unwrap();
+
+        let o = rec(intake("a", "h1", Some("+86 29 8824 7792"), 3));
+        let Outcome::Recorded { batch, fax, .. } = o else {
+            panic!("{o:?}")
+        };
+        let (b, orders, mid) = batch.unwrap();
+        assert_eq!((orders, fax.class.as_deref()), (3, Some("workorders")));
+        assert_eq!(mid, format!("<workorder-ack.{b}@faultdesk.localhost>"));
+
+        let mut told = intake("b", "h2", None, 4);
+        told.sender_number = Some("88247792".into());
+        told.orders = Some(2);
+        let Outcome::Recorded { batch, .. } = rec(told) else {
+            panic!()
+        };
+        assert_eq!(batch.unwrap().1, 2);
+
+        let Outcome::Recorded { ticket, .. } = rec(intake("c", "h3", Some("88218050"), 1)) else {
+            panic!()
+        };
+        let (number, tag, repeat) = ticket.unwrap();
+        assert!(number.starts_with("DC-"), "{number}");
+        assert_eq!((tag.as_deref(), repeat), (Some("DC"), false));
+
+        let Outcome::Recorded { class, ticket, .. } = rec(intake("d", "h4", None, 1)) else {
+            panic!()
+        };
+        assert_eq!(class, FaxClass::Triage);
+        assert!(ticket.unwrap().0.starts_with("U-"));
+
+        let o = rec(intake("e", "h1", Some("88247792"), 3));
+        assert!(
+            matches!(o, Outcome::Duplicate { of, .. } if of == 1),
+            "{o:?}"
+        );
+        assert!(matches!(
+            rec(intake("a", "h1", None, 3)),
+            Outcome::Known { .. }
+        ));
+
+        let msgs = s.read(|c| outbox::list(c, Some("queued"))).unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].recipient, "88247792@fax.localhost");
+        assert_eq!(
+            msgs[0].body,
+            "金辉社区通信服务中心已收到贵室工单 3 张(2026-11-26 14:05)"
+        );
+    }
+}
