@@ -8,6 +8,7 @@
 //! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
 //! an adapter (SIP, fax, mail, web) or on tokio.
 
+pub mod callbacks;
 pub mod subscribers;
 pub mod tickets;
 
@@ -34,6 +35,10 @@ pub struct Rules {
     pub sequence_digits: usize,
     pub service_types: Vec<String>,
     pub depots: Vec<String>,
+    /// The calling window, the first callback and its retries.
+    pub callbacks: crate::domain::callback::Policy,
+    /// Who hears of what, and in which words.
+    pub notices: callbacks::Notices,
 }
 
 impl Rules {
@@ -79,6 +84,8 @@ impl Rules {
             sequence_digits: c.tickets.sequence_digits,
             service_types: c.tickets.service_types.clone(),
             depots: c.tickets.depots.clone(),
+            callbacks: callbacks::policy(c),
+            notices: callbacks::Notices::from_config(c),
         }
     }
 

@@ -337,6 +337,8 @@ pub fn step(
         Step::CallbackNoAnswer => {}
     }
     rows::save(conn, &t)?;
+    // The callback this step schedules or closes, and the message it queues.
+    super::callbacks::after_step(conn, rules, actor, now, &t, step)?;
     Ok(t)
 }
 
