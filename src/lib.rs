@@ -12,6 +12,8 @@
 //! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
+//! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `core`, `store`, `events`.
+//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
@@ -23,4 +25,6 @@ pub mod core;
 pub mod domain;
 pub mod events;
 pub mod import;
+pub mod outbox;
+pub mod scheduler;
 pub mod store;
