@@ -296,16 +296,9 @@ mod tests {
     use crate::core::tickets::{Report, StepInput, report, step};
     use crate::domain::ticket::Step;
     use crate::store::testing::temp_store;
-    use chrono::TimeZone;
     use tokio::sync::broadcast;
 
-    /// Xi'an local time on 2026-11-26.
-    fn at(h: u32, m: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Shanghai
-            .with_ymd_and_hms(2026, 11, 26, h, m, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::core::testing::xian as at;
 
     struct Rig {
         _dir: tempfile::TempDir,
@@ -388,6 +381,22 @@ mod tests {
             }
         }
 
+        /// Nobody answered ticket `n`'s callback, now.
+        fn no_answer(&self, n: &str) {
+            let now = self.clock.now();
+            self.write(|c, r| {
+                step(
+                    c,
+                    r,
+                    "li",
+                    now,
+                    n,
+                    Step::CallbackNoAnswer,
+                    StepInput::default(),
+                )
+            });
+        }
+
         /// A desk ticket repaired at `when` (business time is set by the caller's clock).
         fn repaired_ticket(&self, reported: DateTime<Utc>, when: DateTime<Utc>) -> String {
             let n = self.write(|c, r| {
@@ -439,17 +448,7 @@ mod tests {
         let mut times = vec![];
         for _ in 0..3 {
             let now = rig.clock.now();
-            rig.write(|c, r| {
-                step(
-                    c,
-                    r,
-                    "li",
-                    now,
-                    &n,
-                    Step::CallbackNoAnswer,
-                    StepInput::default(),
-                )
-            });
+            rig.no_answer(&n);
             rig.bus
                 .publish(Event::CallbackScheduled { id, due_at: now });
             let (again, when, _) = rig.due().await;
@@ -465,18 +464,7 @@ mod tests {
                 at(15, 30) + chrono::Duration::days(1)
             ]
         );
-        let now = rig.clock.now();
-        rig.write(|c, r| {
-            step(
-                c,
-                r,
-                "li",
-                now,
-                &n,
-                Step::CallbackNoAnswer,
-                StepInput::default(),
-            )
-        });
+        rig.no_answer(&n);
         let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
         assert_eq!(cb.state, "escalated");
         let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, None)?));

@@ -690,39 +690,16 @@ mod tests {
     use crate::core::testing::rules;
     use crate::core::tickets::{Report, StepInput, report, step};
     use crate::domain::ticket::State;
-    use crate::store::subscribers::Subscriber;
     use crate::store::testing::temp_store;
-    use chrono::TimeZone;
 
-    /// Xi'an local time on 2026-11-26.
-    fn at(h: u32, m: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Shanghai
-            .with_ymd_and_hms(2026, 11, 26, h, m, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::core::testing::xian as at;
 
     fn phone(r: &Rules, s: &str) -> Phone {
         r.plan.normalise(s).unwrap()
     }
 
     fn roster(s: &mut crate::store::Store) {
-        let sub = Subscriber {
-            account: "dw0120502".into(),
-            estate: "X".into(),
-            building: 1,
-            unit: 2,
-            room: 502,
-            name: Some("王伟".into()),
-            fixed_line: Some("68691234".into()),
-            mobile: None,
-            address: None,
-            product: None,
-            plan: None,
-            opened_on: None,
-            expires_on: None,
-            remarks: None,
-        };
+        let sub = crate::core::testing::subscriber("dw0120502", "X", "68691234");
         s.write(|c| subscribers::upsert(c, &sub, at(8, 0)).map(|_| ()))
             .unwrap();
     }

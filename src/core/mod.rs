@@ -157,4 +157,37 @@ pub(crate) mod testing {
     pub fn rules() -> Rules {
         Rules::from_config(&Config::embedded().expect("embedded config"))
     }
+
+    /// Xi'an local time on 2026-11-26.
+    pub fn xian(h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, 11, 26, h, m, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    /// A subscriber in building 1, unit 2, room 502 of `estate`.
+    pub fn subscriber(
+        account: &str,
+        estate: &str,
+        line: &str,
+    ) -> crate::store::subscribers::Subscriber {
+        crate::store::subscribers::Subscriber {
+            account: account.into(),
+            estate: estate.into(),
+            building: 1,
+            unit: 2,
+            room: 502,
+            name: Some("王伟".into()),
+            fixed_line: Some(line.into()),
+            mobile: None,
+            address: None,
+            product: None,
+            plan: None,
+            opened_on: None,
+            expires_on: None,
+            remarks: None,
+        }
+    }
 }

@@ -112,9 +112,14 @@ impl Delivery {
                 let this = this.clone();
                 let gate = gate.clone();
                 set.spawn(async move {
-                    // The semaphore is never closed, so acquiring only waits.
-                    let _permit = gate.acquire_owned().await;
-                    this.attempt(m).await;
+                    // A connection is held only while sending: the outcome is
+                    // committed while the next message goes out, and the
+                    // writer commits many outcomes at once. (The semaphore is
+                    // never closed, so acquiring only waits.)
+                    let permit = gate.acquire_owned().await;
+                    let outcome = this.sender.send(&m).await;
+                    drop(permit);
+                    this.record(m, outcome).await;
                 });
             }
             while set.join_next().await.is_some() {}
@@ -122,9 +127,9 @@ impl Delivery {
         tracing::info!("outbox delivery stopped");
     }
 
-    /// One attempt of `m` and its recorded outcome.
-    async fn attempt(&self, m: Message) {
-        let outcome = self.sender.send(&m).await;
+    /// Records the outcome of one attempt of `m`. Until it is committed the
+    /// row stays queued, so a crash here resends the same message.
+    async fn record(&self, m: Message, outcome: Outcome) {
         let now = Utc::now();
         let (id, mid) = (m.id, m.message_id.clone());
         let result = match outcome {

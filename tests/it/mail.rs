@@ -133,8 +133,12 @@ impl Daemon {
         self.child.wait().unwrap();
     }
 
+    fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
     /// SIGTERM and a clean exit.
-    fn stop(mut self) -> String {
+    fn stop(&mut self) -> String {
         let ok = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
@@ -144,6 +148,16 @@ impl Daemon {
         let log = std::fs::read_to_string(&self.log).unwrap();
         assert!(status.success(), "daemon exit {status:?}: {log}");
         log
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // A failed test must not leave a daemon behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -261,7 +275,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
     assert_eq!(outbox(&site).len(), 2, "queued before any daemon runs");
 
     // The server is down: both are attempted, refused, and kept.
-    let daemon = Daemon::start(&site, &[]);
+    let mut daemon = Daemon::start(&site, &[]);
     wait_until("both attempted against a server that is down", || {
         outbox(&site).iter().all(|m| {
             m["attempts"].as_i64().unwrap() >= 1
@@ -356,7 +370,7 @@ fn kill_9_after_commit_before_sending_sends_after_restart() {
     daemon.kill9();
     assert_eq!(outbox(&site)[0]["state"], "queued");
     smtp.start();
-    let daemon = Daemon::start(&site, &[]);
+    let mut daemon = Daemon::start(&site, &[]);
     wait_until("sent after the restart", || {
         outbox(&site)[0]["state"] == "sent"
     });
@@ -380,12 +394,12 @@ fn accepted_but_not_marked_sent_is_resent_with_the_same_message_id() {
     // reply: the server has the message, the daemon never learnt it.
     smtp.control(json!({ "kill_on_data": daemon.pid() }));
     let n = desk_ticket_passed(&site, "88217901", "融侨城12-2-0803");
-    let status = daemon.child.wait().unwrap();
+    let status = daemon.wait();
     assert!(!status.success(), "the daemon was killed");
     assert_eq!(smtp.log().len(), 1);
     let row = &outbox(&site)[0];
     assert_eq!(row["state"], "queued", "never marked sent: {row}");
-    let daemon = Daemon::start(&site, &[]);
+    let mut daemon = Daemon::start(&site, &[]);
     wait_until("sent after the restart", || {
         outbox(&site)[0]["state"] == "sent"
     });
@@ -506,7 +520,7 @@ fn starttls_and_implicit_tls_with_auth_and_a_private_ca() {
         );
         smtp.start();
         let n = desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
-        let daemon = Daemon::start(
+        let mut daemon = Daemon::start(
             &site,
             &[("FD_TEST_SMTP_PASSWORD", secret), ("RUST_LOG", "debug")],
         );
