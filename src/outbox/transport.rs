@@ -1,17 +1,25 @@
-//! The way out: lettre's SMTP transport (plain, STARTTLS or implicit TLS,
-//! optional AUTH, pooled connections reused between messages) or the file
-//! transport (`var/mail/*.eml`, the embedded default), and the turning of an
-//! outbox row into a MIME message with its deterministic Message-ID.
+//! The way out: SMTP (plain, STARTTLS or implicit TLS, optional AUTH,
+//! connections kept in a small pool and reused between messages) or lettre's
+//! file transport (`var/mail/*.eml`, the embedded default), and the turning
+//! of an outbox row into a MIME message with its deterministic Message-ID.
+//!
+//! The SMTP session is lettre's (`AsyncSmtpConnection`); the pool is ours
+//! because lettre 0.11.23 never sets TCP_NODELAY: its two writes at the end
+//! of DATA then wait for the server's delayed ACK, 40 ms per message on
+//! Linux (fixed upstream in lettre PR #1159, not yet released). Our plain
+//! and STARTTLS connections set TCP_NODELAY; implicit TLS still goes through
+//! lettre's own connect and keeps the delay until lettre is upgraded.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, MailTransport, PasswordError, SmtpTls};
 use crate::store::outbox;
@@ -49,8 +57,123 @@ pub enum Outcome {
 /// A configured way out.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<Pool>),
     File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// How a TLS session starts.
+enum Security {
+    None,
+    Starttls(TlsParameters),
+    Implicit(TlsParameters),
+}
+
+/// SMTP connections to one server, reused between messages.
+pub struct Pool {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    hello: ClientId,
+    max_idle: usize,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
+}
+
+/// Why an attempt failed: an SMTP reply (with its class) or anything else.
+type SmtpError = lettre::transport::smtp::Error;
+
+impl Pool {
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        self.idle.lock().ok().and_then(|mut v| v.pop())
+    }
+
+    fn put_back(&self, c: AsyncSmtpConnection) {
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < self.max_idle
+        {
+            v.push(c);
+        }
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let addr = (self.host.as_str(), self.port);
+        let mut conn = match &self.security {
+            Security::Implicit(params) => AsyncSmtpConnection::connect_tokio1(
+                addr,
+                Some(self.timeout),
+                &self.hello,
+                Some(params.clone()),
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?,
+            plain_or_starttls => {
+                let tcp = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map_err(|e| format!("Connection error: {e}"))?;
+                tcp.set_nodelay(true)
+                    .map_err(|e| format!("Connection error: {e}"))?;
+                let mut c = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Security::Starttls(params) = plain_or_starttls {
+                    if !c.can_starttls() {
+                        return Err(format!(
+                            "{}:{} does not offer STARTTLS, which mail.smtp.tls requires",
+                            self.host, self.port
+                        ));
+                    }
+                    c.starttls(params.clone(), &self.hello)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                c
+            }
+        };
+        if let Some(creds) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(conn)
+    }
+
+    /// One SMTP transaction on a reused (or new) connection.
+    async fn send(&self, email: &Message) -> Outcome {
+        let attempt = async {
+            // An idle connection the server has since closed is dropped (NOOP check).
+            let mut reused = None;
+            while let Some(mut c) = self.take_idle() {
+                if c.test_connected().await {
+                    reused = Some(c);
+                    break;
+                }
+            }
+            let mut conn = match reused {
+                Some(c) => c,
+                None => self.connect().await.map_err(Err)?,
+            };
+            let r: Result<_, SmtpError> = conn.send(email.envelope(), &email.formatted()).await;
+            if !conn.has_broken() {
+                self.put_back(conn);
+            }
+            r.map_err(Ok)
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Err(_) => Outcome::Transient(format!("timed out after {} s", self.timeout.as_secs())),
+            Ok(Ok(r)) => Outcome::Accepted(format!(
+                "{} {}",
+                r.code(),
+                r.message().collect::<Vec<_>>().join(" ")
+            )),
+            Ok(Err(Ok(e))) if e.is_permanent() => Outcome::Permanent(e.to_string()),
+            Ok(Err(Ok(e))) => Outcome::Transient(e.to_string()),
+            // A failed connect or AUTH: a 5xx AUTH reply shows in the text;
+            // retried until the horizon, then failed for a person to see.
+            Ok(Err(Err(e))) => Outcome::Transient(e),
+        }
+    }
 }
 
 /// The transport plus the sender every message carries.
@@ -74,14 +197,7 @@ impl Sender {
         let smtp = cfg.mail.smtp.as_ref();
         match (cfg.mail.transport, smtp) {
             (MailTransport::Smtp, Some(s)) => {
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
-                    .port(s.port)
-                    .timeout(Some(Duration::from_secs(s.timeout_secs)))
-                    .pool_config(
-                        PoolConfig::new()
-                            .max_size(s.connections)
-                            .idle_timeout(Duration::from_secs(60)),
-                    );
+                let mut security = Security::None;
                 if s.tls != SmtpTls::None {
                     let name = s.tls_name.clone().unwrap_or_else(|| s.host.clone());
                     let mut tb = TlsParameters::builder(name);
@@ -99,16 +215,29 @@ impl Sender {
                         host: s.host.clone(),
                         why: e.to_string(),
                     })?;
-                    b = b.tls(match s.tls {
-                        SmtpTls::Starttls => Tls::Required(params),
-                        _ => Tls::Wrapper(params),
-                    });
+                    security = match s.tls {
+                        SmtpTls::Starttls => Security::Starttls(params),
+                        _ => Security::Implicit(params),
+                    };
                 }
-                if let (Some(user), Some(pass)) = (&s.username, s.password(&cfg.source)?) {
-                    b = b.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
-                }
+                let credentials = match (&s.username, s.password(&cfg.source)?) {
+                    (Some(user), Some(pass)) => {
+                        Some(Credentials::new(user.clone(), pass.expose().to_string()))
+                    }
+                    _ => None,
+                };
+                let pool = Pool {
+                    host: s.host.clone(),
+                    port: s.port,
+                    security,
+                    credentials,
+                    timeout: Duration::from_secs(s.timeout_secs),
+                    hello: ClientId::default(),
+                    max_idle: s.connections.max(1) as usize,
+                    idle: Mutex::new(Vec::new()),
+                };
                 Ok(Sender {
-                    transport: Transport::Smtp(b.build()),
+                    transport: Transport::Smtp(Arc::new(pool)),
                     from,
                     parallel: s.connections.max(1) as usize,
                 })
@@ -136,15 +265,7 @@ impl Sender {
             Err(why) => return Outcome::Permanent(why),
         };
         match &self.transport {
-            Transport::Smtp(t) => match t.send(email).await {
-                Ok(r) => Outcome::Accepted(format!(
-                    "{} {}",
-                    r.code(),
-                    r.message().collect::<Vec<_>>().join(" ")
-                )),
-                Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
-                Err(e) => Outcome::Transient(e.to_string()),
-            },
+            Transport::Smtp(pool) => pool.send(&email).await,
             Transport::File(t) => match t.send(email).await {
                 Ok(id) => Outcome::Accepted(format!("written {id}.eml")),
                 Err(e) => Outcome::Transient(e.to_string()),

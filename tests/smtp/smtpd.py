@@ -95,7 +95,6 @@ class Handler:
                 "body": body.get_content() if body else "",
             }, ensure_ascii=False) + "\n")
             f.flush()
-            os.fsync(f.fileno())
         pid = c.get("kill_on_data")
         if pid:
             del c["kill_on_data"]
