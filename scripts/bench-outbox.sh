@@ -9,10 +9,16 @@
 #   conn=1  - faultdesk with one connection (reused, no parallelism);
 #   conn=4  - faultdesk with the default pool of 4 connections.
 #
-# Usage: scripts/bench-outbox.sh [N]     (needs /usr/bin/python3 with aiosmtpd)
+# The server is Python: one process takes a few hundred messages a second, so
+# WORKERS processes (default 2) share the port (SO_REUSEPORT) and the kernel
+# spreads faultdesk's connections over them; the ceiling is measured with
+# WORKERS Python clients on one connection each.
+#
+# Usage: scripts/bench-outbox.sh [N] [WORKERS]  (needs /usr/bin/python3 with aiosmtpd)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
+WORKERS=${2:-2}
 PY=/usr/bin/python3
 ROOT=$(pwd)
 cargo build --release --quiet --bin faultdesk --example enqueue
@@ -25,32 +31,35 @@ trap cleanup EXIT
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_smtpd DIR -> sets SMTP_PORT, SMTP_PID
+# start_smtpd DIR -> WORKERS servers on one port; sets SMTP_PORT, SMTP_PIDS
 start_smtpd() {
-  local dir=$1
-  mkdir -p "$dir"
+  local dir=$1 w
   SMTP_PORT=$(free_port)
-  $PY "$ROOT/tests/smtp/smtpd.py" --port "$SMTP_PORT" --dir "$dir" --no-eml >"$dir/ready" 2>/dev/null &
-  SMTP_PID=$!
-  PIDS+=("$SMTP_PID")
-  for _ in $(seq 100); do grep -q READY "$dir/ready" 2>/dev/null && return; sleep 0.1; done
-  echo "bench: the SMTP server did not start" >&2; exit 1
+  SMTP_PIDS=()
+  for w in $(seq "$WORKERS"); do
+    mkdir -p "$dir/$w"
+    $PY "$ROOT/tests/smtp/smtpd.py" --port "$SMTP_PORT" --dir "$dir/$w" --no-eml --reuse-port >"$dir/$w/ready" 2>/dev/null &
+    SMTP_PIDS+=("$!")
+    PIDS+=("$!")
+    for _ in $(seq 100); do grep -q READY "$dir/$w/ready" 2>/dev/null && break; sleep 0.1; done
+    grep -q READY "$dir/$w/ready" || { echo "bench: the SMTP server did not start" >&2; exit 1; }
+  done
 }
+stop_smtpd() { kill "${SMTP_PIDS[@]}"; wait "${SMTP_PIDS[@]}" 2>/dev/null || true; }
 
-count() { [ -f "$1/log.jsonl" ] && wc -l <"$1/log.jsonl" || echo 0; }
+count() { cat "$1"/*/log.jsonl 2>/dev/null | wc -l; }
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 
 # 1. Reference: the server's own ceiling with a plain client on one connection.
 start_smtpd "$WORK/ref"
-T0=$(now)
-$PY - "$SMTP_PORT" "$N" <<'PYEOF'
+cat >"$WORK/client.py" <<'PYEOF'
 import smtplib, sys
 from email.message import EmailMessage
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, first, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 s = smtplib.SMTP("127.0.0.1", port)
-for i in range(n):
+for i in range(first, first + n):
     m = EmailMessage()
     m["From"] = "faultdesk@localhost"; m["To"] = "88218050@fax.localhost"
     m["Subject"] = f"故障已修复：REF-{i:05}"; m["Message-ID"] = f"<ref.{i}@faultdesk.localhost>"
@@ -58,10 +67,17 @@ for i in range(n):
     s.send_message(m)
 s.quit()
 PYEOF
+T0=$(now)
+CPIDS=()
+for w in $(seq "$WORKERS"); do
+  $PY "$WORK/client.py" "$SMTP_PORT" $(( (w - 1) * N / WORKERS )) $(( N / WORKERS )) &
+  CPIDS+=("$!")
+done
+wait "${CPIDS[@]}"
 T1=$(now)
 REF=$(calc "$N / ($T1 - $T0)")
-kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true
-printf 'ceiling  python smtplib, 1 connection: %6d msgs in %6.2f s = %7.1f msg/s\n' "$N" "$(calc "$T1 - $T0")" "$REF"
+stop_smtpd
+printf 'ceiling  python smtplib, %d clients:    %6d msgs in %6.2f s = %7.1f msg/s\n' "$WORKERS" "$N" "$(calc "$T1 - $T0")" "$REF"
 
 # 2. faultdesk with 1 and with 4 pooled connections.
 run_faultdesk() {
@@ -86,10 +102,10 @@ run_faultdesk() {
   while [ "$(cd "$dir" && "$BIN" outbox --state queued --json | grep -c '"id"' || true)" -gt 0 ]; do sleep 0.1; done
   local t2; t2=$(now)
   kill -TERM "$dpid"; wait "$dpid" || true
-  kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true
+  stop_smtpd
   local sent dup
   sent=$(cd "$dir" && "$BIN" outbox --state sent --json | grep -c '"message_id"')
-  dup=$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l)["message_id"] for l in open(sys.argv[1])); print(sum(v-1 for v in c.values()))' "$dir/smtp/log.jsonl")
+  dup=$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l)["message_id"] for f in sys.argv[1:] for l in open(f)); print(sum(v-1 for v in c.values()))' "$dir"/smtp/*/log.jsonl)
   printf 'faultdesk %d connection(s):          %6d msgs in %6.2f s = %7.1f msg/s (all marked sent after %.2f s; %d sent rows, %d duplicates)\n' \
     "$conns" "$N" "$(calc "$t1 - $t0")" "$(calc "$N / ($t1 - $t0)")" "$(calc "$t2 - $t0")" "$sent" "$dup"
 }

@@ -6,8 +6,13 @@ Usage: smtpd.py --port N (0 = any) --dir OUTDIR [--mode plain|starttls|implicit]
 Prints "READY <port>" on its first stdout line once it listens on 127.0.0.1.
 The AUTH password is read from the environment variable SMTPD_PASSWORD.
 
+With --reuse-port several processes share one port (the kernel spreads the
+connections); give each its own OUTDIR.
+
 Every accepted message is appended to OUTDIR/log.jsonl (from, to, subject,
-message_id, body, decoded) and, unless --no-eml, stored as OUTDIR/<n>.eml.
+message_id, body, decoded) and stored as OUTDIR/<n>.eml; with --no-eml (the
+benchmark) only its number and Message-ID are logged and scripted replies
+("rcpt", "data") still apply.
 
 Behaviour is steered at run time by OUTDIR/control.json, read at every hook:
   {"rcpt": {"addr@x": ["451 4.3.0 Try later", "550 5.1.1 No such user"]},
@@ -20,7 +25,7 @@ Behaviour is steered at run time by OUTDIR/control.json, read at every hook:
   sent: the client never learns that its message was accepted.
 The server can be stopped and started again on the same port.
 """
-import argparse, asyncio, email, email.policy, json, os, signal, ssl, sys
+import argparse, asyncio, email, email.policy, json, os, re, signal, ssl
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
@@ -32,6 +37,8 @@ ap.add_argument("--cert")
 ap.add_argument("--key")
 ap.add_argument("--auth")
 ap.add_argument("--no-eml", action="store_true")
+ap.add_argument("--reuse-port", action="store_true",
+                help="share the port with other server processes (benchmark: one per core)")
 args = ap.parse_args()
 os.makedirs(args.dir, exist_ok=True)
 CONTROL = os.path.join(args.dir, "control.json")
@@ -82,12 +89,17 @@ class Handler:
         reply = take(c, "data")
         if reply and not reply.startswith("250"):
             return reply
+        self.n += 1
+        if args.no_eml:
+            # Benchmark: only the Message-ID, without parsing the MIME message.
+            m = re.search(rb"(?im)^Message-ID:\s*(<[^>]*>)", envelope.original_content)
+            with open(LOG, "a") as f:
+                f.write(json.dumps({"n": self.n, "message_id": m.group(1).decode() if m else ""}) + "\n")
+            return "250 2.0.0 Queued as %d" % self.n
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         body = msg.get_body(("plain",))
-        self.n += 1
-        if not args.no_eml:
-            with open(os.path.join(args.dir, f"{self.n}.eml"), "wb") as f:
-                f.write(envelope.original_content)
+        with open(os.path.join(args.dir, f"{self.n}.eml"), "wb") as f:
+            f.write(envelope.original_content)
         with open(LOG, "a") as f:
             f.write(json.dumps({
                 "n": self.n, "from": envelope.mail_from, "to": envelope.rcpt_tos,
@@ -129,7 +141,7 @@ async def main():
     loop = asyncio.get_running_loop()
     srv = await loop.create_server(factory, "127.0.0.1", args.port,
                                    ssl=ctx if args.mode == "implicit" else None,
-                                   reuse_address=True)
+                                   reuse_address=True, reuse_port=args.reuse_port)
     print("READY", srv.sockets[0].getsockname()[1], flush=True)
     await srv.serve_forever()
 
