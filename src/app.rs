@@ -95,14 +95,9 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     // The outbox's transport is checked before anything runs (a bad CA file,
     // a missing password variable stop the start with a clear message).
-    crate::outbox::Sender::from_config(&ctx.config)?;
+    let sender = crate::outbox::Sender::from_config(&ctx.config)?;
     tasks.push(tokio::spawn(crate::scheduler::run(ctx.clone())));
-    let outbox_ctx = ctx.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = crate::outbox::run(outbox_ctx).await {
-            tracing::error!(error = %e, "outbox delivery cannot start");
-        }
-    }));
+    tasks.push(tokio::spawn(crate::outbox::run(ctx.clone(), sender)));
     shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

@@ -623,6 +623,56 @@ mod tests {
     }
 
     #[test]
+    fn templates_and_mail_settings_are_checked() {
+        let e = with(
+            "subject = \"故障已修复：{ticket} {line}\"",
+            "subject = \"{tickt}\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("mail.templates.repair_confirmation.subject") && e.contains("{tickt}"),
+            "{e}"
+        );
+        let e = with("{building}号楼", "{bulding}号楼")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("callbacks.script"), "{e}");
+        let e = with("# username = \"faultdesk\"", "username = \"faultdesk\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mail.smtp.username"), "{e}");
+        let e = with(
+            "reply_to = \"88218050@fax.localhost\"",
+            "reply_to = \"88218050\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("desks[1].reply_to"), "{e}");
+        let e = with("transport = \"file\"", "transport = \"pigeon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pigeon"), "{e}");
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let c = with(
+            "# username = \"faultdesk\"",
+            "username = \"faultdesk\"\npassword = \"hunter2\"",
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let p = c
+            .mail
+            .smtp
+            .as_ref()
+            .unwrap()
+            .password(Path::new("/nonexistent"));
+        assert_eq!(p.unwrap().unwrap().expose(), "hunter2");
+    }
+
+    #[test]
     fn missing_file_is_named() {
         let e = Config::load(Path::new("/nonexistent/faultdesk.toml"))
             .unwrap_err()

@@ -62,10 +62,11 @@ pub struct Delivery {
     pub batch: usize,
 }
 
-/// Runs the delivery task of the daemon until `ctx.shutdown`.
-pub async fn run(ctx: crate::app::Ctx) -> Result<(), TransportError> {
+/// Runs the delivery task of the daemon until `ctx.shutdown`, sending
+/// through `sender` (built by the caller with [`Sender::from_config`], so a
+/// bad transport setting stops the start instead of this task).
+pub async fn run(ctx: crate::app::Ctx, sender: Sender) {
     let cfg = &ctx.config;
-    let sender = Sender::from_config(cfg)?;
     tracing::info!(
         transport = ?cfg.mail.transport,
         parallel = sender.parallel,
@@ -80,7 +81,6 @@ pub async fn run(ctx: crate::app::Ctx) -> Result<(), TransportError> {
         batch: cfg.mail.batch,
     };
     d.run(ctx.shutdown.clone()).await;
-    Ok(())
 }
 
 impl Delivery {

@@ -96,7 +96,17 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+    /// A new session: connect, EHLO, STARTTLS or implicit TLS, AUTH. A 5xx
+    /// reply (a refused AUTH, say) is permanent; anything else transient.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Outcome> {
+        let smtp = |e: SmtpError| {
+            if e.is_permanent() {
+                Outcome::Permanent(e.to_string())
+            } else {
+                Outcome::Transient(e.to_string())
+            }
+        };
+        let io = |e: std::io::Error| Outcome::Transient(format!("Connection error: {e}"));
         let addr = (self.host.as_str(), self.port);
         let mut conn = match &self.security {
             Security::Implicit(params) => AsyncSmtpConnection::connect_tokio1(
@@ -107,26 +117,23 @@ impl Pool {
                 None,
             )
             .await
-            .map_err(|e| e.to_string())?,
+            .map_err(smtp)?,
             plain_or_starttls => {
-                let tcp = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(|e| format!("Connection error: {e}"))?;
-                tcp.set_nodelay(true)
-                    .map_err(|e| format!("Connection error: {e}"))?;
+                let tcp = tokio::net::TcpStream::connect(addr).await.map_err(io)?;
+                tcp.set_nodelay(true).map_err(io)?;
                 let mut c = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(smtp)?;
                 if let Security::Starttls(params) = plain_or_starttls {
                     if !c.can_starttls() {
-                        return Err(format!(
+                        return Err(Outcome::Transient(format!(
                             "{}:{} does not offer STARTTLS, which mail.smtp.tls requires",
                             self.host, self.port
-                        ));
+                        )));
                     }
                     c.starttls(params.clone(), &self.hello)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(smtp)?;
                 }
                 c
             }
@@ -134,7 +141,7 @@ impl Pool {
         if let Some(creds) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(smtp)?;
         }
         Ok(conn)
     }
@@ -152,27 +159,30 @@ impl Pool {
             }
             let mut conn = match reused {
                 Some(c) => c,
-                None => self.connect().await.map_err(Err)?,
+                None => match self.connect().await {
+                    Ok(c) => c,
+                    Err(o) => return o,
+                },
             };
-            let r: Result<_, SmtpError> = conn.send(email.envelope(), &email.formatted()).await;
+            let r = conn.send(email.envelope(), &email.formatted()).await;
             if !conn.has_broken() {
                 self.put_back(conn);
             }
-            r.map_err(Ok)
+            match r {
+                Ok(r) => Outcome::Accepted(format!(
+                    "{} {}",
+                    r.code(),
+                    r.message().collect::<Vec<_>>().join(" ")
+                )),
+                Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
+                Err(e) => Outcome::Transient(e.to_string()),
+            }
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Err(_) => Outcome::Transient(format!("timed out after {} s", self.timeout.as_secs())),
-            Ok(Ok(r)) => Outcome::Accepted(format!(
-                "{} {}",
-                r.code(),
-                r.message().collect::<Vec<_>>().join(" ")
-            )),
-            Ok(Err(Ok(e))) if e.is_permanent() => Outcome::Permanent(e.to_string()),
-            Ok(Err(Ok(e))) => Outcome::Transient(e.to_string()),
-            // A failed connect or AUTH: a 5xx AUTH reply shows in the text;
-            // retried until the horizon, then failed for a person to see.
-            Ok(Err(Err(e))) => Outcome::Transient(e),
-        }
+        tokio::time::timeout(self.timeout, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Outcome::Transient(format!("timed out after {} s", self.timeout.as_secs()))
+            })
     }
 }
 

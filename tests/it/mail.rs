@@ -547,3 +547,48 @@ fn a_missing_password_variable_stops_the_start_with_its_name() {
     let e = site.fails(&["run"], 1);
     assert!(e.contains("FD_TEST_NO_SUCH_VAR"), "{e}");
 }
+
+#[test]
+fn a_refused_login_and_the_retry_horizon_end_in_failed_never_dropped() {
+    // AUTH refused (535): permanent, failed at once, shown with the reply.
+    let port = free_port();
+    let site = mail_site(
+        port,
+        &[(
+            "# username = \"faultdesk\"",
+            "username = \"faultdesk\"\npassword_env = \"FD_TEST_SMTP_PASSWORD\"",
+        )],
+    );
+    let mut smtp = Smtpd::new(
+        port,
+        &site.file("smtp"),
+        &["--auth", "faultdesk"],
+        &[("SMTPD_PASSWORD", "right")],
+    );
+    smtp.start();
+    desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
+    let mut daemon = Daemon::start(&site, &[("FD_TEST_SMTP_PASSWORD", "wrong")]);
+    wait_until("failed on the refused login", || {
+        outbox(&site)[0]["state"] == "failed"
+    });
+    let log = daemon.stop();
+    assert!(!log.contains("wrong"), "the password appeared in the log");
+    let m = &outbox(&site)[0];
+    assert!(m["last_error"].as_str().unwrap().contains("535"), "{m}");
+    assert!(smtp.log().is_empty());
+
+    // The server stays down past the retry horizon: failed, for a person to see.
+    let site = mail_site(
+        free_port(),
+        &[("retry_horizon_hours = 48", "retry_horizon_hours = 0")],
+    );
+    desk_ticket_passed(&site, "88217901", "馨苑1#-2-502");
+    let mut daemon = Daemon::start(&site, &[]);
+    wait_until("failed after the horizon", || {
+        outbox(&site)[0]["state"] == "failed"
+    });
+    daemon.stop();
+    let m = &outbox(&site)[0];
+    let e = m["last_error"].as_str().unwrap();
+    assert!(e.contains("retry horizon") && e.contains("refused"), "{m}");
+}

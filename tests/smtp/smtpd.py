@@ -119,7 +119,8 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     want = os.environ.get("SMTPD_PASSWORD", "")
     ok = (args.auth is not None and auth_data.login == args.auth.encode()
           and auth_data.password == want.encode())
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a failure with 535 itself (True would leave the client waiting).
+    return AuthResult(success=ok, handled=False)
 
 
 async def main():
