@@ -4,20 +4,12 @@
 //! the embedded default), also across a restart.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::Site;
+use crate::support::{Site, wait_until};
 
 fn db(site: &Site) -> rusqlite::Connection {
     rusqlite::Connection::open(site.file("var/faultdesk.db")).unwrap()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

@@ -8,11 +8,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Site, free_port, today};
+use crate::support::{Site, free_port, today, wait_until};
 
 const PYTHON: &str = "/usr/bin/python3";
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/smtpd.py");
@@ -158,18 +157,6 @@ impl Drop for Daemon {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// Polls `f` until it holds (generous timeout for a loaded machine).
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "timed out waiting for: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
