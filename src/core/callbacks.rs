@@ -786,6 +786,22 @@ mod tests {
     }
 
     #[test]
+    fn confirm_on_repaired_tells_the_desk_at_the_repair() {
+        let (_d, mut s) = temp_store();
+        let mut r = rules();
+        r.notices.confirm_on = ConfirmOn::Repaired;
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88217901");
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].recipient, "88217901@fax.localhost");
+        assert!(msgs[0].body.starts_with("电信180："));
+        go(&mut s, &r, &n, Step::CallbackPassed, at(10, 40));
+        assert_eq!(s.read(|c| outbox::list(c, None)).unwrap().len(), 1);
+    }
+
+    #[test]
     fn an_estate_ticket_sends_nothing_and_a_failed_callback_reopens() {
         let (_d, mut s) = temp_store();
         let r = rules();
