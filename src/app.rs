@@ -96,6 +96,11 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     if ctx.config.fax.enabled {
         tasks.push(tokio::spawn(crate::fax::watcher::run(ctx.clone())));
     }
+    // The outbox's transport is checked before anything runs (a bad CA file,
+    // a missing password variable stop the start with a clear message).
+    let sender = crate::outbox::Sender::from_config(&ctx.config)?;
+    tasks.push(tokio::spawn(crate::scheduler::run(ctx.clone())));
+    tasks.push(tokio::spawn(crate::outbox::run(ctx.clone(), sender)));
     shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

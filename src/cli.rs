@@ -50,6 +50,11 @@ pub enum Command {
     /// Received faxes (the fax spool).
     #[command(subcommand)]
     Fax(FaxCmd),
+    /// Callbacks (回访): what is due now, the whole list, results of missed-call callbacks.
+    #[command(subcommand)]
+    Callbacks(CallbacksCmd),
+    /// Outgoing messages and their delivery state; `outbox retry ID` sends a failed one again.
+    Outbox(OutboxArgs),
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
 }
@@ -285,4 +290,56 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallbacksCmd {
+    /// Callbacks due now, earliest first, with the script for each customer.
+    Due {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every callback, newest first.
+    List {
+        /// pending, passed, failed, resolved, escalated, cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the result of a missed-call callback (repair callbacks: `ticket callback`).
+    Done {
+        id: i64,
+        #[arg(long, value_enum)]
+        result: MissedResult,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MissedResult {
+    /// The caller was reached.
+    Reached,
+    /// Nobody answered: try again later (escalated after the last attempt).
+    NoAnswer,
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub cmd: Option<OutboxCmd>,
+    /// Only messages in this state: queued, sent, failed.
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCmd {
+    /// Queue a failed message again (same Message-ID); the daemon sends it.
+    Retry { id: i64 },
 }

@@ -19,6 +19,8 @@ use crate::core::{self, CoreError, Rules};
 use crate::domain::ticket::{FaultFields, State, Step};
 use crate::store::{self, Options, Store, users};
 
+mod callbacks;
+
 /// An error a person made in the command line itself (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -112,6 +114,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Ticket(t) => ticket(&cli, &cfg, &rules, t),
         Command::Fax(f) => fax(&cli, &cfg, &rules, f),
+        Command::Callbacks(c) => callbacks::callbacks(&cli, &cfg, &rules, c),
+        Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::User(UserCmd::Add {
             name,
             role,

@@ -50,6 +50,39 @@ pub enum Event {
         name: String,
         reason: String,
     },
+    /// A callback was scheduled in this process (wakes the scheduler if earlier).
+    CallbackScheduled {
+        id: i64,
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A callback is due now (announced once per due time, again after a restart).
+    CallbackDue {
+        id: i64,
+        kind: String,
+        ticket: Option<String>,
+        phone: Option<String>,
+        script: Option<String>,
+        due_at: chrono::DateTime<chrono::Utc>,
+        at: chrono::DateTime<chrono::Utc>,
+        late_minutes: i64,
+    },
+    /// A ticket was not repaired in time (once per promise); the manager is told.
+    SlaBreached {
+        number: String,
+        due_at: chrono::DateTime<chrono::Utc>,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The server accepted a message.
+    MailSent {
+        message_id: String,
+        recipient: String,
+    },
+    /// A message was refused for good (or ran out of retries); a person must act.
+    MailFailed {
+        message_id: String,
+        recipient: String,
+        error: String,
+    },
 }
 
 /// The sending side, cloned into every source.

@@ -13,6 +13,8 @@
 //! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `app::Ctx`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
+//! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `core`, `store`, `events`.
+//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
@@ -25,4 +27,6 @@ pub mod domain;
 pub mod events;
 pub mod fax;
 pub mod import;
+pub mod outbox;
+pub mod scheduler;
 pub mod store;

@@ -10,6 +10,7 @@
 //! May depend on: `domain` (for the numbering plan and value types). Nothing
 //! here performs I/O except [`Config::load`] reading the one file.
 
+mod mail;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use mail::{
+    CallbacksConfig, ConfirmOn, ESCALATION_FIELDS, MailConfig, MailTransport, PasswordError,
+    Secret, SmtpConfig, SmtpTls, TICKET_FIELDS, Template, Templates,
+};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 
 use crate::domain::number::NumberingPlan;
@@ -170,18 +175,6 @@ fn default_ack_message_domain() -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CallbacksConfig {
-    pub window_start: HhMm,
-    pub window_end: HhMm,
-    pub after_repair_minutes: u32,
-    pub retry_minutes: Vec<u32>,
-    pub manager_address: String,
-    pub script: String,
-    pub closing: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SipConfig {
     pub enabled: bool,
     pub udp: Option<std::net::SocketAddr>,
@@ -259,21 +252,6 @@ fn default_true() -> bool {
 }
 fn default_fax_fault() -> String {
     "传真报障 {pages} 页 ({name})".into()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailTransport {
-    File,
-    Smtp,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailConfig {
-    pub from: String,
-    pub transport: MailTransport,
-    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -441,6 +419,7 @@ impl Config {
                 "every retry interval must be at least 1 minute".into(),
             ));
         }
+        self.validate_mail(text)?;
         let plan = &self.numbering;
         if plan.local_length < 5 || plan.local_length > 10 {
             return Err(invalid(
@@ -462,6 +441,118 @@ impl Config {
                 "store.batch_max".into(),
                 "expected at least 1".into(),
             ));
+        }
+        Ok(())
+    }
+
+    /// The callback script and message templates name only known
+    /// placeholders; the outbox's numbers are sane.
+    fn validate_mail(&self, text: &str) -> Result<(), ConfigError> {
+        use crate::domain::callback::{SCRIPT_FIELDS, check};
+        let invalid = |needle: &str, key: &str, why: String| ConfigError::Invalid {
+            path: self.source.clone(),
+            line: line_of(text, text.find(needle).unwrap_or(0)),
+            key: key.to_string(),
+            why,
+        };
+        check(&self.callbacks.script, SCRIPT_FIELDS)
+            .map_err(|e| invalid("script", "callbacks.script", e.to_string()))?;
+        let t = &self.mail.templates;
+        for (name, tpl, fields) in [
+            ("repair_confirmation", &t.repair_confirmation, TICKET_FIELDS),
+            (
+                "callback_escalation",
+                &t.callback_escalation,
+                ESCALATION_FIELDS,
+            ),
+            ("sla_breach", &t.sla_breach, TICKET_FIELDS),
+        ] {
+            let section = format!("[mail.templates.{name}]");
+            for (part, s) in [("subject", &tpl.subject), ("body", &tpl.body)] {
+                check(s, fields).map_err(|e| {
+                    invalid(
+                        &section,
+                        &format!("mail.templates.{name}.{part}"),
+                        e.to_string(),
+                    )
+                })?;
+            }
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "from =",
+                "mail.from",
+                format!(
+                    "`{}` is not a mail address, e.g. \"中心 <faultdesk@example.org>\"",
+                    self.mail.from
+                ),
+            ));
+        }
+        let mut addresses = vec![(
+            "manager_address",
+            "callbacks.manager_address".to_string(),
+            &self.callbacks.manager_address,
+        )];
+        for (i, d) in self.desks.iter().enumerate() {
+            addresses.push(("reply_to", format!("desks[{i}].reply_to"), &d.reply_to));
+        }
+        for (needle, key, a) in addresses {
+            if a.parse::<lettre::Address>().is_err() {
+                return Err(invalid(
+                    needle,
+                    &key,
+                    format!("`{a}` is not a mail address, e.g. \"88218050@fax.example\""),
+                ));
+            }
+        }
+        if self.mail.message_id_domain.is_empty()
+            || !self
+                .mail
+                .message_id_domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(invalid(
+                "message_id_domain",
+                "mail.message_id_domain",
+                "expected a domain name, e.g. \"faultdesk.example.org\"".into(),
+            ));
+        }
+        if self.mail.batch == 0 || self.mail.poll_ms == 0 || self.mail.retry_base_secs == 0 {
+            return Err(invalid(
+                "[mail]",
+                "mail.batch / mail.poll_ms / mail.retry_base_secs",
+                "expected values above 0".into(),
+            ));
+        }
+        match (&self.mail.smtp, self.mail.transport) {
+            (None, MailTransport::Smtp) => {
+                return Err(invalid(
+                    "transport",
+                    "mail.smtp",
+                    "transport = \"smtp\" needs a [mail.smtp] section".into(),
+                ));
+            }
+            (Some(s), _) if s.connections == 0 || s.timeout_secs == 0 => {
+                return Err(invalid(
+                    "[mail.smtp]",
+                    "mail.smtp.connections / timeout_secs",
+                    "expected values above 0".into(),
+                ));
+            }
+            (Some(s), _)
+                if s.username.is_some()
+                    && s.password_env.is_none()
+                    && s.password_file.is_none()
+                    && s.password.is_none() =>
+            {
+                return Err(invalid(
+                    "username",
+                    "mail.smtp.username",
+                    "a username needs password_env or password_file".into(),
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -612,6 +703,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("127.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn templates_and_mail_settings_are_checked() {
+        let e = with(
+            "subject = \"故障已修复：{ticket} {line}\"",
+            "subject = \"{tickt}\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("mail.templates.repair_confirmation.subject") && e.contains("{tickt}"),
+            "{e}"
+        );
+        let e = with("{building}号楼", "{bulding}号楼")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("callbacks.script"), "{e}");
+        let e = with("# username = \"faultdesk\"", "username = \"faultdesk\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mail.smtp.username"), "{e}");
+        let e = with(
+            "reply_to = \"88218050@fax.localhost\"",
+            "reply_to = \"88218050\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("desks[1].reply_to"), "{e}");
+        let e = with("transport = \"file\"", "transport = \"pigeon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pigeon"), "{e}");
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let c = with(
+            "# username = \"faultdesk\"",
+            "username = \"faultdesk\"\npassword = \"hunter2\"",
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let p = c
+            .mail
+            .smtp
+            .as_ref()
+            .unwrap()
+            .password(Path::new("/nonexistent"));
+        assert_eq!(p.unwrap().unwrap().expose(), "hunter2");
     }
 
     #[test]

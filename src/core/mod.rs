@@ -8,6 +8,7 @@
 //! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
 //! an adapter (SIP, fax, mail, web) or on tokio.
 
+pub mod callbacks;
 pub mod faxes;
 pub mod subscribers;
 pub mod tickets;
@@ -35,6 +36,10 @@ pub struct Rules {
     pub sequence_digits: usize,
     pub service_types: Vec<String>,
     pub depots: Vec<String>,
+    /// The calling window, the first callback and its retries.
+    pub callbacks: crate::domain::callback::Policy,
+    /// Who hears of what, and in which words.
+    pub notices: callbacks::Notices,
 }
 
 impl Rules {
@@ -80,6 +85,8 @@ impl Rules {
             sequence_digits: c.tickets.sequence_digits,
             service_types: c.tickets.service_types.clone(),
             depots: c.tickets.depots.clone(),
+            callbacks: callbacks::policy(c),
+            notices: callbacks::Notices::from_config(c),
         }
     }
 
@@ -150,5 +157,38 @@ pub(crate) mod testing {
 
     pub fn rules() -> Rules {
         Rules::from_config(&Config::embedded().expect("embedded config"))
+    }
+
+    /// Xi'an local time on 2026-11-26.
+    pub fn xian(h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, 11, 26, h, m, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    /// A subscriber in building 1, unit 2, room 502 of `estate`.
+    pub fn subscriber(
+        account: &str,
+        estate: &str,
+        line: &str,
+    ) -> crate::store::subscribers::Subscriber {
+        crate::store::subscribers::Subscriber {
+            account: account.into(),
+            estate: estate.into(),
+            building: 1,
+            unit: 2,
+            room: 502,
+            name: Some("王伟".into()),
+            fixed_line: Some(line.into()),
+            mobile: None,
+            address: None,
+            product: None,
+            plan: None,
+            opened_on: None,
+            expires_on: None,
+            remarks: None,
+        }
     }
 }

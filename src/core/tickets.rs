@@ -337,6 +337,8 @@ pub fn step(
         Step::CallbackNoAnswer => {}
     }
     rows::save(conn, &t)?;
+    // The callback this step schedules or closes, and the message it queues.
+    super::callbacks::after_step(conn, rules, actor, now, &t, step)?;
     Ok(t)
 }
 
@@ -451,22 +453,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn sub(account: &str, estate: &str, line: &str) -> Subscriber {
-        Subscriber {
-            account: account.into(),
-            estate: estate.into(),
-            building: 1,
-            unit: 2,
-            room: 502,
-            name: Some("王伟".into()),
-            fixed_line: Some(line.into()),
-            mobile: None,
-            address: None,
-            product: None,
-            plan: None,
-            opened_on: None,
-            expires_on: None,
-            remarks: None,
-        }
+        crate::core::testing::subscriber(account, estate, line)
     }
 
     fn at(h: u32) -> DateTime<Utc> {

@@ -8,6 +8,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", CORE),
     ("0002_outbox", OUTBOX),
     ("0003_faxes", FAXES),
+    ("0004_callbacks", CALLBACKS),
 ];
 
 const CORE: &str = r#"
@@ -170,4 +171,41 @@ CREATE TABLE workorder_batches (
     received_at  INTEGER NOT NULL,
     created_at   INTEGER NOT NULL
 );
+"#;
+
+const CALLBACKS: &str = r#"
+-- Every callback is a row: a restart finds what is due.
+CREATE TABLE callbacks (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('post_repair', 'missed_call')),
+    ticket_id       INTEGER REFERENCES tickets (id),
+    call_id         TEXT UNIQUE,
+    phone           TEXT,
+    state           TEXT NOT NULL
+                    CHECK (state IN ('pending', 'passed', 'failed', 'resolved', 'escalated', 'cancelled')),
+    due_at          INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    outcome         TEXT,
+    actor           TEXT,
+    last_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX callbacks_due ON callbacks (due_at) WHERE state = 'pending';
+CREATE INDEX callbacks_ticket ON callbacks (ticket_id);
+-- One pending missed-call callback per number.
+CREATE UNIQUE INDEX callbacks_pending_phone ON callbacks (phone)
+    WHERE state = 'pending' AND kind = 'missed_call';
+
+-- A repair promise broken: recorded once per ticket and due time.
+CREATE TABLE sla_breaches (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets (id),
+    due_at      INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, due_at)
+) WITHOUT ROWID;
+
+-- Outbox delivery: the accepting server's reply and the last attempt.
+ALTER TABLE outbox ADD COLUMN last_attempt_at INTEGER;
+ALTER TABLE outbox ADD COLUMN response TEXT;
 "#;

@@ -2,7 +2,7 @@
 //!
 //! Role: open the database (WAL, durable commits, foreign keys), bring its
 //! schema up to date with versioned migrations, and offer one module per
-//! aggregate (subscribers, tickets, users, audit, outbox, faxes) whose functions take a
+//! aggregate (subscribers, tickets, users, audit, outbox, faxes, callbacks) whose functions take a
 //! `&Connection` inside a caller's transaction. [`Writer`] runs those
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
@@ -10,6 +10,7 @@
 //! May depend on: `domain` (value types), rusqlite. Never on adapters or `config`.
 
 pub mod audit;
+pub mod callbacks;
 pub mod faxes;
 mod migrations;
 pub mod outbox;

@@ -382,10 +382,29 @@ fn every_kind_of_file_ends_where_it_belongs() {
     assert_eq!(room["sender"], "88247792");
     assert_eq!(room["tsi"], "+86 29 8824 7792");
     assert_eq!(room["pages"], 4);
-    let shown = s.json(&["fax", "show", &room["id"].to_string()]);
+    let mut shown = s.json(&["fax", "show", &room["id"].to_string()]);
     assert_eq!(shown["batch"]["orders"], 4);
+    // The acknowledgment is a committed row first; the outbox then delivers it
+    // (the default file transport writes var/mail/*.eml).
+    assert!(matches!(
+        shown["acknowledgment"]["state"].as_str(),
+        Some("queued" | "sent")
+    ));
+    crate::support::wait_until("the work-order acknowledgment is delivered", || {
+        shown = s.json(&["fax", "show", &room["id"].to_string()]);
+        shown["acknowledgment"]["state"] == "sent"
+    });
     let ack = &shown["acknowledgment"];
-    assert_eq!(ack["state"], "queued");
+    let mails: Vec<String> = std::fs::read_dir(s.file("var/mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let mid = ack["message_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        mails.iter().filter(|m| m.contains(&mid)).count(),
+        1,
+        "one .eml with {mid}"
+    );
     assert_eq!(ack["recipient"], "88247792@fax.localhost");
     assert_eq!(ack["purpose"], "workorder_ack");
     assert_eq!(

@@ -124,3 +124,17 @@ pub fn free_port() -> u16 {
         Err(_) => free_port(),
     }
 }
+
+/// Polls `f` every 100 ms until it holds; fails naming `what` after 60 s
+/// (generous, for a loaded machine).
+#[allow(dead_code)] // used by the mail and callback tests
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

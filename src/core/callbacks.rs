@@ -1,0 +1,973 @@
+//! Callbacks (回访), the messages they cause, and broken repair promises.
+//!
+//! Every function runs inside the caller's write transaction, so a ticket
+//! step, the callback it schedules or closes and the message it queues are
+//! committed together or not at all:
+//! - marking a ticket repaired (✓) schedules its verification callback;
+//! - a passed callback (☆) of a desk's ticket (DC, D180) queues one repair
+//!   confirmation to that desk (or already at ✓, by `mail.confirm_on`);
+//! - "no answer" reschedules by the retry intervals inside the calling
+//!   window, and after the last attempt escalates to the manager (a ticket
+//!   event and a message), never silently dropping the callback;
+//! - an abandoned call schedules a missed-call callback unless that number
+//!   already has one pending; a later answered call resolves it;
+//! - a ticket still not repaired at its due time is recorded overdue once
+//!   (event, counter row, message to the manager).
+//!
+//! May depend on: `domain`, `store`, `config` (for [`Notices`]). No I/O but the
+//! caller's connection.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{CoreError, Rules};
+use crate::config::{Config, ConfirmOn, Template, Templates};
+use crate::domain::account::Account;
+use crate::domain::callback::{self, Kind, NoAnswer, Policy, Window};
+use crate::domain::number::Phone;
+use crate::domain::ticket::Step;
+use crate::store::callbacks::{self as rows, Callback, NewCallback};
+use crate::store::outbox::{self, NewMessage};
+use crate::store::subscribers;
+use crate::store::tickets::{self as tickets, Ticket};
+
+/// The calling policy from `[callbacks]` and the centre's time zone.
+pub fn policy(c: &Config) -> Policy {
+    Policy {
+        window: Window {
+            tz: c.centre.time_zone.0,
+            start: c.callbacks.window_start.0,
+            end: c.callbacks.window_end.0,
+        },
+        after_repair: Duration::minutes(i64::from(c.callbacks.after_repair_minutes)),
+        retries: c
+            .callbacks
+            .retry_minutes
+            .iter()
+            .map(|m| Duration::minutes(i64::from(*m)))
+            .collect(),
+    }
+}
+
+/// A desk that hears when its faults are repaired.
+#[derive(Debug, Clone)]
+pub struct DeskAddress {
+    pub tag: String,
+    pub name: String,
+    pub reply_to: String,
+}
+
+/// Who hears of what, and in which words (from `[callbacks]`, `[mail]`, `[[desks]]`).
+#[derive(Debug, Clone)]
+pub struct Notices {
+    pub manager: String,
+    pub desks: Vec<DeskAddress>,
+    pub confirm_on: ConfirmOn,
+    pub message_id_domain: String,
+    pub script: String,
+    pub closing: String,
+    pub templates: Templates,
+}
+
+impl Notices {
+    pub fn from_config(c: &Config) -> Notices {
+        Notices {
+            manager: c.callbacks.manager_address.clone(),
+            desks: c
+                .desks
+                .iter()
+                .map(|d| DeskAddress {
+                    tag: d.tag.get_ref().clone(),
+                    name: d.name.clone(),
+                    reply_to: d.reply_to.clone(),
+                })
+                .collect(),
+            confirm_on: c.mail.confirm_on,
+            message_id_domain: c.mail.message_id_domain.clone(),
+            script: c.callbacks.script.clone(),
+            closing: c.callbacks.closing.clone(),
+            templates: c.mail.templates.clone(),
+        }
+    }
+
+    fn desk(&self, tag: Option<&str>) -> Option<&DeskAddress> {
+        tag.and_then(|t| self.desks.iter().find(|d| d.tag == t))
+    }
+
+    /// `<purpose.key@domain>`: the same message always has the same id.
+    pub fn message_id(&self, purpose: &str, key: &str) -> String {
+        format!("<{purpose}.{key}@{}>", self.message_id_domain)
+    }
+}
+
+fn local(rules: &Rules, t: DateTime<Utc>) -> String {
+    t.with_timezone(&rules.tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The room a ticket or number concerns, if the roster or the address tells.
+fn room_of(
+    conn: &Connection,
+    rules: &Rules,
+    account: Option<&str>,
+    address: Option<&str>,
+) -> Result<Option<Account>, CoreError> {
+    if let Some(acc) = account
+        && let Some(s) = subscribers::get(conn, acc)?
+    {
+        let s = s.subscriber;
+        return Ok(Some(Account {
+            estate: s.estate,
+            building: s.building,
+            unit: s.unit,
+            room: s.room,
+        }));
+    }
+    Ok(address.and_then(|a| Account::parse_address(a, &rules.estates).ok()))
+}
+
+/// The line (固话) a ticket is about: the subscriber's, else a customer caller's.
+fn line_of(conn: &Connection, t: &Ticket) -> Result<Option<String>, CoreError> {
+    if let Some(acc) = &t.subscriber
+        && let Some(s) = subscribers::get(conn, acc)?
+    {
+        let s = s.subscriber;
+        return Ok(s.fixed_line.or(s.mobile));
+    }
+    Ok(if t.origin == "desk" {
+        None
+    } else {
+        t.caller.clone()
+    })
+}
+
+fn fill_template(
+    tpl: &Template,
+    fields: &[(&str, String)],
+    which: &str,
+) -> Result<(String, String), CoreError> {
+    let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fill = |s: &str, part: &str| {
+        callback::fill(s, &values).map_err(|e| CoreError::BadInput {
+            field: "mail template",
+            why: format!("mail.templates.{which}.{part}: {e}"),
+        })
+    };
+    Ok((
+        fill(&tpl.subject, "subject")?,
+        fill(tpl.body.trim_start_matches('\n'), "body")?,
+    ))
+}
+
+fn ticket_fields(
+    conn: &Connection,
+    rules: &Rules,
+    t: &Ticket,
+) -> Result<Vec<(&'static str, String)>, CoreError> {
+    let dash = || "-".to_string();
+    let desk = rules.notices.desk(t.tag.as_deref());
+    Ok(vec![
+        ("centre", rules.centre.clone()),
+        ("ticket", t.number.clone()),
+        ("tag", t.tag.clone().unwrap_or_else(dash)),
+        ("desk", desk.map_or_else(dash, |d| d.name.clone())),
+        ("line", line_of(conn, t)?.unwrap_or_else(dash)),
+        ("address", t.address.clone().unwrap_or_else(dash)),
+        ("fault", t.fields.fault.clone().unwrap_or_else(dash)),
+        ("cause", t.fields.cause.clone().unwrap_or_else(dash)),
+        ("reported", local(rules, t.reported_at)),
+        (
+            "repaired",
+            t.repaired_at.map_or_else(dash, |r| local(rules, r)),
+        ),
+        ("due", local(rules, t.due_at)),
+        ("state", t.state.to_string()),
+    ])
+}
+
+/// What the core did besides the ticket step itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Effects {
+    pub callback_scheduled: Option<(i64, DateTime<Utc>)>,
+    pub callback_closed: Option<(i64, String)>,
+    pub escalated: Option<i64>,
+    pub queued: Vec<String>,
+}
+
+/// The callback and mail consequences of a ticket step, in its transaction.
+/// Called by `core::tickets::step` after the ticket row is saved.
+pub fn after_step(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    t: &Ticket,
+    step: Step,
+) -> Result<Effects, CoreError> {
+    let mut fx = Effects::default();
+    let pending = rows::pending_for_ticket(conn, t.id)?;
+    let close =
+        |mut cb: Callback, state: &str, outcome: &str| -> Result<(i64, String), CoreError> {
+            cb.state = state.into();
+            cb.outcome = Some(outcome.into());
+            cb.actor = Some(actor.into());
+            cb.attempts += 1;
+            cb.last_attempt_at = Some(now);
+            cb.updated_at = now;
+            rows::save(conn, &cb)?;
+            Ok((cb.id, state.to_string()))
+        };
+    match step {
+        Step::Repair => {
+            let due = rules.callbacks.first_due(Kind::PostRepair, now);
+            let id = match pending {
+                Some(mut cb) => {
+                    cb.due_at = due;
+                    cb.updated_at = now;
+                    rows::save(conn, &cb)?;
+                    cb.id
+                }
+                None => rows::insert(
+                    conn,
+                    &NewCallback {
+                        kind: Kind::PostRepair,
+                        ticket_id: Some(t.id),
+                        call_id: None,
+                        phone: None,
+                        due_at: due,
+                    },
+                    now,
+                )?
+                .ok_or_else(|| CoreError::BadInput {
+                    field: "callback",
+                    why: format!("ticket {}: the callback could not be scheduled", t.number),
+                })?,
+            };
+            fx.callback_scheduled = Some((id, due));
+            if rules.notices.confirm_on == ConfirmOn::Repaired {
+                fx.queued.extend(confirm(conn, rules, now, t)?);
+            }
+        }
+        Step::CallbackPassed => {
+            if let Some(cb) = pending {
+                fx.callback_closed = Some(close(cb, "passed", "passed")?);
+            }
+            if rules.notices.confirm_on == ConfirmOn::CallbackPassed {
+                fx.queued.extend(confirm(conn, rules, now, t)?);
+            }
+        }
+        Step::CallbackFailed => {
+            if let Some(cb) = pending {
+                fx.callback_closed = Some(close(cb, "failed", "failed")?);
+            }
+        }
+        Step::Reopen => {
+            if let Some(mut cb) = pending {
+                cb.state = "cancelled".into();
+                cb.outcome = Some("reopened".into());
+                cb.actor = Some(actor.into());
+                cb.updated_at = now;
+                rows::save(conn, &cb)?;
+                fx.callback_closed = Some((cb.id, cb.state));
+            }
+        }
+        Step::CallbackNoAnswer => {
+            if let Some(cb) = pending {
+                let id = cb.id;
+                match no_answer(conn, rules, actor, now, cb)? {
+                    NoAnswer::Retry(at) => fx.callback_scheduled = Some((id, at)),
+                    NoAnswer::Escalate => {
+                        fx.escalated = Some(id);
+                        tickets::add_event(
+                            conn,
+                            t.id,
+                            now,
+                            actor,
+                            "callback_escalated",
+                            Some(t.state),
+                            Some(t.state),
+                            Some(&json!({ "callback": id, "manager": rules.notices.manager })),
+                        )?;
+                    }
+                }
+            }
+        }
+        Step::Dispatch | Step::Close => {}
+    }
+    Ok(fx)
+}
+
+/// One unanswered attempt of `cb`: rescheduled, or escalated with a message
+/// to the manager.
+fn no_answer(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    mut cb: Callback,
+) -> Result<NoAnswer, CoreError> {
+    cb.attempts += 1;
+    cb.last_attempt_at = Some(now);
+    cb.actor = Some(actor.into());
+    cb.updated_at = now;
+    cb.outcome = Some("no_answer".into());
+    let next = rules
+        .callbacks
+        .after_no_answer(u32::try_from(cb.attempts).unwrap_or(u32::MAX), now);
+    match next {
+        NoAnswer::Retry(at) => cb.due_at = at,
+        NoAnswer::Escalate => {
+            cb.state = "escalated".into();
+            let ticket = match cb.ticket_id {
+                Some(id) => tickets::by_id(conn, id)?,
+                None => None,
+            };
+            let phone = match &cb.phone {
+                Some(p) => Some(p.clone()),
+                None => callee(conn, ticket.as_ref())?,
+            };
+            let dash = || "-".to_string();
+            let fields = vec![
+                ("centre", rules.centre.clone()),
+                (
+                    "ticket",
+                    ticket.as_ref().map_or_else(dash, |t| t.number.clone()),
+                ),
+                ("kind", cb.kind.as_str().to_string()),
+                ("phone", phone.unwrap_or_else(dash)),
+                (
+                    "address",
+                    ticket
+                        .as_ref()
+                        .and_then(|t| t.address.clone())
+                        .unwrap_or_else(dash),
+                ),
+                ("attempts", cb.attempts.to_string()),
+                ("created", local(rules, cb.created_at)),
+                ("last", local(rules, now)),
+            ];
+            let (subject, body) = fill_template(
+                &rules.notices.templates.callback_escalation,
+                &fields,
+                "callback_escalation",
+            )?;
+            outbox::enqueue(
+                conn,
+                &NewMessage {
+                    message_id: rules
+                        .notices
+                        .message_id("callback-escalation", &cb.id.to_string()),
+                    purpose: "callback_escalation".into(),
+                    ticket_id: cb.ticket_id,
+                    recipient: rules.notices.manager.clone(),
+                    subject,
+                    body,
+                },
+                now,
+            )?;
+        }
+    }
+    rows::save(conn, &cb)?;
+    Ok(next)
+}
+
+/// Queues the repair confirmation of a desk's ticket (none for other tickets).
+/// Its Message-ID is fixed per ticket, so it is queued at most once.
+fn confirm(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    t: &Ticket,
+) -> Result<Option<String>, CoreError> {
+    let Some(desk) = rules.notices.desk(t.tag.as_deref()) else {
+        return Ok(None);
+    };
+    let fields = ticket_fields(conn, rules, t)?;
+    let (subject, body) = fill_template(
+        &rules.notices.templates.repair_confirmation,
+        &fields,
+        "repair_confirmation",
+    )?;
+    let message_id = rules.notices.message_id("repair-confirmation", &t.number);
+    let queued = outbox::enqueue(
+        conn,
+        &NewMessage {
+            message_id: message_id.clone(),
+            purpose: "repair_confirmation".into(),
+            ticket_id: Some(t.id),
+            recipient: desk.reply_to.clone(),
+            subject,
+            body,
+        },
+        now,
+    )?;
+    Ok(queued.then_some(message_id))
+}
+
+/// An abandoned call from `caller`: schedules a callback to that number, or
+/// None if the number already has one pending (or the call is known).
+pub fn missed_call(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    caller: &Phone,
+    call_id: &str,
+) -> Result<Option<i64>, CoreError> {
+    if rows::pending_for_phone(conn, caller.as_str())?.is_some() {
+        return Ok(None);
+    }
+    Ok(rows::insert(
+        conn,
+        &NewCallback {
+            kind: Kind::MissedCall,
+            ticket_id: None,
+            call_id: Some(call_id),
+            phone: Some(caller.as_str()),
+            due_at: rules.callbacks.first_due(Kind::MissedCall, now),
+        },
+        now,
+    )?)
+}
+
+/// `caller` has called again and reached an agent: a pending missed-call
+/// callback to that number is resolved.
+pub fn answered_call(
+    conn: &Connection,
+    _rules: &Rules,
+    now: DateTime<Utc>,
+    caller: &Phone,
+) -> Result<(), CoreError> {
+    if let Some(mut cb) = rows::pending_for_phone(conn, caller.as_str())? {
+        cb.state = "resolved".into();
+        cb.outcome = Some("called_again".into());
+        cb.updated_at = now;
+        rows::save(conn, &cb)?;
+    }
+    Ok(())
+}
+
+/// The result of a missed-call callback, as a person records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    Yes,
+    NoAnswer,
+}
+
+/// Records a missed-call callback's attempt (`faultdesk callbacks done`).
+/// Post-repair callbacks are recorded on their ticket instead.
+pub fn record_missed(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    id: i64,
+    result: Reached,
+) -> Result<Callback, CoreError> {
+    let bad = |why: String| CoreError::BadInput {
+        field: "callback",
+        why,
+    };
+    let mut cb = rows::get(conn, id)?.ok_or_else(|| bad(format!("{id}: no such callback")))?;
+    if cb.kind == Kind::PostRepair {
+        let number = match cb.ticket_id {
+            Some(t) => tickets::by_id(conn, t)?.map(|t| t.number),
+            None => None,
+        }
+        .unwrap_or_default();
+        return Err(bad(format!(
+            "{id}: a repair verification; record it with `faultdesk ticket callback {number} --result …`"
+        )));
+    }
+    if cb.state != "pending" {
+        return Err(bad(format!("{id}: already {}", cb.state)));
+    }
+    match result {
+        Reached::Yes => {
+            cb.state = "resolved".into();
+            cb.outcome = Some("reached".into());
+            cb.attempts += 1;
+            cb.last_attempt_at = Some(now);
+            cb.actor = Some(actor.into());
+            cb.updated_at = now;
+            rows::save(conn, &cb)?;
+        }
+        Reached::NoAnswer => {
+            no_answer(conn, rules, actor, now, cb)?;
+        }
+    }
+    rows::get(conn, id)?.ok_or_else(|| bad(format!("{id}: vanished")))
+}
+
+/// Whom a post-repair callback calls: the subscriber's line, else a customer caller.
+fn callee(conn: &Connection, t: Option<&Ticket>) -> Result<Option<String>, CoreError> {
+    match t {
+        Some(t) => line_of(conn, t),
+        None => Ok(None),
+    }
+}
+
+/// A callback due now, with what the agent says.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueCallback {
+    pub id: i64,
+    pub kind: Kind,
+    pub ticket: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub due_local: String,
+    /// Minutes past its due time.
+    pub late_minutes: i64,
+    pub attempts: i64,
+    /// The manual's script for this customer; None when the room is unknown.
+    pub script: Option<String>,
+    pub closing: String,
+}
+
+/// Pending callbacks due at `now`, earliest first, scripts filled in.
+pub fn due(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<Vec<DueCallback>, CoreError> {
+    rows::pending(conn, Some(now))?
+        .into_iter()
+        .map(|cb| describe(conn, rules, now, cb))
+        .collect()
+}
+
+/// A callback as the agent sees it.
+pub fn describe(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    cb: Callback,
+) -> Result<DueCallback, CoreError> {
+    let ticket = match cb.ticket_id {
+        Some(id) => tickets::by_id(conn, id)?,
+        None => None,
+    };
+    let (account, address) = match &ticket {
+        Some(t) => (t.subscriber.clone(), t.address.clone()),
+        None => {
+            // A missed call: the roster may know the number.
+            let mut found = match &cb.phone {
+                Some(p) => subscribers::by_phone(conn, p)?,
+                None => vec![],
+            };
+            let only = (found.len() == 1).then(|| found.pop()).flatten();
+            (
+                only.as_ref().map(|s| s.subscriber.account.clone()),
+                only.and_then(|s| {
+                    Account::parse(&s.subscriber.account, &rules.estates)
+                        .ok()
+                        .and_then(|a| a.paper(&rules.estates))
+                }),
+            )
+        }
+    };
+    let room = room_of(conn, rules, account.as_deref(), address.as_deref())?;
+    let script = match room {
+        Some(a) => {
+            let estate = rules
+                .estates
+                .iter()
+                .find(|e| e.tag == a.estate)
+                .map_or("", |e| e.name.as_str());
+            callback::script(
+                &rules.notices.script,
+                &rules.centre,
+                estate,
+                a.building,
+                a.unit,
+                a.room,
+            )
+            .ok()
+        }
+        None => None,
+    };
+    let phone = match &cb.phone {
+        Some(p) => Some(p.clone()),
+        None => callee(conn, ticket.as_ref())?,
+    };
+    Ok(DueCallback {
+        id: cb.id,
+        kind: cb.kind,
+        ticket: ticket.map(|t| t.number),
+        phone,
+        address,
+        due_at: cb.due_at,
+        due_local: local(rules, cb.due_at),
+        late_minutes: (now - cb.due_at).num_minutes().max(0),
+        attempts: cb.attempts,
+        script,
+        closing: rules.notices.closing.clone(),
+    })
+}
+
+/// A repair promise found broken.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Breach {
+    pub ticket: String,
+    pub due_at: DateTime<Utc>,
+    pub message_id: String,
+}
+
+/// Records every repair promise broken by `now` that was not recorded yet:
+/// a ticket event, a row (the counter) and a message to the manager. Each
+/// promise breaks once; a reopened ticket's fresh promise may break again.
+pub fn sla_breaches(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<Vec<Breach>, CoreError> {
+    let mut out = Vec::new();
+    for (id, due_at) in rows::unbroken_overdue(conn, now)? {
+        if !rows::record_breach(conn, id, due_at, now)? {
+            continue;
+        }
+        let Some(t) = tickets::by_id(conn, id)? else {
+            continue;
+        };
+        tickets::add_event(
+            conn,
+            id,
+            now,
+            "scheduler",
+            "sla_breached",
+            Some(t.state),
+            Some(t.state),
+            Some(&json!({ "due_at": due_at, "manager": rules.notices.manager })),
+        )?;
+        let fields = ticket_fields(conn, rules, &t)?;
+        let (subject, body) =
+            fill_template(&rules.notices.templates.sla_breach, &fields, "sla_breach")?;
+        let message_id = rules.notices.message_id(
+            "sla-breach",
+            &format!("{}.{}", t.number, due_at.timestamp()),
+        );
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                message_id: message_id.clone(),
+                purpose: "sla_breach".into(),
+                ticket_id: Some(id),
+                recipient: rules.notices.manager.clone(),
+                subject,
+                body,
+            },
+            now,
+        )?;
+        out.push(Breach {
+            ticket: t.number,
+            due_at,
+            message_id,
+        });
+    }
+    Ok(out)
+}
+
+/// The next time something may fall due after `now`: a callback or a repair promise.
+pub fn next_deadline(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, CoreError> {
+    let a = rows::next_due_after(conn, now)?;
+    // A promise breaks strictly after its due time: wake just past it.
+    let b = rows::next_sla_due(conn, now)?.map(|d| d + Duration::milliseconds(1));
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::rules;
+    use crate::core::tickets::{Report, StepInput, report, step};
+    use crate::domain::ticket::State;
+    use crate::store::testing::temp_store;
+
+    use crate::core::testing::xian as at;
+
+    fn phone(r: &Rules, s: &str) -> Phone {
+        r.plan.normalise(s).unwrap()
+    }
+
+    fn roster(s: &mut crate::store::Store) {
+        let sub = crate::core::testing::subscriber("dw0120502", "X", "68691234");
+        s.write(|c| subscribers::upsert(c, &sub, at(8, 0)).map(|_| ()))
+            .unwrap();
+    }
+
+    fn desk_ticket(s: &mut crate::store::Store, r: &Rules, from: &str) -> String {
+        s.write(|c| {
+            report(
+                c,
+                r,
+                "li",
+                at(9, 0),
+                Report {
+                    source: "phone".into(),
+                    caller_raw: Some(from.into()),
+                    subscriber: Some("dw0120502".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap()
+        .ticket
+        .number
+    }
+
+    fn go(s: &mut crate::store::Store, r: &Rules, n: &str, st: Step, when: DateTime<Utc>) {
+        s.write(|c| {
+            step(
+                c,
+                r,
+                "li",
+                when,
+                n,
+                st,
+                StepInput {
+                    close_on_pass: true,
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn repaired_schedules_and_passed_confirms_once() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88218050");
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        let due_now = s.read(|c| due(c, &r, at(10, 29))).unwrap();
+        assert!(due_now.is_empty());
+        let due_now = s.read(|c| due(c, &r, at(10, 31))).unwrap();
+        assert_eq!(due_now.len(), 1);
+        let d = &due_now[0];
+        assert_eq!(d.ticket.as_deref(), Some(n.as_str()));
+        assert_eq!(d.phone.as_deref(), Some("68691234"));
+        assert_eq!(
+            d.script.as_deref(),
+            Some("你好,我是金辉社区通信服务中心的,请问您是不是1号楼2单元502室的用户?")
+        );
+        // No confirmation before the customer confirmed (confirm_on = callback_passed).
+        assert!(s.read(|c| outbox::list(c, None)).unwrap().is_empty());
+        go(&mut s, &r, &n, Step::CallbackPassed, at(10, 40));
+        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        let m = &msgs[0];
+        assert_eq!(m.recipient, "88218050@fax.localhost");
+        assert_eq!(
+            m.message_id,
+            format!("<repair-confirmation.{n}@faultdesk.localhost>")
+        );
+        assert!(m.subject.contains(&n) && m.subject.contains("68691234"));
+        assert!(m.body.starts_with("电信测量台："), "{}", m.body);
+        assert!(m.body.contains("馨苑1#-2-502"));
+        assert!(m.body.contains("报障时间：2026-11-26 09:00"));
+        assert!(m.body.contains("修复时间：2026-11-26 10:00"));
+        let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
+        assert_eq!(cb[0].state, "passed");
+        // Reopened, repaired and passed again: the desk was told already.
+        go(&mut s, &r, &n, Step::Reopen, at(11, 0));
+        go(&mut s, &r, &n, Step::Repair, at(12, 0));
+        go(&mut s, &r, &n, Step::CallbackPassed, at(13, 0));
+        assert_eq!(s.read(|c| outbox::list(c, None)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn confirm_on_repaired_tells_the_desk_at_the_repair() {
+        let (_d, mut s) = temp_store();
+        let mut r = rules();
+        r.notices.confirm_on = ConfirmOn::Repaired;
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88217901");
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].recipient, "88217901@fax.localhost");
+        assert!(msgs[0].body.starts_with("电信180："));
+        go(&mut s, &r, &n, Step::CallbackPassed, at(10, 40));
+        assert_eq!(s.read(|c| outbox::list(c, None)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_estate_ticket_sends_nothing_and_a_failed_callback_reopens() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "68691234");
+        assert!(n.starts_with("X-"));
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        go(&mut s, &r, &n, Step::CallbackFailed, at(10, 40));
+        let t = s.read(|c| crate::core::tickets::get(c, &n)).unwrap();
+        assert_eq!(t.state, State::Reopened);
+        let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
+        assert_eq!((cb[0].state.as_str(), cb[0].attempts), ("failed", 1));
+        go(&mut s, &r, &n, Step::Repair, at(11, 0));
+        go(&mut s, &r, &n, Step::CallbackPassed, at(12, 0));
+        assert!(s.read(|c| outbox::list(c, None)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn no_answer_retries_in_the_window_then_escalates() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88217901");
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        let next = |s: &mut crate::store::Store| s.read(rules_next).unwrap();
+        go(&mut s, &r, &n, Step::CallbackNoAnswer, at(10, 30));
+        assert_eq!(next(&mut s), at(11, 30));
+        go(&mut s, &r, &n, Step::CallbackNoAnswer, at(17, 0));
+        // 17:00 + 4 h = 21:00, outside the window: next morning.
+        assert_eq!(next(&mut s), at(9, 0) + Duration::days(1));
+        go(
+            &mut s,
+            &r,
+            &n,
+            Step::CallbackNoAnswer,
+            at(9, 0) + Duration::days(1),
+        );
+        assert_eq!(next(&mut s), at(9, 0) + Duration::days(2));
+        go(
+            &mut s,
+            &r,
+            &n,
+            Step::CallbackNoAnswer,
+            at(9, 0) + Duration::days(2),
+        );
+        let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
+        assert_eq!((cb[0].state.as_str(), cb[0].attempts), ("escalated", 4));
+        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].recipient, "manager@localhost");
+        assert_eq!(msgs[0].purpose, "callback_escalation");
+        assert!(msgs[0].body.contains("4 次"), "{}", msgs[0].body);
+        let ev = s
+            .read(|c| {
+                let t = crate::core::tickets::get(c, &n)?;
+                Ok::<_, CoreError>(tickets::events(c, t.id)?)
+            })
+            .unwrap();
+        assert_eq!(ev.last().unwrap().kind, "callback_escalated");
+        // Escalated, not dropped: the ticket still awaits its callback.
+        let t = s.read(|c| crate::core::tickets::get(c, &n)).unwrap();
+        assert_eq!(t.state, State::Repaired);
+    }
+
+    fn rules_next(c: &Connection) -> Result<DateTime<Utc>, CoreError> {
+        Ok(rows::pending(c, None)?[0].due_at)
+    }
+
+    #[test]
+    fn missed_calls_once_per_number_and_resolved_by_an_answered_call() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let p = phone(&r, "+86 29 6869 1234");
+        let first = s
+            .write(|c| missed_call(c, &r, at(7, 0), &p, "call-1"))
+            .unwrap();
+        assert!(first.is_some());
+        // Before the window opens: due at 09:00.
+        let cb = s.read(|c| rows::get(c, first.unwrap())).unwrap().unwrap();
+        assert_eq!(cb.due_at, at(9, 0));
+        // The same number again, and the same call again: nothing new.
+        let again = s
+            .write(|c| missed_call(c, &r, at(7, 5), &phone(&r, "029-68691234"), "call-2"))
+            .unwrap();
+        assert_eq!(again, None);
+        let due_now = s.read(|c| due(c, &r, at(9, 0))).unwrap();
+        assert_eq!(due_now.len(), 1);
+        assert_eq!(due_now[0].address.as_deref(), Some("馨苑1#-2-502"));
+        assert!(
+            due_now[0]
+                .script
+                .as_deref()
+                .unwrap()
+                .contains("1号楼2单元502室")
+        );
+        // Called again and reached an agent: resolved, and a new abandoned call schedules anew.
+        s.write(|c| answered_call(c, &r, at(8, 0), &p)).unwrap();
+        assert!(s.read(|c| due(c, &r, at(9, 0))).unwrap().is_empty());
+        let cb = s.read(|c| rows::get(c, first.unwrap())).unwrap().unwrap();
+        assert_eq!(cb.outcome.as_deref(), Some("called_again"));
+        assert_eq!(
+            s.write(|c| missed_call(c, &r, at(8, 30), &p, "call-1"))
+                .unwrap(),
+            None,
+            "a known call id is not scheduled twice"
+        );
+        let third = s
+            .write(|c| missed_call(c, &r, at(8, 30), &p, "call-3"))
+            .unwrap()
+            .unwrap();
+        // Unknown numbers get a callback too, without a script.
+        let stranger = phone(&r, "13912345678");
+        s.write(|c| missed_call(c, &r, at(10, 0), &stranger, "call-4"))
+            .unwrap()
+            .unwrap();
+        let due_now = s.read(|c| due(c, &r, at(10, 0))).unwrap();
+        assert_eq!(due_now.len(), 2);
+        assert_eq!(due_now[1].script, None);
+        // A person records the result; a repair callback is refused with a hint.
+        let done = s
+            .write(|c| record_missed(c, &r, "li", at(10, 5), third, Reached::Yes))
+            .unwrap();
+        assert_eq!(done.state, "resolved");
+        let e = s
+            .write(|c| record_missed(c, &r, "li", at(10, 5), third, Reached::Yes))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("already resolved"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_promise_is_recorded_once() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88218050");
+        let next = s.read(|c| next_deadline(c, at(9, 1))).unwrap();
+        assert_eq!(next, Some(at(21, 0) + Duration::milliseconds(1)));
+        assert!(
+            s.write(|c| sla_breaches(c, &r, at(21, 0)))
+                .unwrap()
+                .is_empty()
+        );
+        let b = s.write(|c| sla_breaches(c, &r, at(21, 1))).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].ticket, n);
+        assert!(
+            s.write(|c| sla_breaches(c, &r, at(23, 0)))
+                .unwrap()
+                .is_empty()
+        );
+        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].recipient, "manager@localhost");
+        assert!(msgs[0].subject.contains(&n));
+        assert_eq!(s.read(rows::breach_count).unwrap(), 1);
+        // Repaired late: no further breach; reopened: a fresh promise that may break again.
+        go(&mut s, &r, &n, Step::Repair, at(23, 30));
+        go(&mut s, &r, &n, Step::CallbackFailed, at(23, 40));
+        assert!(
+            s.write(|c| sla_breaches(c, &r, at(23, 50)))
+                .unwrap()
+                .is_empty()
+        );
+        let later = at(23, 40) + Duration::hours(12) + Duration::minutes(1);
+        assert_eq!(s.write(|c| sla_breaches(c, &r, later)).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,582 @@
+//! Persistent deadlines: callbacks falling due and repair promises breaking.
+//!
+//! Deadlines are rows (callbacks, tickets' due times), never only timers, so
+//! a restart finds them: at start-up every due or overdue callback is
+//! announced again, and every promise broken while the daemon was down is
+//! recorded. The task sleeps until the earliest deadline (`sleep_until`) and
+//! is woken early through a [`Notify`] when an earlier one appears in this
+//! process ([`Handle::deadline_added`], or a `CallbackScheduled` event on the
+//! bus); deadlines written by another process (the CLI) are found at the
+//! next rescan (`callbacks.rescan_secs`).
+//!
+//! At a deadline it announces due callbacks (`Event::CallbackDue`, once per
+//! callback and due time) and records broken promises through
+//! `core::callbacks::sla_breaches` (ticket event, counter row, message to
+//! the manager; `Event::SlaBreached`).
+//!
+//! May depend on: `core`, `store`, `events`, `app::Ctx`, tokio.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::callbacks::{self, Breach, DueCallback};
+use crate::core::{CoreError, Rules};
+use crate::events::{Bus, Event};
+use crate::store::{Store, StoreError, Writer, to_ms};
+
+/// Business time and the timer's time. The daemon uses the system clock; the
+/// paused-clock tests start business time at a chosen instant and let
+/// tokio's (paused) clock run it.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Anchored { at: DateTime<Utc>, since: Instant },
+}
+
+impl Clock {
+    /// Business time `at` now, advancing with tokio's clock.
+    pub fn anchored(at: DateTime<Utc>) -> Clock {
+        Clock::Anchored {
+            at,
+            since: Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Anchored { at, since } => {
+                *at + chrono::Duration::from_std(since.elapsed()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The timer instant of business time `t`.
+    fn instant(&self, t: DateTime<Utc>) -> Instant {
+        let ahead = (t - self.now()).to_std().unwrap_or(Duration::ZERO);
+        Instant::now() + ahead
+    }
+}
+
+/// Where the scheduler reads and writes: the daemon's group-commit writer,
+/// or (in the paused-clock tests) a store used directly, so no write ever
+/// waits on another thread while tokio's paused clock jumps ahead.
+#[derive(Clone)]
+pub enum Db {
+    Writer(Writer),
+    Direct(Arc<Mutex<Store>>),
+}
+
+impl Db {
+    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+    {
+        match self {
+            Db::Writer(w) => w.write(f).await,
+            Db::Direct(s) => match s.lock() {
+                Ok(mut s) => s.write(f),
+                Err(_) => Err(E::from(StoreError::WriterClosed)),
+            },
+        }
+    }
+}
+
+/// Counters of what the scheduler did since start-up.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub callbacks_announced: AtomicU64,
+    pub sla_breaches: AtomicU64,
+    pub wakeups: AtomicU64,
+}
+
+/// A handle to the running scheduler.
+#[derive(Clone)]
+pub struct Handle {
+    notify: Arc<Notify>,
+    deadline_ms: Arc<AtomicI64>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Handle {
+    /// A deadline at `at` was committed: wake the task if it sleeps past it.
+    pub fn deadline_added(&self, at: DateTime<Utc>) {
+        if to_ms(at) < self.deadline_ms.load(Ordering::SeqCst) {
+            self.notify.notify_one();
+        }
+    }
+}
+
+/// The scheduler task.
+pub struct Scheduler {
+    db: Db,
+    rules: Arc<Rules>,
+    bus: Bus,
+    clock: Clock,
+    rescan: Duration,
+    handle: Handle,
+}
+
+/// What one pass found.
+struct Pass {
+    due: Vec<DueCallback>,
+    breaches: Vec<Breach>,
+    next: Option<DateTime<Utc>>,
+}
+
+impl Scheduler {
+    pub fn new(
+        db: Db,
+        rules: Arc<Rules>,
+        bus: Bus,
+        clock: Clock,
+        rescan: Duration,
+    ) -> (Scheduler, Handle) {
+        let handle = Handle {
+            notify: Arc::new(Notify::new()),
+            deadline_ms: Arc::new(AtomicI64::new(i64::MAX)),
+            metrics: Arc::new(Metrics::default()),
+        };
+        (
+            Scheduler {
+                db,
+                rules,
+                bus,
+                clock,
+                rescan: rescan.max(Duration::from_millis(10)),
+                handle: handle.clone(),
+            },
+            handle,
+        )
+    }
+
+    /// Runs until `shutdown`; a pass in progress is finished first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut events = self.bus.subscribe();
+        // callback id → the due time already announced.
+        let mut announced: HashMap<i64, DateTime<Utc>> = HashMap::new();
+        loop {
+            let now = self.clock.now();
+            let next = match self.pass(now).await {
+                Ok(p) => {
+                    self.publish(now, p.due, p.breaches, &mut announced);
+                    p.next
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler: cannot read deadlines; trying again at the next rescan");
+                    None
+                }
+            };
+            let rescan_at = now + chrono::Duration::from_std(self.rescan).unwrap_or_default();
+            let deadline = next.map_or(rescan_at, |n| n.min(rescan_at));
+            self.handle
+                .deadline_ms
+                .store(to_ms(deadline), Ordering::SeqCst);
+            let sleep = tokio::time::sleep_until(self.clock.instant(deadline));
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    _ = &mut sleep => break,
+                    _ = self.handle.notify.notified() => {
+                        self.handle.metrics.wakeups.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    ev = events.recv() => {
+                        if let Ok(Event::CallbackScheduled { due_at, .. }) = ev
+                            && due_at < deadline
+                        {
+                            self.handle.metrics.wakeups.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    _ = shutdown.cancelled() => {
+                        tracing::info!("scheduler stopped");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn pass(&self, now: DateTime<Utc>) -> Result<Pass, CoreError> {
+        let rules = self.rules.clone();
+        self.db
+            .write(move |c| {
+                Ok(Pass {
+                    due: callbacks::due(c, &rules, now)?,
+                    breaches: callbacks::sla_breaches(c, &rules, now)?,
+                    next: callbacks::next_deadline(c, now)?,
+                })
+            })
+            .await
+    }
+
+    fn publish(
+        &self,
+        now: DateTime<Utc>,
+        due: Vec<DueCallback>,
+        breaches: Vec<Breach>,
+        announced: &mut HashMap<i64, DateTime<Utc>>,
+    ) {
+        announced.retain(|id, _| due.iter().any(|d| d.id == *id));
+        for d in due {
+            if announced.get(&d.id) == Some(&d.due_at) {
+                continue;
+            }
+            announced.insert(d.id, d.due_at);
+            self.handle
+                .metrics
+                .callbacks_announced
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                callback = d.id,
+                kind = d.kind.as_str(),
+                ticket = d.ticket.as_deref().unwrap_or("-"),
+                phone = d.phone.as_deref().unwrap_or("-"),
+                late_minutes = d.late_minutes,
+                "callback due"
+            );
+            self.bus.publish(Event::CallbackDue {
+                id: d.id,
+                kind: d.kind.as_str().to_string(),
+                ticket: d.ticket,
+                phone: d.phone,
+                script: d.script,
+                due_at: d.due_at,
+                at: now,
+                late_minutes: d.late_minutes,
+            });
+        }
+        for b in breaches {
+            let total = self
+                .handle
+                .metrics
+                .sla_breaches
+                .fetch_add(1, Ordering::Relaxed)
+                + 1;
+            tracing::warn!(
+                ticket = %b.ticket, due_at = %b.due_at, message_id = %b.message_id,
+                sla_breaches_total = total, "ticket not repaired in time; the manager is told"
+            );
+            self.bus.publish(Event::SlaBreached {
+                number: b.ticket,
+                due_at: b.due_at,
+                at: now,
+            });
+        }
+    }
+}
+
+/// Runs the daemon's scheduler until `ctx.shutdown`.
+pub async fn run(ctx: crate::app::Ctx) {
+    let (s, _handle) = Scheduler::new(
+        Db::Writer(ctx.writer.clone()),
+        ctx.rules.clone(),
+        ctx.bus.clone(),
+        Clock::System,
+        Duration::from_secs(ctx.config.callbacks.rescan_secs),
+    );
+    s.run(ctx.shutdown.clone()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::callbacks::{missed_call, sla_breaches};
+    use crate::core::testing::rules;
+    use crate::core::tickets::{Report, StepInput, report, step};
+    use crate::domain::ticket::Step;
+    use crate::store::testing::temp_store;
+    use tokio::sync::broadcast;
+
+    use crate::core::testing::xian as at;
+
+    struct Rig {
+        _dir: tempfile::TempDir,
+        store: Arc<Mutex<Store>>,
+        rules: Arc<Rules>,
+        bus: Bus,
+        rx: broadcast::Receiver<Event>,
+        clock: Clock,
+        stop: CancellationToken,
+        handle: Option<Handle>,
+        task: Option<tokio::task::JoinHandle<()>>,
+    }
+
+    impl Rig {
+        /// A store and a business clock starting at `start` (the scheduler not yet running).
+        fn new(start: DateTime<Utc>) -> Rig {
+            let (dir, store) = temp_store();
+            let bus = Bus::new(64);
+            Rig {
+                _dir: dir,
+                store: Arc::new(Mutex::new(store)),
+                rules: Arc::new(rules()),
+                rx: bus.subscribe(),
+                bus,
+                clock: Clock::anchored(start),
+                stop: CancellationToken::new(),
+                handle: None,
+                task: None,
+            }
+        }
+
+        fn start(&mut self, rescan: Duration) {
+            let (s, h) = Scheduler::new(
+                Db::Direct(self.store.clone()),
+                self.rules.clone(),
+                self.bus.clone(),
+                self.clock,
+                rescan,
+            );
+            self.stop = CancellationToken::new();
+            self.task = Some(tokio::spawn(s.run(self.stop.clone())));
+            self.handle = Some(h);
+        }
+
+        async fn restart(&mut self, rescan: Duration) {
+            self.stop.cancel();
+            if let Some(t) = self.task.take() {
+                t.await.unwrap();
+            }
+            self.start(rescan);
+        }
+
+        fn write<T>(
+            &self,
+            f: impl FnOnce(&rusqlite::Connection, &Rules) -> Result<T, CoreError>,
+        ) -> T {
+            let r = self.rules.clone();
+            self.store.lock().unwrap().write(|c| f(c, &r)).unwrap()
+        }
+
+        /// The next event other than CallbackScheduled (the paused clock runs to it).
+        async fn next(&mut self) -> Event {
+            loop {
+                match self.rx.recv().await.unwrap() {
+                    Event::CallbackScheduled { .. } => continue,
+                    e => return e,
+                }
+            }
+        }
+
+        async fn due(&mut self) -> (i64, DateTime<Utc>, i64) {
+            match self.next().await {
+                Event::CallbackDue {
+                    id,
+                    at,
+                    late_minutes,
+                    ..
+                } => (id, at, late_minutes),
+                other => panic!("expected a due callback, got {other:?}"),
+            }
+        }
+
+        /// Nobody answered ticket `n`'s callback, now.
+        fn no_answer(&self, n: &str) {
+            let now = self.clock.now();
+            self.write(|c, r| {
+                step(
+                    c,
+                    r,
+                    "li",
+                    now,
+                    n,
+                    Step::CallbackNoAnswer,
+                    StepInput::default(),
+                )
+            });
+        }
+
+        /// A desk ticket repaired at `when` (business time is set by the caller's clock).
+        fn repaired_ticket(&self, reported: DateTime<Utc>, when: DateTime<Utc>) -> String {
+            let n = self.write(|c, r| {
+                Ok(report(
+                    c,
+                    r,
+                    "li",
+                    reported,
+                    Report {
+                        source: "phone".into(),
+                        caller_raw: Some("88218050".into()),
+                        ..Default::default()
+                    },
+                )?
+                .ticket
+                .number)
+            });
+            self.write(|c, r| step(c, r, "li", when, &n, Step::Repair, StepInput::default()));
+            n
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test(start_paused = true)]
+    async fn window_edges_move_callbacks_to_the_opening() {
+        let mut rig = Rig::new(at(19, 45));
+        // Repaired at 19:45: due at 20:15, outside the window, so 09:00 next day.
+        let n = rig.repaired_ticket(at(19, 0), at(19, 45));
+        rig.start(24 * HOUR);
+        let (_, when, late) = rig.due().await;
+        assert_eq!(when, at(9, 0) + chrono::Duration::days(1));
+        assert_eq!(late, 0);
+        // A call missed at 06:00 the day after is due at 09:00 (the window's first minute).
+        let p = rig.rules.plan.normalise("13912345678").unwrap();
+        let id = rig.write(|c, r| Ok(missed_call(c, r, at(6, 0), &p, "c1")?.unwrap()));
+        let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
+        assert_eq!(cb.due_at, at(9, 0));
+        assert!(!n.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_answer_retries_then_escalates() {
+        let mut rig = Rig::new(at(10, 0));
+        let n = rig.repaired_ticket(at(9, 0), at(10, 0));
+        rig.start(24 * HOUR);
+        let (id, when, _) = rig.due().await;
+        assert_eq!(when, at(10, 30));
+        let mut times = vec![];
+        for _ in 0..3 {
+            let now = rig.clock.now();
+            rig.no_answer(&n);
+            rig.bus
+                .publish(Event::CallbackScheduled { id, due_at: now });
+            let (again, when, _) = rig.due().await;
+            assert_eq!(again, id);
+            times.push(when);
+        }
+        // 10:30 + 1 h; 11:30 + 4 h; 15:30 + 24 h — each inside the window.
+        assert_eq!(
+            times,
+            [
+                at(11, 30),
+                at(15, 30),
+                at(15, 30) + chrono::Duration::days(1)
+            ]
+        );
+        rig.no_answer(&n);
+        let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
+        assert_eq!(cb.state, "escalated");
+        let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, None)?));
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].purpose, "callback_escalation");
+        // Escalated: never announced again. The next event is the rescan's silence,
+        // so check the counter after a day.
+        tokio::time::sleep(48 * HOUR).await;
+        let h = rig.handle.clone().unwrap();
+        assert_eq!(h.metrics.callbacks_announced.load(Ordering::Relaxed), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn restart_announces_due_and_overdue_rows_and_breaks_promises_once() {
+        let mut rig = Rig::new(at(12, 0));
+        // Written "while the daemon was down": a callback overdue since 10:30, one
+        // due at 12:00 and one at 14:00 (missed calls), and a ticket due at 11:00.
+        rig.repaired_ticket(at(9, 0), at(10, 0));
+        let p1 = rig.rules.plan.normalise("13900000001").unwrap();
+        let p2 = rig.rules.plan.normalise("13900000002").unwrap();
+        rig.write(|c, r| missed_call(c, r, at(12, 0), &p1, "a"));
+        rig.write(|c, r| missed_call(c, r, at(14, 0), &p2, "b"));
+        rig.write(|c, r| {
+            report(
+                c,
+                r,
+                "li",
+                at(12, 0) - chrono::Duration::hours(13),
+                Report {
+                    source: "phone".into(),
+                    caller_raw: Some("88217901".into()),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        });
+        rig.start(24 * HOUR);
+        let mut seen = vec![];
+        for _ in 0..3 {
+            match rig.next().await {
+                Event::CallbackDue {
+                    at: when,
+                    late_minutes,
+                    ..
+                } => seen.push(("due", when, late_minutes)),
+                Event::SlaBreached { at: when, .. } => seen.push(("sla", when, 0)),
+                other => panic!("{other:?}"),
+            }
+        }
+        seen.sort_by_key(|s| (s.0, s.2));
+        assert_eq!(
+            seen,
+            [
+                ("due", at(12, 0), 0),
+                ("due", at(12, 0), 90),
+                ("sla", at(12, 0), 0)
+            ]
+        );
+        let (_, when, _) = rig.due().await;
+        assert_eq!(when, at(14, 0));
+        // A restart: the three due rows reappear; the broken promise is not told twice.
+        rig.restart(24 * HOUR).await;
+        let mut again = vec![];
+        for _ in 0..3 {
+            match rig.next().await {
+                Event::CallbackDue { at: when, .. } => again.push(when),
+                other => panic!("only due callbacks expected, got {other:?}"),
+            }
+        }
+        assert!(again.iter().all(|w| *w == at(14, 0)), "{again:?}");
+        let breaches = rig.write(|c, _| Ok(crate::store::callbacks::breach_count(c)?));
+        assert_eq!(breaches, 1);
+        let more = rig.write(|c, r| sla_breaches(c, r, at(14, 0)));
+        assert!(more.is_empty());
+        let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, Some("queued"))?));
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].purpose, "sla_breach");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_callback_wakes_the_task() {
+        let mut rig = Rig::new(at(10, 0));
+        let p1 = rig.rules.plan.normalise("13900000001").unwrap();
+        rig.write(|c, r| missed_call(c, r, at(10, 0), &p1, "early"));
+        rig.start(24 * HOUR);
+        let (first, when, _) = rig.due().await;
+        assert_eq!(when, at(10, 0));
+        // The task now sleeps until the rescan (a day). A call missed at 10:00 is due at once.
+        let p2 = rig.rules.plan.normalise("13900000002").unwrap();
+        let id = rig.write(|c, r| Ok(missed_call(c, r, at(10, 0), &p2, "late")?.unwrap()));
+        tokio::task::yield_now().await;
+        rig.handle.as_ref().unwrap().deadline_added(at(10, 0));
+        let (woke, when, _) = rig.due().await;
+        assert_eq!((woke, when), (id, at(10, 0)));
+        assert_ne!(woke, first);
+        // Through the bus as well: a callback due at 13:00 announced at 13:00, not tomorrow.
+        let p3 = rig.rules.plan.normalise("13900000003").unwrap();
+        let id3 = rig.write(|c, r| Ok(missed_call(c, r, at(13, 0), &p3, "bus")?.unwrap()));
+        rig.bus.publish(Event::CallbackScheduled {
+            id: id3,
+            due_at: at(13, 0),
+        });
+        let (woke, when, _) = rig.due().await;
+        assert_eq!((woke, when), (id3, at(13, 0)));
+        assert!(
+            rig.handle
+                .as_ref()
+                .unwrap()
+                .metrics
+                .wakeups
+                .load(Ordering::Relaxed)
+                >= 2
+        );
+    }
+}

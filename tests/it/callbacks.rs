@@ -1,0 +1,135 @@
+//! Callbacks and deadlines through the real binary and daemon: the due list
+//! with the manual's script, missed-call results, and a broken repair promise
+//! found by the running scheduler, told to the manager once (file transport,
+//! the embedded default), also across a restart.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::{Site, wait_until};
+
+fn db(site: &Site) -> rusqlite::Connection {
+    rusqlite::Connection::open(site.file("var/faultdesk.db")).unwrap()
+}
+
+#[test]
+fn due_callbacks_show_the_script_and_results_are_recorded() {
+    let site = Site::initialised(&[]);
+    let n = site.json(&[
+        "-u",
+        "li",
+        "ticket",
+        "new",
+        "--tag",
+        "X",
+        "--address",
+        "馨苑1#-2-502",
+        "--phone",
+        "68691234",
+    ])["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    site.ok(&["-u", "li", "ticket", "repaired", &n]);
+    // Due in the calling window after the repair; make it due now.
+    db(&site)
+        .execute("UPDATE callbacks SET due_at = 0", [])
+        .unwrap();
+    site.fails(&["callbacks", "due"], 2); // shows customers: needs a person
+    let due = site.json(&["-u", "li", "callbacks", "due"]);
+    let d = &due[0];
+    assert_eq!(d["ticket"], n.as_str());
+    assert_eq!(d["kind"], "post_repair");
+    assert_eq!(
+        d["script"],
+        "你好,我是金辉社区通信服务中心的,请问您是不是1号楼2单元502室的用户?"
+    );
+    let text = site.ok(&["-u", "li", "callbacks", "due"]);
+    assert!(
+        text.contains("1号楼2单元502室") && text.contains(&n),
+        "{text}"
+    );
+    // No answer: rescheduled (not due now), attempts counted.
+    site.ok(&[
+        "-u",
+        "li",
+        "ticket",
+        "callback",
+        &n,
+        "--result",
+        "no-answer",
+    ]);
+    let list = site.json(&["callbacks", "list"]);
+    assert_eq!(list[0]["attempts"], 1);
+    assert_eq!(list[0]["state"], "pending");
+    assert_eq!(list[0]["ticket"], n.as_str());
+    site.ok(&["-u", "li", "ticket", "callback", &n, "--result", "failed"]);
+    assert_eq!(site.json(&["callbacks", "list"])[0]["state"], "failed");
+    // A repair callback is recorded on its ticket, not with `callbacks done`.
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let e = site.fails(
+        &["-u", "li", "callbacks", "done", &id, "--result", "reached"],
+        1,
+    );
+    assert!(e.contains("ticket callback"), "{e}");
+    let e = site.fails(&["callbacks", "list", "--state", "open"], 2);
+    assert!(e.contains("pending"), "{e}");
+}
+
+#[test]
+fn the_daemon_tells_the_manager_of_a_broken_promise_once() {
+    let site = Site::initialised(&[
+        ("poll_ms = 1000", "poll_ms = 100"),
+        ("rescan_secs = 30", "rescan_secs = 1"),
+    ]);
+    let n = site.json(&["-u", "li", "ticket", "new", "--phone", "88217901"])["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Reported 13 hours ago: the 12-hour promise is broken.
+    db(&site)
+        .execute(
+            "UPDATE tickets SET reported_at = reported_at - 46800000, due_at = due_at - 46800000",
+            [],
+        )
+        .unwrap();
+    let mails = || {
+        std::fs::read_dir(site.file("var/mail"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    for round in 0..2 {
+        let mut daemon = site.cmd(&["run"]).stderr(Stdio::null()).spawn().unwrap();
+        wait_until("the breach message written", || mails() == 1);
+        let sent: i64 = db(&site)
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE purpose = 'sla_breach' AND state = 'sent'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if round == 1 {
+            // After a restart nothing new: give the scheduler a few passes.
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        std::process::Command::new("kill")
+            .args(["-TERM", &daemon.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(daemon.wait().unwrap().success());
+        assert!(sent <= 1);
+    }
+    assert_eq!(mails(), 1, "told once, also after a restart");
+    let show = site.json(&["-u", "li", "ticket", "show", &n]);
+    let kinds: Vec<_> = show["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "sla_breached").count(), 1);
+    let m = &site.json(&["outbox"])[0];
+    assert_eq!(m["recipient"], "manager@localhost");
+    assert_eq!(m["state"], "sent");
+    assert!(m["subject"].as_str().unwrap().contains(&n));
+}
