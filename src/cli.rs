@@ -47,8 +47,34 @@ pub enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Calls to the fault line.
+    #[command(subcommand)]
+    Call(CallCmd),
+    /// What the running components report (SIP listening, registration).
+    Status(JsonFlag),
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCmd {
+    /// List calls, oldest first.
+    List {
+        /// Only calls with this outcome: ringing, answered-elsewhere, abandoned, timed-out, interrupted.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Only the newest N calls.
+        #[arg(long)]
+        last: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one call by its Call-ID.
+    Show {
+        call_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

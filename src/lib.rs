@@ -12,6 +12,8 @@
 //! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
+//! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.
+//! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `store`, `events`, `sip` types.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
@@ -22,5 +24,7 @@ pub mod config;
 pub mod core;
 pub mod domain;
 pub mod events;
+pub mod hotline;
 pub mod import;
+pub mod sip;
 pub mod store;

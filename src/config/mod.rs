@@ -10,6 +10,7 @@
 //! May depend on: `domain` (for the numbering plan and value types). Nothing
 //! here performs I/O except [`Config::load`] reading the one file.
 
+mod sip;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 
 use crate::domain::number::NumberingPlan;
@@ -153,17 +155,6 @@ pub struct CallbacksConfig {
     pub manager_address: String,
     pub script: String,
     pub closing: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SipConfig {
-    pub enabled: bool,
-    pub udp: Option<std::net::SocketAddr>,
-    pub tcp: Option<std::net::SocketAddr>,
-    pub watch: Vec<Digits>,
-    pub ring_timeout_secs: u64,
-    pub allow: Vec<Cidr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -372,6 +363,29 @@ impl Config {
                 "numbering.local_length".into(),
                 "expected 5 to 10 digits".into(),
             ));
+        }
+        if self.sip.ring_timeout_secs == 0 {
+            return Err(invalid(
+                find("ring_timeout_secs"),
+                "sip.ring_timeout_secs".into(),
+                "expected at least 1 second".into(),
+            ));
+        }
+        if let Some(r) = &self.sip.register {
+            if r.password_env.is_some() == r.password_file.is_some() {
+                return Err(invalid(
+                    find("[sip.register]"),
+                    "sip.register".into(),
+                    "set exactly one of password_env and password_file".into(),
+                ));
+            }
+            if r.expires_secs == 0 {
+                return Err(invalid(
+                    find("expires_secs"),
+                    "sip.register.expires_secs".into(),
+                    "expected at least 1 second".into(),
+                ));
+            }
         }
         if self.store.batch_max == 0 {
             return Err(invalid(

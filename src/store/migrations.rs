@@ -4,7 +4,11 @@
 //! been released. Times are milliseconds since the epoch (UTC).
 
 /// (name, SQL) of every migration.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_core", CORE), ("0002_outbox", OUTBOX)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", CORE),
+    ("0002_outbox", OUTBOX),
+    ("0003_calls", CALLS),
+];
 
 const CORE: &str = r#"
 CREATE TABLE users (
@@ -122,4 +126,36 @@ CREATE TABLE outbox (
     sent_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'queued';
+"#;
+
+const CALLS: &str = r#"
+-- Every call to a watched number, one row per Call-ID (retransmissions and
+-- repeated INVITEs of a call never make a second row).
+CREATE TABLE calls (
+    id              INTEGER PRIMARY KEY,
+    call_id         TEXT NOT NULL UNIQUE,
+    caller_raw      TEXT,
+    caller_display  TEXT,
+    caller_source   TEXT,
+    caller          TEXT,
+    callee          TEXT NOT NULL,
+    transport       TEXT NOT NULL,
+    peer            TEXT NOT NULL,
+    invited_at      INTEGER NOT NULL,
+    ended_at        INTEGER,
+    ring_ms         INTEGER,
+    outcome         TEXT NOT NULL CHECK (outcome IN
+                    ('ringing', 'answered-elsewhere', 'abandoned', 'timed-out', 'interrupted')),
+    ticket_id       INTEGER REFERENCES tickets (id),
+    repeat_report   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_ringing ON calls (invited_at) WHERE outcome = 'ringing';
+CREATE INDEX calls_invited ON calls (invited_at);
+
+-- What each running component says about itself (e.g. SIP registration).
+CREATE TABLE component_status (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;

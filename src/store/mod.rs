@@ -2,7 +2,7 @@
 //!
 //! Role: open the database (WAL, durable commits, foreign keys), bring its
 //! schema up to date with versioned migrations, and offer one module per
-//! aggregate (subscribers, tickets, users, audit, outbox) whose functions take a
+//! aggregate (subscribers, tickets, users, audit, outbox, calls, status) whose functions take a
 //! `&Connection` inside a caller's transaction. [`Writer`] runs those
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
@@ -10,8 +10,10 @@
 //! May depend on: `domain` (value types), rusqlite. Never on adapters or `config`.
 
 pub mod audit;
+pub mod calls;
 mod migrations;
 pub mod outbox;
+pub mod status;
 pub mod subscribers;
 pub mod tickets;
 pub mod users;

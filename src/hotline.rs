@@ -1,0 +1,217 @@
+//! The hotline: calls from the SIP adapter become call rows and tickets.
+//!
+//! Role: when a call to the fault line starts ringing, record it (one row per
+//! Call-ID) and report the fault through `core::tickets::report` (source
+//! "phone"; the rules tag it by desk or estate, or attach a repeat report),
+//! all in one committed write before the adapter sends 180. When the call
+//! ends, record its outcome before the adapter sends the final response.
+//! Every step is published on the event bus after its commit.
+//!
+//! May depend on: `core`, `store`, `domain`, `events`, and the `sip`
+//! adapter's plain types (never rsipstack's).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::core::tickets::{self, Report};
+use crate::core::{CoreError, Rules};
+use crate::domain::call::Outcome;
+use crate::events::{Bus, CallEvent, Event};
+use crate::sip::{Admission, Handler, InboundCall};
+use crate::store::calls::{self, Call, NewCall};
+use crate::store::{Writer, status};
+
+/// The name ticket events of phone reports are recorded under.
+pub const ACTOR: &str = "hotline";
+
+pub struct Hotline {
+    writer: Writer,
+    rules: Arc<Rules>,
+    bus: Bus,
+}
+
+impl Hotline {
+    pub fn new(writer: Writer, rules: Arc<Rules>, bus: Bus) -> Hotline {
+        Hotline { writer, rules, bus }
+    }
+
+    /// At start-up: calls left ringing by a previous run (a crash, kill -9)
+    /// are closed as interrupted, and stale SIP status is cleared.
+    pub async fn recover(&self) -> Result<usize, CoreError> {
+        let now = Utc::now();
+        let n = self
+            .writer
+            .write(move |c| {
+                status::clear(c, "sip.")?;
+                Ok::<_, CoreError>(calls::close_ringing(c, Outcome::Interrupted.as_str(), now)?)
+            })
+            .await?;
+        if n > 0 {
+            tracing::warn!(
+                calls = n,
+                "hotline: closed calls left ringing by the previous run as interrupted"
+            );
+        }
+        Ok(n)
+    }
+}
+
+/// A new call: its row and its ticket (new or repeat report), in one write.
+/// None if the Call-ID was recorded before.
+fn record_ringing(
+    conn: &Connection,
+    rules: &Rules,
+    call: &InboundCall,
+) -> Result<Option<(Call, tickets::Reported)>, CoreError> {
+    let caller = call.caller.as_ref();
+    let row = NewCall {
+        call_id: call.call_id.clone(),
+        caller_raw: caller.map(|c| c.raw.clone()),
+        caller_display: caller.and_then(|c| c.display.clone()),
+        caller_source: caller.map(|c| c.source.to_string()),
+        caller: caller
+            .and_then(|c| rules.plan.normalise(&c.raw).ok())
+            .map(|p| p.digits),
+        callee: call.callee.clone(),
+        transport: call.transport.to_string(),
+        peer: call.peer.to_string(),
+        invited_at: call.invited_at,
+    };
+    let Some(id) = calls::insert(conn, &row)? else {
+        return Ok(None);
+    };
+    let report = Report {
+        source: "phone".into(),
+        caller_raw: row.caller_raw.clone(),
+        detail: Some(json!({
+            "call_id": call.call_id,
+            "display": row.caller_display,
+            "identity": row.caller_source,
+        })),
+        ..Default::default()
+    };
+    let reported = tickets::report(conn, rules, ACTOR, call.invited_at, report)?;
+    calls::set_ticket(conn, id, reported.ticket.id, reported.repeat)?;
+    let stored = calls::get(conn, &call.call_id)?.ok_or_else(|| CoreError::BadInput {
+        field: "call",
+        why: format!("call {}: row vanished after insert", call.call_id),
+    })?;
+    Ok(Some((stored, reported)))
+}
+
+/// The end of a call, decided once: the outcome row. This is the one place
+/// where an ended call's consequences are recorded, in the same transaction
+/// (answered elsewhere → answered_call, abandoned / timed out → missed-call
+/// callback, once those rules exist).
+fn record_end(
+    conn: &Connection,
+    _rules: &Rules,
+    call_id: &str,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+) -> Result<Option<Call>, CoreError> {
+    if !calls::finish(conn, call_id, outcome.as_str(), at)? {
+        return Ok(None);
+    }
+    let call = calls::get(conn, call_id)?;
+    match outcome {
+        Outcome::AnsweredElsewhere => {
+            // merge: crate::core::callbacks::answered_call(conn, rules, at, call.caller, call_id)
+        }
+        Outcome::Abandoned | Outcome::TimedOut => {
+            // merge: crate::core::callbacks::missed_call(conn, rules, at, call.caller, call_id)
+        }
+        Outcome::Interrupted | Outcome::Ringing => {}
+    }
+    Ok(call)
+}
+
+impl Handler for Hotline {
+    async fn ringing(&self, call: InboundCall) -> Result<Admission, String> {
+        let rules = self.rules.clone();
+        let call_id = call.call_id.clone();
+        let out = self
+            .writer
+            .write(move |c| record_ringing(c, &rules, &call))
+            .await
+            .map_err(|e| format!("call {call_id}: {e}"))?;
+        let Some((row, reported)) = out else {
+            return Ok(Admission::Duplicate);
+        };
+        let t = &reported.ticket;
+        tracing::info!(
+            call_id = %row.call_id,
+            caller = ?row.caller,
+            caller_raw = ?row.caller_raw,
+            ticket = %t.number,
+            repeat = reported.repeat,
+            "hotline: call ringing"
+        );
+        self.bus.publish(if reported.repeat {
+            Event::RepeatReport {
+                number: t.number.clone(),
+                source: "phone".into(),
+            }
+        } else {
+            Event::TicketOpened {
+                number: t.number.clone(),
+                tag: t.tag.clone(),
+                source: "phone".into(),
+            }
+        });
+        self.bus.publish(Event::Call(CallEvent::Ringing {
+            call_id: row.call_id,
+            caller: row.caller,
+            caller_raw: row.caller_raw,
+            display: row.caller_display,
+            ticket: Some(t.number.clone()),
+            repeat: reported.repeat,
+        }));
+        Ok(Admission::Ring)
+    }
+
+    async fn ended(
+        &self,
+        call_id: String,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let rules = self.rules.clone();
+        let id = call_id.clone();
+        let row = self
+            .writer
+            .write(move |c| record_end(c, &rules, &id, outcome, at))
+            .await
+            .map_err(|e| format!("call {call_id}: {e}"))?;
+        let Some(row) = row else {
+            tracing::warn!(call_id = %call_id, outcome = %outcome, "hotline: the call was not ringing; outcome not recorded");
+            return Ok(());
+        };
+        let ring_ms = row.ring_ms.unwrap_or(0);
+        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, "hotline: call ended");
+        let ev = match outcome {
+            Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
+            Outcome::Abandoned => Some(CallEvent::Abandoned { call_id, ring_ms }),
+            Outcome::TimedOut => Some(CallEvent::TimedOut { call_id, ring_ms }),
+            Outcome::Interrupted | Outcome::Ringing => None,
+        };
+        if let Some(ev) = ev {
+            self.bus.publish(Event::Call(ev));
+        }
+        Ok(())
+    }
+
+    async fn status(&self, key: &'static str, value: String) {
+        let now = Utc::now();
+        let r = self
+            .writer
+            .write(move |c| status::set(c, key, &value, now))
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(key, error = %e, "hotline: cannot record status");
+        }
+    }
+}
