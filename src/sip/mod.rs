@@ -66,7 +66,8 @@ pub struct InboundCall {
     pub caller: Option<Caller>,
     /// udp or tcp.
     pub transport: &'static str,
-    pub peer: SocketAddr,
+    /// host:port the INVITE came from (Via received/rport or sent-by).
+    pub peer: String,
     pub invited_at: DateTime<Utc>,
 }
 

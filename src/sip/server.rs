@@ -8,7 +8,6 @@
 //! OPTIONS: 200. Other known methods: 405 with Allow.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -139,34 +138,46 @@ async fn drain(mut tx: Transaction) {
     while tx.receive().await.is_some() {}
 }
 
-fn peer_of(tx: &Transaction) -> (SocketAddr, &'static str) {
+/// Where the INVITE came from: Via received/rport, else its sent-by.
+fn peer_of(tx: &Transaction) -> (String, &'static str) {
     use rsipstack::sip::prelude::ToTypedHeader;
     use rsipstack::sip::uri::Param;
-    let via = tx
+    let transport = match tx.connection {
+        Some(SipConnection::Tcp(_)) => "tcp",
+        _ => "udp",
+    };
+    let Some(via) = tx
         .original
         .top_via_header()
         .ok()
-        .and_then(|v| v.typed().ok());
-    let params = via.map(|v| v.params).unwrap_or_default();
-    let ip = params
+        .and_then(|v| v.typed().ok())
+    else {
+        return (String::new(), transport);
+    };
+    let host = via
+        .params
         .iter()
         .find_map(|p| match p {
-            Param::Received(r) => r.to_string().parse().ok(),
+            Param::Received(r) => Some(r.to_string()),
             _ => None,
         })
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let port = params
+        .unwrap_or_else(|| via.uri.host_with_port.host.to_string());
+    let port = via
+        .params
         .iter()
         .find_map(|p| match p {
             Param::Rport(Some(p)) => Some(*p),
             _ => None,
         })
-        .unwrap_or(0);
-    let transport = match tx.connection {
-        Some(SipConnection::Tcp(_)) => "tcp",
-        _ => "udp",
-    };
-    (SocketAddr::new(ip, port), transport)
+        .or_else(|| {
+            via.uri
+                .host_with_port
+                .port
+                .as_ref()
+                .map(|p| p.value().to_owned())
+        })
+        .unwrap_or(5060);
+    (format!("{host}:{port}"), transport)
 }
 
 async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {

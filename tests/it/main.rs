@@ -2,4 +2,5 @@
 //! peers (sipp, a real SMTP server, real fax files). One test binary for all.
 
 mod cli;
+mod sip;
 mod support;
