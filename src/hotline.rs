@@ -215,3 +215,87 @@ impl Handler for Hotline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::rules;
+    use crate::domain::call::Caller;
+    use crate::store::testing::temp_store;
+
+    fn inbound(call_id: &str, from: &str) -> InboundCall {
+        InboundCall {
+            call_id: call_id.into(),
+            callee: "88833114".into(),
+            caller: Some(Caller {
+                source: "from",
+                raw: format!("sip:{from}@pbx"),
+                display: Some("张三".into()),
+            }),
+            transport: "udp",
+            peer: "127.0.0.1:5062".into(),
+            invited_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_tickets_and_events_in_order() {
+        let (dir, store) = temp_store();
+        let check = store.reopen(&Default::default()).unwrap();
+        let bus = Bus::new(64);
+        let mut rx = bus.subscribe();
+        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+
+        assert_eq!(
+            h.ringing(inbound("a", "88218050")).await,
+            Ok(Admission::Ring)
+        );
+        assert_eq!(
+            h.ringing(inbound("a", "88218050")).await,
+            Ok(Admission::Duplicate)
+        );
+        h.ended("a".into(), Outcome::AnsweredElsewhere, Utc::now())
+            .await
+            .unwrap();
+        // A second end of the same call changes nothing.
+        h.ended("a".into(), Outcome::TimedOut, Utc::now())
+            .await
+            .unwrap();
+        h.ringing(inbound("b", "13900000001")).await.unwrap();
+        assert_eq!(h.recover().await.unwrap(), 1);
+
+        let a = calls::get(check.conn(), "a").unwrap().unwrap();
+        assert_eq!(a.outcome, "answered-elsewhere");
+        assert!(a.ticket.as_deref().unwrap().starts_with("DC-"));
+        let b = calls::get(check.conn(), "b").unwrap().unwrap();
+        assert_eq!(b.outcome, "interrupted");
+
+        let mut kinds = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            kinds.push(serde_json::to_value(&e).unwrap());
+        }
+        let names: Vec<String> = kinds
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}/{}",
+                    v["event"].as_str().unwrap(),
+                    v["call"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ticket_opened/",
+                "call/ringing",
+                "call/answered",
+                "ticket_opened/",
+                "call/ringing"
+            ]
+        );
+        assert_eq!(kinds[1]["caller"], "88218050");
+        assert_eq!(kinds[1]["display"], "张三");
+        drop(dir);
+    }
+}
