@@ -25,8 +25,9 @@ LINE=88833114
 
 command -v sipp >/dev/null || { echo "bench-sip: sipp is needed (Debian: sip-tester)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "bench-sip: sqlite3 is needed" >&2; exit 1; }
-(cd "$ROOT" && cargo build --release --quiet)
+(cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sip_latency)
 BIN=$ROOT/target/release/faultdesk
+PROBE=$ROOT/target/release/examples/sip_latency
 WORK=$(mktemp -d /tmp/bench-sip.XXXXXX)
 REPORT=$WORK/report.txt
 PIDS=()
@@ -120,7 +121,8 @@ PY
 
 # ringing PEER PORT PID -> RSS of PID with $RINGING calls ringing at once
 ringing() {
-  local peer=$1 port=$2 pid=$3 dir="$WORK/$peer-ringing"
+  local peer=$1 port=$2 pid=$3
+  local dir="$WORK/$peer-ringing"
   mkdir -p "$dir"
   (cd "$dir" && exec sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
      -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$peer-ring-%u-%p@%s" \
@@ -154,6 +156,21 @@ for r in $RATES; do storm sipp-uas "$UAS_PORT" "$r"; done
 start_faultdesk
 for r in $RATES; do storm faultdesk "$FD_PORT" "$r"; done
 stop_faultdesk
+
+# INVITE->180 at 1000 calls/s with microsecond resolution (sipp rounds to ms).
+latency() {
+  say "$(printf '%-22s 1000 calls/s for %ss: ' "$1" "$STEP_SECS")$("$PROBE" "127.0.0.1:$2" "$LINE" 1000 "$STEP_SECS")"
+}
+say "INVITE->180 latency (ms), examples/sip_latency:"
+latency sipp-uas "$UAS_PORT"
+start_faultdesk
+latency "faultdesk sync=full" "$FD_PORT"
+stop_faultdesk
+sed -i 's/^synchronous = "full"/synchronous = "normal"/' "$WORK/site/config/faultdesk.toml"
+start_faultdesk
+latency "faultdesk sync=normal" "$FD_PORT"
+stop_faultdesk
+sed -i 's/^synchronous = "normal"/synchronous = "full"/' "$WORK/site/config/faultdesk.toml"
 
 # RSS with $RINGING calls ringing, each peer fresh.
 kill "$UAS_PID" 2>/dev/null || true; wait "$UAS_PID" 2>/dev/null || true

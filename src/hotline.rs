@@ -95,10 +95,23 @@ fn record_ringing(
     };
     let reported = tickets::report(conn, rules, ACTOR, call.invited_at, report)?;
     calls::set_ticket(conn, id, reported.ticket.id, reported.repeat)?;
-    let stored = calls::get(conn, &call.call_id)?.ok_or_else(|| CoreError::BadInput {
-        field: "call",
-        why: format!("call {}: row vanished after insert", call.call_id),
-    })?;
+    let stored = Call {
+        id,
+        call_id: row.call_id,
+        caller_raw: row.caller_raw,
+        caller_display: row.caller_display,
+        caller_source: row.caller_source,
+        caller: row.caller,
+        callee: row.callee,
+        transport: row.transport,
+        peer: row.peer,
+        invited_at: row.invited_at,
+        ended_at: None,
+        ring_ms: None,
+        outcome: Outcome::Ringing.as_str().to_string(),
+        ticket: Some(reported.ticket.number.clone()),
+        repeat_report: reported.repeat,
+    };
     Ok(Some((stored, reported)))
 }
 

@@ -158,6 +158,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
+        // Every aggregate's statements stay prepared (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(128);
         Ok(Store {
             conn,
             path: path.to_path_buf(),
