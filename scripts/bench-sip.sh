@@ -78,9 +78,10 @@ storm() {
   local peer=$1 port=$2 rate=$3
   local total=$((rate * STEP_SECS)) dir="$WORK/$peer-$rate" tag="$peer-r$rate"
   mkdir -p "$dir"
-  (cd "$dir" && sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
+  # sipp's own -timeout does not stop an overloaded run; bound it from outside.
+  (cd "$dir" && timeout -s INT $((STEP_SECS + 40)) sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
      -s "$LINE" -r "$rate" -m "$total" -d "$RING_MS" -cid_str "$tag-%u-%p@%s" \
-     -timeout $((STEP_SECS + 60))s -nostdin -buff_size 4194304 \
+     -timeout $((STEP_SECS + 30))s -nostdin -buff_size 4194304 \
      -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   local rtt stat
   rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
