@@ -101,6 +101,9 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let sender = crate::outbox::Sender::from_config(&ctx.config)?;
     tasks.push(tokio::spawn(crate::scheduler::run(ctx.clone())));
     tasks.push(tokio::spawn(crate::outbox::run(ctx.clone(), sender)));
+    if ctx.config.sip.enabled {
+        tasks.push(start_sip(&ctx).await?);
+    }
     shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;
@@ -108,4 +111,28 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     drop(ctx);
     tracing::info!("faultdesk stopped");
     Ok(())
+}
+
+/// The hotline behind the SIP adapter; ringing calls left by a previous run
+/// are closed out first.
+async fn start_sip(ctx: &Ctx) -> Result<tokio::task::JoinHandle<()>> {
+    let hotline = Arc::new(crate::hotline::Hotline::new(
+        ctx.writer.clone(),
+        ctx.rules.clone(),
+        ctx.bus.clone(),
+    ));
+    hotline
+        .recover()
+        .await
+        .context("hotline: cannot close out the calls of the previous run")?;
+    let running = crate::sip::start(
+        &ctx.config.sip,
+        crate::sip::Setup {
+            plan: ctx.rules.plan.clone(),
+        },
+        hotline,
+        ctx.shutdown.clone(),
+    )
+    .await?;
+    Ok(running.task)
 }

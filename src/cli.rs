@@ -55,6 +55,11 @@ pub enum Command {
     Callbacks(CallbacksCmd),
     /// Outgoing messages and their delivery state; `outbox retry ID` sends a failed one again.
     Outbox(OutboxArgs),
+    /// Calls to the fault line.
+    #[command(subcommand)]
+    Call(CallCmd),
+    /// What the running components report (SIP listening, registration).
+    Status(JsonFlag),
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
 }
@@ -100,6 +105,27 @@ pub enum FaxCmd {
         /// CallID1 (caller number), CallID2 (caller name) …
         #[arg(allow_hyphen_values = true)]
         call_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCmd {
+    /// List calls, oldest first.
+    List {
+        /// Only calls with this outcome: ringing, answered-elsewhere, abandoned, timed-out, interrupted.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Only the newest N calls.
+        #[arg(long)]
+        last: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one call by its Call-ID.
+    Show {
+        call_id: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 

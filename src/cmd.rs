@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{
-    CallbackResult, Cli, Command, FaxCmd, ImportCmd, NewTicket, SubscriberCmd, TicketCmd, UserCmd,
+    CallCmd, CallbackResult, Cli, Command, FaxCmd, ImportCmd, NewTicket, SubscriberCmd, TicketCmd,
+    UserCmd,
 };
 use crate::config::Config;
 use crate::core::tickets::{self, Report, SlaChange, StepInput};
@@ -116,6 +117,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fax(f) => fax(&cli, &cfg, &rules, f),
         Command::Callbacks(c) => callbacks::callbacks(&cli, &cfg, &rules, c),
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
+        Command::Call(c) => call(&cli, &cfg, &rules, c),
+        Command::Status(f) => status(&cfg, f.json),
         Command::User(UserCmd::Add {
             name,
             role,
@@ -742,4 +745,115 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+const OUTCOMES: [&str; 5] = [
+    "ringing",
+    "answered-elsewhere",
+    "abandoned",
+    "timed-out",
+    "interrupted",
+];
+
+fn print_call(rules: &Rules, c: &store::calls::Call) {
+    println!(
+        "{}  {:<18} {:>7}  {:<12} {:<14} {}  {}",
+        local(rules, c.invited_at),
+        c.outcome,
+        c.ring_ms
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into()),
+        c.caller.as_deref().unwrap_or("-"),
+        c.ticket.as_deref().unwrap_or("-"),
+        c.caller_display.as_deref().unwrap_or(""),
+        c.call_id,
+    );
+}
+
+fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Result<()> {
+    let mut st = open(cfg)?;
+    match cmd {
+        CallCmd::List {
+            outcome,
+            last,
+            json,
+        } => {
+            if let Some(o) = outcome.as_deref()
+                && !OUTCOMES.contains(&o)
+            {
+                bail!(UsageError(format!(
+                    "--outcome `{o}`: expected one of {}",
+                    OUTCOMES.join(", ")
+                )));
+            }
+            let f = store::calls::Filter {
+                outcome: outcome.clone(),
+                since: None,
+                limit: *last,
+            };
+            let list = st.read(|c| store::calls::list(c, &f).map_err(anyhow::Error::from))?;
+            if *json {
+                return print_json(&list);
+            }
+            for c in &list {
+                print_call(rules, c);
+            }
+            Ok(())
+        }
+        CallCmd::Show { call_id, json } => {
+            let who = actor(cli, &st)?;
+            let found = st.write(|c| {
+                let found = store::calls::get(c, call_id)?;
+                store::audit::record(c, Utc::now(), &who, "call.show", Some(call_id), None)?;
+                Ok::<_, anyhow::Error>(found)
+            })?;
+            let Some(found) = found else {
+                bail!("call {call_id}: no such call");
+            };
+            if *json {
+                return print_json(&found);
+            }
+            print_call(rules, &found);
+            Ok(())
+        }
+    }
+}
+
+fn status(cfg: &Config, json_out: bool) -> Result<()> {
+    let mut st = open(cfg)?;
+    let (entries, counts) =
+        st.read(|c| Ok::<_, anyhow::Error>((store::status::all(c)?, store::calls::counts(c)?)))?;
+    if json_out {
+        let components: serde_json::Map<String, serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.key.clone(),
+                    json!({ "value": e.value, "updated_at": e.updated_at }),
+                )
+            })
+            .collect();
+        let calls: serde_json::Map<String, serde_json::Value> =
+            counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
+        return print_json(&json!({
+            "sip_enabled": cfg.sip.enabled,
+            "components": components,
+            "calls": calls,
+        }));
+    }
+    if entries.is_empty() {
+        println!("no component has reported (is the daemon running?)");
+    }
+    for e in &entries {
+        println!(
+            "{:<20} {}  (since {})",
+            e.key,
+            e.value,
+            e.updated_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    for (o, n) in &counts {
+        println!("calls {o:<18} {n}");
+    }
+    Ok(())
 }

@@ -83,6 +83,29 @@ pub enum Event {
         recipient: String,
         error: String,
     },
+    /// A call to the fault line (the console's screen pop).
+    Call(CallEvent),
+}
+
+/// What happened to a call; published after its row is committed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum CallEvent {
+    /// The INVITE arrived; the ticket is opened or the repeat report attached.
+    Ringing {
+        call_id: String,
+        caller: Option<String>,
+        caller_raw: Option<String>,
+        display: Option<String>,
+        ticket: Option<String>,
+        repeat: bool,
+    },
+    /// An agent answered on another phone (CANCEL with SIP cause 200).
+    Answered { call_id: String, ring_ms: i64 },
+    /// The caller hung up before anyone answered.
+    Abandoned { call_id: String, ring_ms: i64 },
+    /// Nobody answered within the ring limit.
+    TimedOut { call_id: String, ring_ms: i64 },
 }
 
 /// The sending side, cloned into every source.

@@ -15,6 +15,8 @@
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
 //! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `core`, `store`, `events`.
 //! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
+//! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.
+//! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `store`, `events`, `sip` types.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
@@ -26,7 +28,9 @@ pub mod core;
 pub mod domain;
 pub mod events;
 pub mod fax;
+pub mod hotline;
 pub mod import;
 pub mod outbox;
 pub mod scheduler;
+pub mod sip;
 pub mod store;

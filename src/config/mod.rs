@@ -11,6 +11,7 @@
 //! here performs I/O except [`Config::load`] reading the one file.
 
 mod mail;
+mod sip;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use mail::{
     CallbacksConfig, ConfirmOn, ESCALATION_FIELDS, MailConfig, MailTransport, PasswordError,
     Secret, SmtpConfig, SmtpTls, TICKET_FIELDS, Template, Templates,
 };
+pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 
 use crate::domain::number::NumberingPlan;
@@ -171,17 +173,6 @@ fn default_ack_time_format() -> String {
 }
 fn default_ack_message_domain() -> String {
     "faultdesk.localhost".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SipConfig {
-    pub enabled: bool,
-    pub udp: Option<std::net::SocketAddr>,
-    pub tcp: Option<std::net::SocketAddr>,
-    pub watch: Vec<Digits>,
-    pub ring_timeout_secs: u64,
-    pub allow: Vec<Cidr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -434,6 +425,29 @@ impl Config {
                 "fax.rescan_secs / fax.workers".into(),
                 "expected at least 1".into(),
             ));
+        }
+        if self.sip.ring_timeout_secs == 0 {
+            return Err(invalid(
+                find("ring_timeout_secs"),
+                "sip.ring_timeout_secs".into(),
+                "expected at least 1 second".into(),
+            ));
+        }
+        if let Some(r) = &self.sip.register {
+            if r.password_env.is_some() == r.password_file.is_some() {
+                return Err(invalid(
+                    find("[sip.register]"),
+                    "sip.register".into(),
+                    "set exactly one of password_env and password_file".into(),
+                ));
+            }
+            if r.expires_secs == 0 {
+                return Err(invalid(
+                    find("expires_secs"),
+                    "sip.register.expires_secs".into(),
+                    "expected at least 1 second".into(),
+                ));
+            }
         }
         if self.store.batch_max == 0 {
             return Err(invalid(

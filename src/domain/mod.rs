@@ -9,6 +9,7 @@
 //! `config`, tokio or any adapter.
 
 pub mod account;
+pub mod call;
 pub mod callback;
 pub mod fax;
 pub mod number;

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_outbox", OUTBOX),
     ("0003_faxes", FAXES),
     ("0004_callbacks", CALLBACKS),
+    ("0005_calls", CALLS),
 ];
 
 const CORE: &str = r#"
@@ -208,4 +209,36 @@ CREATE TABLE sla_breaches (
 -- Outbox delivery: the accepting server's reply and the last attempt.
 ALTER TABLE outbox ADD COLUMN last_attempt_at INTEGER;
 ALTER TABLE outbox ADD COLUMN response TEXT;
+"#;
+
+const CALLS: &str = r#"
+-- Every call to a watched number, one row per Call-ID (retransmissions and
+-- repeated INVITEs of a call never make a second row).
+CREATE TABLE calls (
+    id              INTEGER PRIMARY KEY,
+    call_id         TEXT NOT NULL UNIQUE,
+    caller_raw      TEXT,
+    caller_display  TEXT,
+    caller_source   TEXT,
+    caller          TEXT,
+    callee          TEXT NOT NULL,
+    transport       TEXT NOT NULL,
+    peer            TEXT NOT NULL,
+    invited_at      INTEGER NOT NULL,
+    ended_at        INTEGER,
+    ring_ms         INTEGER,
+    outcome         TEXT NOT NULL CHECK (outcome IN
+                    ('ringing', 'answered-elsewhere', 'abandoned', 'timed-out', 'interrupted')),
+    ticket_id       INTEGER REFERENCES tickets (id),
+    repeat_report   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_ringing ON calls (invited_at) WHERE outcome = 'ringing';
+CREATE INDEX calls_invited ON calls (invited_at);
+
+-- What each running component says about itself (e.g. SIP registration).
+CREATE TABLE component_status (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;

@@ -2,7 +2,7 @@
 //!
 //! Role: open the database (WAL, durable commits, foreign keys), bring its
 //! schema up to date with versioned migrations, and offer one module per
-//! aggregate (subscribers, tickets, users, audit, outbox, faxes, callbacks) whose functions take a
+//! aggregate (subscribers, tickets, users, audit, outbox, faxes, callbacks, calls, status) whose functions take a
 //! `&Connection` inside a caller's transaction. [`Writer`] runs those
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
@@ -11,9 +11,11 @@
 
 pub mod audit;
 pub mod callbacks;
+pub mod calls;
 pub mod faxes;
 mod migrations;
 pub mod outbox;
+pub mod status;
 pub mod subscribers;
 pub mod tickets;
 pub mod users;
@@ -158,6 +160,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
+        // Every aggregate's statements stay prepared (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(128);
         Ok(Store {
             conn,
             path: path.to_path_buf(),

@@ -253,7 +253,8 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreError> {
 pub fn open_for_subscriber(conn: &Connection, account: &str) -> Result<Option<Ticket>, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE subscriber = ?1 AND state <> 'closed' ORDER BY id DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
+             WHERE subscriber = ?1 AND state <> 'closed')"
         ))?
         .query_row([account], from_row)
         .optional()?)
@@ -266,8 +267,8 @@ pub fn open_untagged_for_caller(
 ) -> Result<Option<Ticket>, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged'
-             AND subscriber IS NULL ORDER BY id DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
+             WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged' AND subscriber IS NULL)"
         ))?
         .query_row([caller], from_row)
         .optional()?)

@@ -5,4 +5,5 @@ mod callbacks;
 mod cli;
 mod fax;
 mod mail;
+mod sip;
 mod support;

@@ -31,6 +31,12 @@ impl Site {
             assert!(cfg.contains(from), "config text not found: {from}");
             cfg = cfg.replacen(from, to, 1);
         }
+        // Tests run side by side: a daemon that still listens on the default
+        // SIP port gets a free one of its own instead.
+        if cfg.contains("127.0.0.1:5060") {
+            let port = free_port();
+            cfg = cfg.replace("127.0.0.1:5060", &format!("127.0.0.1:{port}"));
+        }
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/faultdesk.toml"), cfg).unwrap();
         Site { dir }
@@ -115,7 +121,6 @@ pub fn today() -> String {
 }
 
 /// A free TCP/UDP port on loopback (bound and released).
-#[allow(dead_code)] // used by the SIP and mail tests
 pub fn free_port() -> u16 {
     let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let t = std::net::TcpListener::bind(("127.0.0.1", s.local_addr().unwrap().port()));

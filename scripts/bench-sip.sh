@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Benchmark of the SIP hotline (release build) next to a reference SIP peer
+# measured in the same run: sipp's own UAS playing the same wire part
+# (100, 180, 200 to CANCEL, 487) with no database.
+#
+#   scripts/bench-sip.sh                 # rates 1000 2000 3000 4500 6000 9000
+#   RATES="1000 3000" STEP_SECS=5 scripts/bench-sip.sh
+#
+# For each rate: a storm of answered-elsewhere calls (INVITE -> 180 -> CANCEL
+# with "SIP;cause=200" -> 200/487 -> ACK, each call a new caller, so a new
+# ticket) lasting STEP_SECS. A rate passes when >= 99.9% of the calls
+# completed at sipp AND every call of the storm is a row in the database with
+# its outcome and its ticket. Then INVITE->180 p50/p99 at 1000 calls/s, and
+# the RSS of each peer with 1,000 calls ringing at once.
+# Everything runs on 127.0.0.1; the database is on disk in a temp folder,
+# synchronous = "full" as in the default config.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RATES=${RATES:-"1000 2000 3000 4500 6000 9000"}
+STEP_SECS=${STEP_SECS:-10}
+RING_MS=${RING_MS:-100}
+RINGING=${RINGING:-1000}
+LINE=88833114
+
+command -v sipp >/dev/null || { echo "bench-sip: sipp is needed (Debian: sip-tester)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "bench-sip: sqlite3 is needed" >&2; exit 1; }
+(cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sip_latency)
+BIN=$ROOT/target/release/faultdesk
+PROBE=$ROOT/target/release/examples/sip_latency
+WORK=$(mktemp -d /tmp/bench-sip.XXXXXX)
+REPORT=$WORK/report.txt
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+say() { echo "$*" | tee -a "$REPORT"; }
+
+# A faultdesk site in $WORK/site listening on $FD_PORT.
+FD_PORT=$(free_port)
+mkdir -p "$WORK/site/config"
+sed -e "s/127.0.0.1:5060/127.0.0.1:$FD_PORT/g" \
+    -e 's/^sequence_digits = 3/sequence_digits = 6/' \
+    -e 's/^filter = .*/filter = "warn"/' \
+    "$ROOT/config/faultdesk.toml" > "$WORK/site/config/faultdesk.toml"
+(cd "$WORK/site" && "$BIN" init >/dev/null)
+DB=$WORK/site/var/faultdesk.db
+
+FD_PID=
+start_faultdesk() {
+  (cd "$WORK/site" && exec "$BIN" run 2>>"$WORK/site/daemon.log") &
+  FD_PID=$!
+  PIDS+=("$FD_PID")
+  for _ in $(seq 1 200); do
+    if sqlite3 "$DB" "SELECT 1 FROM component_status WHERE key='sip.listen'" 2>/dev/null | grep -q 1; then return; fi
+    sleep 0.05
+  done
+  echo "bench-sip: faultdesk did not start; see $WORK/site/daemon.log" >&2; exit 1
+}
+stop_faultdesk() { kill -TERM "$FD_PID"; wait "$FD_PID" || true; }
+
+UAS_PORT=$(free_port)
+UAS_PID=
+start_uas() {
+  mkdir -p "$WORK/uas"
+  (cd "$WORK/uas" && exec sipp -sf "$ROOT/scripts/sipp/uas-ringing.xml" -i 127.0.0.1 -p "$UAS_PORT" \
+     -nostdin -buff_size 4194304 >/dev/null 2>&1) &
+  UAS_PID=$!
+  PIDS+=("$UAS_PID")
+  sleep 0.5
+}
+
+# storm PEER PORT RATE -> one report line; sets OK_RATE if it passed
+storm() {
+  local peer=$1 port=$2 rate=$3
+  local total=$((rate * STEP_SECS)) dir="$WORK/$peer-$rate" tag="$peer-r$rate"
+  mkdir -p "$dir"
+  # sipp's own -timeout does not stop an overloaded run; bound it from outside.
+  (cd "$dir" && timeout -s INT $((STEP_SECS + 40)) sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
+     -s "$LINE" -r "$rate" -m "$total" -d "$RING_MS" -cid_str "$tag-%u-%p@%s" \
+     -timeout $((STEP_SECS + 30))s -nostdin -buff_size 4194304 \
+     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
+  local rtt stat
+  rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
+  stat=$dir/stat.csv
+  local db_calls=- db_ticketed=-
+  if [ "$peer" = faultdesk ]; then
+    db_calls=$(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE call_id LIKE '$tag-%' AND outcome = 'answered-elsewhere'")
+    db_ticketed=$(sqlite3 "$DB" "SELECT count(*) FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.call_id LIKE '$tag-%'")
+  fi
+  python3 - "$peer" "$rate" "$total" "$stat" "${rtt:-}" "$db_calls" "$db_ticketed" <<'PY' | tee -a "$REPORT"
+import csv, sys
+peer, rate, total, stat, rtt, db_calls, db_ticketed = sys.argv[1:]
+total = int(total)
+ok = failed = 0
+try:
+    rows = list(csv.reader(open(stat), delimiter=';'))
+    head, last = rows[0], rows[-1]
+    ok = int(last[head.index('SuccessfulCall(C)')])
+    failed = int(last[head.index('FailedCall(C)')])
+except Exception as e:
+    print(f"# {peer} {rate}: no statistics ({e})", file=sys.stderr)
+times = []
+if rtt:
+    for row in csv.reader(open(rtt), delimiter=';'):
+        try:
+            times.append(float(row[1]))
+        except (ValueError, IndexError):
+            pass
+times.sort()
+pct = lambda p: times[min(len(times) - 1, int(len(times) * p))] if times else float('nan')
+done = 100.0 * ok / total
+db_ok = peer != 'faultdesk' or (int(db_calls) == ok and int(db_ticketed) == int(db_calls))
+passed = done >= 99.9 and db_ok
+print(f"{peer:<10} {int(rate):>6} {total:>7} {ok:>7} {failed:>6} {done:>8.2f} {db_calls:>8} {db_ticketed:>8} "
+      f"{pct(0.5):>7.2f} {pct(0.99):>7.2f} {'PASS' if passed else 'FAIL'}")
+PY
+}
+
+# ringing PEER PORT PID -> RSS of PID with $RINGING calls ringing at once
+ringing() {
+  local peer=$1 port=$2 pid=$3
+  local dir="$WORK/$peer-ringing"
+  mkdir -p "$dir"
+  (cd "$dir" && exec sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
+     -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$peer-ring-%u-%p@%s" \
+     -timeout 90s -nostdin -buff_size 4194304 >/dev/null 2>&1) &
+  local spid=$!
+  PIDS+=("$spid")
+  # Until every call rang (faultdesk: ringing rows; reference: 2 x RINGING/500 s).
+  if [ "$peer" = faultdesk ]; then
+    for _ in $(seq 1 600); do
+      n=$(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'ringing'")
+      [ "$n" -ge "$RINGING" ] && break
+      sleep 0.1
+    done
+  else
+    sleep $((RINGING / 500 + 2))
+  fi
+  local rss hwm
+  rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
+  hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+  say "$(printf '%-10s %d calls ringing: RSS %.1f MiB (peak since start %.1f MiB)' "$peer" "$RINGING" "$(echo "$rss/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)")"
+  kill "$spid" 2>/dev/null || true
+  wait "$spid" 2>/dev/null || true
+}
+
+say "bench-sip $(date -u +%FT%TZ) on $(nproc) cores; $(uname -r); sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1); work dir $WORK"
+say "storm: answered-elsewhere calls, ${STEP_SECS}s per rate, ring ${RING_MS} ms; faultdesk store on disk, synchronous=full"
+say "peer         rate   calls      ok failed  done(%) db_calls db_ticket p50(ms) p99(ms)"
+
+start_uas
+for r in $RATES; do storm sipp-uas "$UAS_PORT" "$r"; done
+start_faultdesk
+for r in $RATES; do storm faultdesk "$FD_PORT" "$r"; done
+stop_faultdesk
+
+# INVITE->180 at 1000 calls/s with microsecond resolution (sipp rounds to ms).
+latency() {
+  say "$(printf '%-22s 1000 calls/s for %ss: ' "$1" "$STEP_SECS")$("$PROBE" "127.0.0.1:$2" "$LINE" 1000 "$STEP_SECS")"
+}
+say "INVITE->180 latency (ms), examples/sip_latency:"
+latency sipp-uas "$UAS_PORT"
+start_faultdesk
+latency "faultdesk sync=full" "$FD_PORT"
+stop_faultdesk
+sed -i 's/^synchronous = "full"/synchronous = "normal"/' "$WORK/site/config/faultdesk.toml"
+start_faultdesk
+latency "faultdesk sync=normal" "$FD_PORT"
+stop_faultdesk
+sed -i 's/^synchronous = "normal"/synchronous = "full"/' "$WORK/site/config/faultdesk.toml"
+
+# RSS with $RINGING calls ringing, each peer fresh.
+kill "$UAS_PID" 2>/dev/null || true; wait "$UAS_PID" 2>/dev/null || true
+start_uas
+ringing sipp-uas "$UAS_PORT" "$UAS_PID"
+start_faultdesk
+ringing faultdesk "$FD_PORT" "$FD_PID"
+stop_faultdesk
+say "closed out at shutdown: $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'interrupted'") calls interrupted, $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'ringing'") left ringing"
+say "report: $REPORT"

@@ -1,0 +1,267 @@
+//! Calls to the fault line: who is calling and how a call ended.
+//!
+//! The caller is taken from P-Asserted-Identity, then Remote-Party-ID, then
+//! From (the first whose address holds a phone number); a display name is
+//! kept for people to read and never used to find the number. A CANCEL whose
+//! Reason says `SIP;cause=200` means an agent answered on another phone; any
+//! other CANCEL means the caller hung up. Outcomes belong to the call, never
+//! to a phone that rang.
+
+use serde::Serialize;
+
+use super::number::NumberingPlan;
+
+/// How a call to the fault line ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Ringing,
+    /// An agent picked up on another phone of the ring group.
+    AnsweredElsewhere,
+    /// The caller hung up before anyone answered.
+    Abandoned,
+    /// Nobody answered within the configured ring limit (answered with 480).
+    TimedOut,
+    /// faultdesk stopped (or crashed) while the call was ringing.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ringing => "ringing",
+            Outcome::AnsweredElsewhere => "answered-elsewhere",
+            Outcome::Abandoned => "abandoned",
+            Outcome::TimedOut => "timed-out",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// The outcome a CANCEL carrying these Reason header values means.
+    pub fn of_cancel<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Outcome {
+        if reasons.into_iter().any(reason_is_answered_elsewhere) {
+            Outcome::AnsweredElsewhere
+        } else {
+            Outcome::Abandoned
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether one Reason header value (possibly a comma list) carries
+/// `SIP;cause=200` (RFC 3326; "Call completed elsewhere").
+pub fn reason_is_answered_elsewhere(value: &str) -> bool {
+    split_outside_quotes(value, ',').into_iter().any(|entry| {
+        let mut parts = split_outside_quotes(entry, ';').into_iter();
+        let proto = parts.next().unwrap_or("").trim();
+        proto.eq_ignore_ascii_case("SIP")
+            && parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("cause") && v.trim() == "200"
+                })
+            })
+    })
+}
+
+/// A name-addr or addr-spec: `"Name" <sip:u@h>;tag=x`, `Name <tel:+86…>`, `sip:u@h`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr {
+    pub display: Option<String>,
+    pub uri: String,
+}
+
+/// Parses the first entry of a header value such as From, P-Asserted-Identity
+/// or Remote-Party-ID. Never fails on a strange display name: without a URI
+/// the result is None.
+pub fn name_addr(value: &str) -> Option<NameAddr> {
+    let first = split_outside_quotes(value, ',').into_iter().next()?.trim();
+    let (display, rest) = if let Some(after) = first.strip_prefix('"') {
+        // Quoted display name with backslash escapes.
+        let mut name = String::new();
+        let mut chars = after.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        name.push(n);
+                    }
+                }
+                '"' => {
+                    end = Some(i + 1);
+                    break;
+                }
+                _ => name.push(c),
+            }
+        }
+        (Some(name), &after[end?..])
+    } else if let Some(lt) = first.find('<') {
+        (Some(first[..lt].trim().to_string()), &first[lt..])
+    } else {
+        (None, first)
+    };
+    let rest = rest.trim();
+    let uri = if let Some(inner) = rest.strip_prefix('<') {
+        inner.split('>').next()?.trim()
+    } else {
+        // addr-spec: parameters after ';' belong to the header, not the URI.
+        rest.split(';').next()?.trim()
+    };
+    if uri.is_empty() {
+        return None;
+    }
+    Some(NameAddr {
+        display: display.filter(|d| !d.trim().is_empty()),
+        uri: uri.to_string(),
+    })
+}
+
+/// The caller of a call, as chosen from its identity headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Caller {
+    /// Which header it came from: pai, rpid, from.
+    pub source: &'static str,
+    /// The address as received, e.g. `sip:+8613800000000@carrier`.
+    pub raw: String,
+    pub display: Option<String>,
+}
+
+/// Chooses the caller: P-Asserted-Identity, then Remote-Party-ID, then From,
+/// taking the first whose address normalises to a phone number; if none does,
+/// the first that is present at all.
+pub fn choose_caller(
+    plan: &NumberingPlan,
+    pai: Option<&str>,
+    rpid: Option<&str>,
+    from: Option<&str>,
+) -> Option<Caller> {
+    let candidates: Vec<Caller> = [("pai", pai), ("rpid", rpid), ("from", from)]
+        .into_iter()
+        .filter_map(|(source, v)| {
+            let na = name_addr(v?)?;
+            Some(Caller {
+                source,
+                raw: na.uri,
+                display: na.display,
+            })
+        })
+        .collect();
+    let usable = candidates
+        .iter()
+        .position(|c| plan.normalise(&c.raw).is_ok())
+        .unwrap_or(0);
+    candidates.into_iter().nth(usable)
+}
+
+/// Splits at `sep` outside double quotes and angle brackets.
+fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            c if c == sep && !quoted && !angle => {
+                out.push(&s[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> NumberingPlan {
+        NumberingPlan {
+            country_code: "86".into(),
+            area_code: "029".into(),
+            trunk_prefix: "0".into(),
+            international_prefixes: vec!["00".into()],
+            local_length: 8,
+            mobile_length: 11,
+            mobile_first_digit: "1".into(),
+        }
+    }
+
+    #[test]
+    fn cancel_reasons() {
+        let elsewhere = r#"SIP;cause=200;text="Call completed elsewhere""#;
+        assert_eq!(Outcome::of_cancel([elsewhere]), Outcome::AnsweredElsewhere);
+        assert_eq!(
+            Outcome::of_cancel([r#"Q.850;cause=16, sip ; CAUSE = 200"#]),
+            Outcome::AnsweredElsewhere
+        );
+        assert_eq!(Outcome::of_cancel(["Q.850;cause=200"]), Outcome::Abandoned);
+        assert_eq!(
+            Outcome::of_cancel([r#"SIP;cause=487;text="cause=200""#]),
+            Outcome::Abandoned
+        );
+        assert_eq!(Outcome::of_cancel([]), Outcome::Abandoned);
+        assert_eq!(Outcome::AnsweredElsewhere.as_str(), "answered-elsewhere");
+    }
+
+    #[test]
+    fn name_addrs_of_every_shape() {
+        let n = name_addr(r#""Zhang, \"San\"" <sip:+8613800000000@pbx;user=phone>;tag=1"#).unwrap();
+        assert_eq!(n.display.as_deref(), Some(r#"Zhang, "San""#));
+        assert_eq!(n.uri, "sip:+8613800000000@pbx;user=phone");
+        let n = name_addr("张三 <sip:68691234@pbx>").unwrap();
+        assert_eq!(n.display.as_deref(), Some("张三"));
+        let n = name_addr("sip:88218050@pbx;tag=abc").unwrap();
+        assert_eq!((n.display, n.uri.as_str()), (None, "sip:88218050@pbx"));
+        let n = name_addr("<tel:+862968691234>, <sip:1@x>").unwrap();
+        assert_eq!(n.uri, "tel:+862968691234");
+        let n = name_addr("\"\u{FFFD}\u{FFFD}\" <sip:1@x>").unwrap();
+        assert_eq!(n.uri, "sip:1@x");
+        assert_eq!(name_addr(""), None);
+        assert_eq!(name_addr("\"unterminated <sip:1@x>"), None);
+    }
+
+    #[test]
+    fn caller_precedence() {
+        let p = plan();
+        let c = choose_caller(
+            &p,
+            Some("<sip:+8613800000000@carrier>"),
+            Some("\"X\" <sip:555@carrier>;party=calling"),
+            Some("\"张三\" <sip:68691234@pbx>;tag=1"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.source, c.raw.as_str()),
+            ("pai", "sip:+8613800000000@carrier")
+        );
+        let c = choose_caller(
+            &p,
+            None,
+            Some("\"X\" <sip:68695555@c>;party=calling"),
+            Some("<sip:1@x>"),
+        )
+        .unwrap();
+        assert_eq!((c.source, c.display.as_deref()), ("rpid", Some("X")));
+        let c = choose_caller(
+            &p,
+            Some("<sip:anonymous@anonymous.invalid>"),
+            None,
+            Some("<sip:68691234@pbx>"),
+        )
+        .unwrap();
+        assert_eq!(c.source, "from");
+        let c = choose_caller(&p, None, None, Some("\"Anon\" <sip:anonymous@x>")).unwrap();
+        assert_eq!((c.source, c.raw.as_str()), ("from", "sip:anonymous@x"));
+        assert_eq!(choose_caller(&p, None, None, None), None);
+    }
+}

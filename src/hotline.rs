@@ -1,0 +1,383 @@
+//! The hotline: calls from the SIP adapter become call rows and tickets.
+//!
+//! Role: when a call to the fault line starts ringing, record it (one row per
+//! Call-ID) and report the fault through `core::tickets::report` (source
+//! "phone"; the rules tag it by desk or estate, or attach a repeat report),
+//! all in one committed write before the adapter sends 180. When the call
+//! ends, record its outcome before the adapter sends the final response.
+//! Every step is published on the event bus after its commit.
+//!
+//! May depend on: `core`, `store`, `domain`, `events`, and the `sip`
+//! adapter's plain types (never rsipstack's).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::core::tickets::{self, Report};
+use crate::core::{CoreError, Rules};
+use crate::domain::call::Outcome;
+use crate::events::{Bus, CallEvent, Event};
+use crate::sip::{Admission, Handler, InboundCall};
+use crate::store::calls::{self, Call, NewCall};
+use crate::store::{Writer, status};
+
+/// The name ticket events of phone reports are recorded under.
+pub const ACTOR: &str = "hotline";
+
+pub struct Hotline {
+    writer: Writer,
+    rules: Arc<Rules>,
+    bus: Bus,
+}
+
+impl Hotline {
+    pub fn new(writer: Writer, rules: Arc<Rules>, bus: Bus) -> Hotline {
+        Hotline { writer, rules, bus }
+    }
+
+    /// At start-up: calls left ringing by a previous run (a crash, kill -9)
+    /// are closed as interrupted, and stale SIP status is cleared.
+    pub async fn recover(&self) -> Result<usize, CoreError> {
+        let now = Utc::now();
+        let n = self
+            .writer
+            .write(move |c| {
+                status::clear(c, "sip.")?;
+                Ok::<_, CoreError>(calls::close_ringing(c, Outcome::Interrupted.as_str(), now)?)
+            })
+            .await?;
+        if n > 0 {
+            tracing::warn!(
+                calls = n,
+                "hotline: closed calls left ringing by the previous run as interrupted"
+            );
+        }
+        Ok(n)
+    }
+}
+
+/// A new call: its row and its ticket (new or repeat report), in one write.
+/// None if the Call-ID was recorded before.
+fn record_ringing(
+    conn: &Connection,
+    rules: &Rules,
+    call: &InboundCall,
+) -> Result<Option<(Call, tickets::Reported)>, CoreError> {
+    let caller = call.caller.as_ref();
+    let row = NewCall {
+        call_id: call.call_id.clone(),
+        caller_raw: caller.map(|c| c.raw.clone()),
+        caller_display: caller.and_then(|c| c.display.clone()),
+        caller_source: caller.map(|c| c.source.to_string()),
+        caller: caller
+            .and_then(|c| rules.plan.normalise(&c.raw).ok())
+            .map(|p| p.digits),
+        callee: call.callee.clone(),
+        transport: call.transport.to_string(),
+        peer: call.peer.to_string(),
+        invited_at: call.invited_at,
+    };
+    let Some(id) = calls::insert(conn, &row)? else {
+        return Ok(None);
+    };
+    let report = Report {
+        source: "phone".into(),
+        caller_raw: row.caller_raw.clone(),
+        detail: Some(json!({
+            "call_id": call.call_id,
+            "display": row.caller_display,
+            "identity": row.caller_source,
+        })),
+        ..Default::default()
+    };
+    let reported = tickets::report(conn, rules, ACTOR, call.invited_at, report)?;
+    calls::set_ticket(conn, id, reported.ticket.id, reported.repeat)?;
+    let stored = Call {
+        id,
+        call_id: row.call_id,
+        caller_raw: row.caller_raw,
+        caller_display: row.caller_display,
+        caller_source: row.caller_source,
+        caller: row.caller,
+        callee: row.callee,
+        transport: row.transport,
+        peer: row.peer,
+        invited_at: row.invited_at,
+        ended_at: None,
+        ring_ms: None,
+        outcome: Outcome::Ringing.as_str().to_string(),
+        ticket: Some(reported.ticket.number.clone()),
+        repeat_report: reported.repeat,
+    };
+    Ok(Some((stored, reported)))
+}
+
+/// The end of a call, decided once: the outcome row. This is the one place
+/// where an ended call's consequences are recorded, in the same transaction
+/// (answered elsewhere → answered_call, abandoned / timed out → missed-call
+/// callback, once those rules exist).
+fn record_end(
+    conn: &Connection,
+    rules: &Rules,
+    call_id: &str,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+) -> Result<Option<(Call, Option<Scheduled>)>, CoreError> {
+    if !calls::finish(conn, call_id, outcome.as_str(), at)? {
+        return Ok(None);
+    }
+    let Some(call) = calls::get(conn, call_id)? else {
+        return Ok(None);
+    };
+    // The caller as a number the callback rules can use (a withheld or
+    // garbled caller ID gets no callback: there is nobody to call).
+    let caller = call
+        .caller
+        .as_deref()
+        .and_then(|c| rules.plan.normalise(c).ok());
+    let mut scheduled = None;
+    if let Some(caller) = caller {
+        match outcome {
+            Outcome::AnsweredElsewhere => {
+                crate::core::callbacks::answered_call(conn, rules, at, &caller)?;
+            }
+            Outcome::Abandoned | Outcome::TimedOut => {
+                if let Some(id) =
+                    crate::core::callbacks::missed_call(conn, rules, at, &caller, call_id)?
+                {
+                    scheduled = crate::store::callbacks::get(conn, id)?.map(|cb| Scheduled {
+                        id,
+                        due_at: cb.due_at,
+                    });
+                }
+            }
+            Outcome::Interrupted | Outcome::Ringing => {}
+        }
+    }
+    Ok(Some((call, scheduled)))
+}
+
+/// A missed-call callback scheduled with a call's outcome.
+struct Scheduled {
+    id: i64,
+    due_at: DateTime<Utc>,
+}
+
+impl Handler for Hotline {
+    async fn ringing(&self, call: InboundCall) -> Result<Admission, String> {
+        let rules = self.rules.clone();
+        let call_id = call.call_id.clone();
+        let out = self
+            .writer
+            .write(move |c| record_ringing(c, &rules, &call))
+            .await
+            .map_err(|e| format!("call {call_id}: {e}"))?;
+        let Some((row, reported)) = out else {
+            return Ok(Admission::Duplicate);
+        };
+        let t = &reported.ticket;
+        tracing::info!(
+            call_id = %row.call_id,
+            caller = ?row.caller,
+            caller_raw = ?row.caller_raw,
+            ticket = %t.number,
+            repeat = reported.repeat,
+            "hotline: call ringing"
+        );
+        self.bus.publish(if reported.repeat {
+            Event::RepeatReport {
+                number: t.number.clone(),
+                source: "phone".into(),
+            }
+        } else {
+            Event::TicketOpened {
+                number: t.number.clone(),
+                tag: t.tag.clone(),
+                source: "phone".into(),
+            }
+        });
+        self.bus.publish(Event::Call(CallEvent::Ringing {
+            call_id: row.call_id,
+            caller: row.caller,
+            caller_raw: row.caller_raw,
+            display: row.caller_display,
+            ticket: Some(t.number.clone()),
+            repeat: reported.repeat,
+        }));
+        Ok(Admission::Ring)
+    }
+
+    async fn ended(
+        &self,
+        call_id: String,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let rules = self.rules.clone();
+        let id = call_id.clone();
+        let row = self
+            .writer
+            .write(move |c| record_end(c, &rules, &id, outcome, at))
+            .await
+            .map_err(|e| format!("call {call_id}: {e}"))?;
+        let Some((row, scheduled)) = row else {
+            tracing::warn!(call_id = %call_id, outcome = %outcome, "hotline: the call was not ringing; outcome not recorded");
+            return Ok(());
+        };
+        if let Some(cb) = scheduled {
+            // Wakes the scheduler if this callback is due before anything it waits for.
+            self.bus.publish(Event::CallbackScheduled {
+                id: cb.id,
+                due_at: cb.due_at,
+            });
+        }
+        let ring_ms = row.ring_ms.unwrap_or(0);
+        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, "hotline: call ended");
+        let ev = match outcome {
+            Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
+            Outcome::Abandoned => Some(CallEvent::Abandoned { call_id, ring_ms }),
+            Outcome::TimedOut => Some(CallEvent::TimedOut { call_id, ring_ms }),
+            Outcome::Interrupted | Outcome::Ringing => None,
+        };
+        if let Some(ev) = ev {
+            self.bus.publish(Event::Call(ev));
+        }
+        Ok(())
+    }
+
+    async fn status(&self, key: &'static str, value: String) {
+        let now = Utc::now();
+        let r = self
+            .writer
+            .write(move |c| status::set(c, key, &value, now))
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(key, error = %e, "hotline: cannot record status");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::rules;
+    use crate::domain::call::Caller;
+    use crate::store::testing::temp_store;
+
+    fn inbound(call_id: &str, from: &str) -> InboundCall {
+        InboundCall {
+            call_id: call_id.into(),
+            callee: "88833114".into(),
+            caller: Some(Caller {
+                source: "from",
+                raw: format!("sip:{from}@pbx"),
+                display: Some("张三".into()),
+            }),
+            transport: "udp",
+            peer: "127.0.0.1:5062".into(),
+            invited_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_tickets_and_events_in_order() {
+        let (dir, store) = temp_store();
+        let check = store.reopen(&Default::default()).unwrap();
+        let bus = Bus::new(64);
+        let mut rx = bus.subscribe();
+        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+
+        assert_eq!(
+            h.ringing(inbound("a", "88218050")).await,
+            Ok(Admission::Ring)
+        );
+        assert_eq!(
+            h.ringing(inbound("a", "88218050")).await,
+            Ok(Admission::Duplicate)
+        );
+        h.ended("a".into(), Outcome::AnsweredElsewhere, Utc::now())
+            .await
+            .unwrap();
+        // A second end of the same call changes nothing.
+        h.ended("a".into(), Outcome::TimedOut, Utc::now())
+            .await
+            .unwrap();
+        h.ringing(inbound("b", "13900000001")).await.unwrap();
+        assert_eq!(h.recover().await.unwrap(), 1);
+
+        let a = calls::get(check.conn(), "a").unwrap().unwrap();
+        assert_eq!(a.outcome, "answered-elsewhere");
+        assert!(a.ticket.as_deref().unwrap().starts_with("DC-"));
+        let b = calls::get(check.conn(), "b").unwrap().unwrap();
+        assert_eq!(b.outcome, "interrupted");
+
+        let mut kinds = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            kinds.push(serde_json::to_value(&e).unwrap());
+        }
+        let names: Vec<String> = kinds
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}/{}",
+                    v["event"].as_str().unwrap(),
+                    v["call"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ticket_opened/",
+                "call/ringing",
+                "call/answered",
+                "ticket_opened/",
+                "call/ringing"
+            ]
+        );
+        assert_eq!(kinds[1]["caller"], "88218050");
+        assert_eq!(kinds[1]["display"], "张三");
+        drop(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_call_schedules_one_callback_and_an_answered_one_resolves_it() {
+        let (dir, store) = temp_store();
+        let check = store.reopen(&Default::default()).unwrap();
+        let bus = Bus::new(64);
+        let mut rx = bus.subscribe();
+        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+        for id in ["m1", "m2"] {
+            h.ringing(inbound(id, "13900000002")).await.unwrap();
+            h.ended(id.into(), Outcome::Abandoned, Utc::now())
+                .await
+                .unwrap();
+        }
+        // Two abandoned calls from one number: one pending callback.
+        let cb = crate::store::callbacks::pending_for_phone(check.conn(), "13900000002")
+            .unwrap()
+            .expect("a missed-call callback");
+        assert_eq!(cb.kind, crate::domain::callback::Kind::MissedCall);
+        let mut woke = 0;
+        while let Ok(e) = rx.try_recv() {
+            if matches!(e, Event::CallbackScheduled { .. }) {
+                woke += 1;
+            }
+        }
+        assert_eq!(woke, 1);
+        // The caller calls again and an agent answers: the callback is resolved.
+        h.ringing(inbound("m3", "13900000002")).await.unwrap();
+        h.ended("m3".into(), Outcome::AnsweredElsewhere, Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            crate::store::callbacks::pending_for_phone(check.conn(), "13900000002")
+                .unwrap()
+                .is_none()
+        );
+        drop(dir);
+    }
+}

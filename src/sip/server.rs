@@ -1,0 +1,328 @@
+//! The transaction user: what faultdesk answers to each request.
+//!
+//! INVITE for a watched number: 100 at once; the handler records the call
+//! (and its ticket); 180 with our To tag; then the call ends one of three
+//! ways, decided once per call (whoever claims it first): a CANCEL (487 after
+//! the handler recorded answered-elsewhere or abandoned), the ring limit, or
+//! shutdown (480 after the handler recorded timed-out or interrupted).
+//! OPTIONS: 200. Other known methods: 405 with Allow.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Method, SipMessage, StatusCode};
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transaction::make_tag;
+use rsipstack::transaction::transaction::{Transaction, TransactionEvent};
+use rsipstack::transport::SipConnection;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Admission, Handler, InboundCall};
+use crate::domain::call::{self, Outcome};
+use crate::domain::number::NumberingPlan;
+
+/// The methods we serve, for Allow headers.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS";
+
+/// One ringing call; ended exactly once by whoever claims it.
+struct Active {
+    claimed: AtomicBool,
+    /// Wakes the watchdog when a CANCEL ended the call.
+    done: Notify,
+}
+
+impl Active {
+    fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+}
+
+pub struct Shared<H> {
+    ep: EndpointInnerRef,
+    handler: Arc<H>,
+    plan: NumberingPlan,
+    watch: HashSet<String>,
+    ring_timeout: Duration,
+    shutdown: CancellationToken,
+    /// Ringing calls by Call-ID (merged/repeated INVITEs get 482).
+    active: Mutex<HashMap<String, Arc<Active>>>,
+    /// The watchdogs, awaited at shutdown (they commit the close-out).
+    watchdogs: TaskTracker,
+}
+
+impl<H: Handler> Shared<H> {
+    pub fn new(
+        ep: EndpointInnerRef,
+        handler: Arc<H>,
+        plan: NumberingPlan,
+        watch: HashSet<String>,
+        ring_timeout: Duration,
+        shutdown: CancellationToken,
+    ) -> Shared<H> {
+        Shared {
+            ep,
+            handler,
+            plan,
+            watch,
+            ring_timeout,
+            shutdown,
+            active: Mutex::new(HashMap::new()),
+            watchdogs: TaskTracker::new(),
+        }
+    }
+
+    /// At shutdown: waits until every ringing call is recorded and answered.
+    pub async fn close_out(&self) {
+        self.watchdogs.close();
+        self.watchdogs.wait().await;
+        // The 480s were handed to their transactions; let them reach the wire.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    fn watched(&self, user: &str) -> bool {
+        self.watch.contains(user)
+            || self
+                .plan
+                .normalise(user)
+                .is_ok_and(|p| self.watch.contains(p.as_str()))
+    }
+
+    fn forget(&self, call_id: &str) {
+        if let Ok(mut m) = self.active.lock() {
+            m.remove(call_id);
+        }
+    }
+}
+
+/// Takes every new server transaction off the endpoint.
+pub async fn dispatch<H: Handler>(shared: Arc<Shared<H>>, mut incoming: TransactionReceiver) {
+    while let Some(tx) = incoming.recv().await {
+        tokio::spawn(on_transaction(shared.clone(), tx));
+    }
+}
+
+async fn on_transaction<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
+    let method = tx.original.method;
+    let result = match method {
+        Method::Invite => return invite(shared, tx).await,
+        Method::Options => {
+            tx.reply_with(StatusCode::OK, vec![Header::Allow(ALLOW.into())], None)
+                .await
+        }
+        // Stray ACKs and CANCELs are the endpoint's business.
+        Method::Ack | Method::Cancel => Ok(()),
+        _ => {
+            tx.reply_with(
+                StatusCode::MethodNotAllowed,
+                vec![Header::Allow(ALLOW.into())],
+                None,
+            )
+            .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(method = %method, error = %e, "sip: cannot answer");
+    }
+    drain(tx).await;
+}
+
+/// Lets the transaction run its timers to the end.
+async fn drain(mut tx: Transaction) {
+    while tx.receive().await.is_some() {}
+}
+
+/// Where the INVITE came from: Via received/rport, else its sent-by.
+fn peer_of(tx: &Transaction) -> (String, &'static str) {
+    use rsipstack::sip::prelude::ToTypedHeader;
+    use rsipstack::sip::uri::Param;
+    let transport = match tx.connection {
+        Some(SipConnection::Tcp(_)) => "tcp",
+        _ => "udp",
+    };
+    let Some(via) = tx
+        .original
+        .top_via_header()
+        .ok()
+        .and_then(|v| v.typed().ok())
+    else {
+        return (String::new(), transport);
+    };
+    let host = via
+        .params
+        .iter()
+        .find_map(|p| match p {
+            Param::Received(r) => Some(r.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| via.uri.host_with_port.host.to_string());
+    let port = via
+        .params
+        .iter()
+        .find_map(|p| match p {
+            Param::Rport(Some(p)) => Some(*p),
+            _ => None,
+        })
+        .or_else(|| {
+            via.uri
+                .host_with_port
+                .port
+                .as_ref()
+                .map(|p| p.value().to_owned())
+        })
+        .unwrap_or(5060);
+    (format!("{host}:{port}"), transport)
+}
+
+async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
+    let req = &tx.original;
+    let call_id = req
+        .call_id_header()
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let user = req.uri.user().unwrap_or("").to_string();
+    let has_to_tag = req
+        .to_header()
+        .ok()
+        .and_then(|t| t.tag().ok().flatten())
+        .is_some();
+    let early = if has_to_tag {
+        // No dialogs here: a re-INVITE matches nothing.
+        Some(StatusCode::CallTransactionDoesNotExist)
+    } else if !shared.watched(&user) {
+        Some(StatusCode::NotFound)
+    } else if shared.shutdown.is_cancelled() {
+        Some(StatusCode::ServiceUnavailable)
+    } else {
+        None
+    };
+    if let Some(code) = early {
+        tracing::info!(call_id = %call_id, callee = %user, status = %code, "sip: INVITE refused");
+        let _ = tx.reply(code).await;
+        return drain(tx).await;
+    }
+    let slot = Arc::new(Active {
+        claimed: AtomicBool::new(false),
+        done: Notify::new(),
+    });
+    let merged = match shared.active.lock() {
+        Ok(mut m) => {
+            if m.contains_key(&call_id) {
+                true
+            } else {
+                m.insert(call_id.clone(), slot.clone());
+                false
+            }
+        }
+        Err(_) => true,
+    };
+    if merged {
+        // RFC 3261 8.2.2.2: the same call arriving again on another branch.
+        tracing::info!(call_id = %call_id, "sip: repeated INVITE of a ringing call (482)");
+        let _ = tx.reply(StatusCode::LoopDetected).await;
+        return drain(tx).await;
+    }
+    let _ = tx.reply(StatusCode::Trying).await;
+
+    let req = &tx.original;
+    let reason_values = |name: &str| -> Option<String> { req.header_value(name) };
+    let caller = call::choose_caller(
+        &shared.plan,
+        req.p_asserted_identity_header().map(|h| h.value()),
+        reason_values("Remote-Party-ID").as_deref(),
+        req.from_header().ok().map(|h| h.value()),
+    );
+    let (peer, transport) = peer_of(&tx);
+    let call = InboundCall {
+        call_id: call_id.clone(),
+        callee: user,
+        caller,
+        transport,
+        peer,
+        invited_at: Utc::now(),
+    };
+    let admitted = shared.handler.ringing(call).await;
+    match admitted {
+        Ok(Admission::Ring) => {}
+        Ok(Admission::Duplicate) => {
+            shared.forget(&call_id);
+            tracing::info!(call_id = %call_id, "sip: INVITE of a call already recorded (482)");
+            let _ = tx.reply(StatusCode::LoopDetected).await;
+            return drain(tx).await;
+        }
+        Err(e) => {
+            shared.forget(&call_id);
+            tracing::error!(call_id = %call_id, error = %e, "sip: the call could not be recorded; answering 500");
+            let _ = tx.reply(StatusCode::ServerInternalError).await;
+            return drain(tx).await;
+        }
+    }
+    // Our To tag goes on the 180 and every later response of this INVITE.
+    if let Ok(to) = tx.original.to_header().cloned() {
+        tx.original
+            .headers
+            .unique_push(to.with_tag(make_tag()).into());
+    }
+    if let Err(e) = tx.reply(StatusCode::Ringing).await {
+        tracing::warn!(call_id = %call_id, error = %e, "sip: cannot send 180");
+    }
+
+    let r480 = shared
+        .ep
+        .make_response(&tx.original, StatusCode::TemporarilyUnavailable, None);
+    let tu = tx.tu_sender.clone();
+    {
+        let shared2 = shared.clone();
+        let slot = slot.clone();
+        let call_id = call_id.clone();
+        shared.watchdogs.spawn(async move {
+            let outcome = tokio::select! {
+                _ = slot.done.notified() => return,
+                _ = tokio::time::sleep(shared2.ring_timeout) => Outcome::TimedOut,
+                _ = shared2.shutdown.cancelled() => Outcome::Interrupted,
+            };
+            if !slot.claim() {
+                return;
+            }
+            if let Err(e) = shared2.handler.ended(call_id.clone(), outcome, Utc::now()).await {
+                tracing::error!(call_id = %call_id, outcome = %outcome, error = %e, "sip: the call's end could not be recorded");
+            }
+            shared2.forget(&call_id);
+            let _ = tu.send(TransactionEvent::Respond(r480));
+        });
+    }
+
+    while let Some(msg) = tx.receive().await {
+        let SipMessage::Request(r) = msg else {
+            continue;
+        };
+        if r.method != Method::Cancel || !slot.claim() {
+            continue;
+        }
+        let reasons: Vec<String> = r
+            .headers
+            .iter()
+            .filter(|h| h.name().eq_ignore_ascii_case("Reason"))
+            .map(|h| h.value().to_string())
+            .collect();
+        let outcome = Outcome::of_cancel(reasons.iter().map(String::as_str));
+        if let Err(e) = shared
+            .handler
+            .ended(call_id.clone(), outcome, Utc::now())
+            .await
+        {
+            tracing::error!(call_id = %call_id, outcome = %outcome, error = %e, "sip: the call's end could not be recorded");
+        }
+        slot.done.notify_one();
+        shared.forget(&call_id);
+        if let Err(e) = tx.reply(StatusCode::RequestTerminated).await {
+            tracing::debug!(call_id = %call_id, error = %e, "sip: cannot send 487");
+        }
+    }
+}
