@@ -185,15 +185,7 @@ mod tests {
     use super::*;
 
     fn plan() -> NumberingPlan {
-        NumberingPlan {
-            country_code: "86".into(),
-            area_code: "029".into(),
-            trunk_prefix: "0".into(),
-            international_prefixes: vec!["00".into()],
-            local_length: 8,
-            mobile_length: 11,
-            mobile_first_digit: "1".into(),
-        }
+        crate::domain::number::tests::xian()
     }
 
     #[test]
