@@ -51,6 +51,8 @@ DB=$WORK/site/var/faultdesk.db
 
 FD_PID=
 start_faultdesk() {
+  # The previous run's row would say "listening" before this one is.
+  sqlite3 "$DB" "DELETE FROM component_status WHERE key = 'sip.listen'"
   (cd "$WORK/site" && exec "$BIN" run 2>>"$WORK/site/daemon.log") &
   FD_PID=$!
   PIDS+=("$FD_PID")

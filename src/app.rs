@@ -79,7 +79,7 @@ async fn wait_for_signal() {
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let opts = crate::cmd::store_options(&cfg);
     let store = Store::open_or_create(&cfg.store.path, &opts)?;
-    let writer = Writer::start(store, cfg.store.batch_max);
+    let writer = Writer::start_with(store, crate::cmd::writer_setup(&cfg));
     let ctx = Ctx {
         rules: Arc::new(Rules::from_config(&cfg)),
         config: Arc::new(cfg),

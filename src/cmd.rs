@@ -43,6 +43,16 @@ pub fn store_options(cfg: &Config) -> Options {
             crate::config::Synchronous::Normal => store::Durability::Normal,
         },
         busy_timeout: std::time::Duration::from_millis(cfg.store.busy_timeout_ms),
+        cache_kib: cfg.store.cache_kib,
+    }
+}
+
+/// How the daemon's group-commit writer runs, from `[store]`.
+pub fn writer_setup(cfg: &Config) -> store::WriterSetup {
+    store::WriterSetup {
+        batch_max: cfg.store.batch_max,
+        checkpoint_every: Some(std::time::Duration::from_millis(cfg.store.checkpoint_ms)),
+        separate_sync: cfg.store.separate_sync,
     }
 }
 

@@ -3,9 +3,11 @@
 //! Role: when a call to the fault line starts ringing, record it (one row per
 //! Call-ID) and report the fault through `core::tickets::report` (source
 //! "phone"; the rules tag it by desk or estate, or attach a repeat report),
-//! all in one committed write before the adapter sends 180. When the call
-//! ends, record its outcome before the adapter sends the final response.
-//! Every step is published on the event bus after its commit.
+//! all in one committed write before the adapter sends 180 (committed and
+//! visible; with a separate sync the 180 does not wait for the disk, see
+//! `store::Wait`). When the call ends, record its outcome, committed and
+//! synced, before the adapter sends the final response. Every step is
+//! published on the event bus after its commit.
 //!
 //! May depend on: `core`, `store`, `domain`, `events`, and the `sip`
 //! adapter's plain types (never rsipstack's).
@@ -21,8 +23,8 @@ use crate::core::{CoreError, Rules};
 use crate::domain::call::Outcome;
 use crate::events::{Bus, CallEvent, Event};
 use crate::sip::{Admission, Handler, InboundCall};
-use crate::store::calls::{self, Call, NewCall};
-use crate::store::{Writer, status};
+use crate::store::calls::{self, Call, Ended, NewCall};
+use crate::store::{StoreError, Writer, status};
 
 /// The name ticket events of phone reports are recorded under.
 pub const ACTOR: &str = "hotline";
@@ -59,19 +61,51 @@ impl Hotline {
     }
 }
 
-/// A new call: its row and its ticket (new or repeat report), in one write.
-/// None if the Call-ID was recorded before.
+/// Why a ringing call was not recorded.
+#[derive(Debug, thiserror::Error)]
+enum RingError {
+    /// A call with this Call-ID was recorded before; its write is rolled back.
+    #[error("a call with this Call-ID was recorded before")]
+    Duplicate,
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for RingError {
+    fn from(e: StoreError) -> Self {
+        RingError::Core(e.into())
+    }
+}
+
+/// A new call: its ticket (new or repeat report) and its row, in one write.
+/// A Call-ID recorded before is refused with [`RingError::Duplicate`] and
+/// the report is rolled back with it (rare: the SIP layer absorbs
+/// retransmissions and merged INVITEs before they get here).
 fn record_ringing(
     conn: &Connection,
     rules: &Rules,
     call: &InboundCall,
-) -> Result<Option<(Call, tickets::Reported)>, CoreError> {
+) -> Result<(Call, tickets::Reported), RingError> {
     let caller = call.caller.as_ref();
+    let caller_raw = caller.map(|c| c.raw.clone());
+    let caller_display = caller.and_then(|c| c.display.clone());
+    let caller_source = caller.map(|c| c.source.to_string());
+    let report = Report {
+        source: "phone".into(),
+        caller_raw: caller_raw.clone(),
+        detail: Some(json!({
+            "call_id": call.call_id,
+            "display": caller_display,
+            "identity": caller_source,
+        })),
+        ..Default::default()
+    };
+    let reported = tickets::report(conn, rules, ACTOR, call.invited_at, report)?;
     let row = NewCall {
         call_id: call.call_id.clone(),
-        caller_raw: caller.map(|c| c.raw.clone()),
-        caller_display: caller.and_then(|c| c.display.clone()),
-        caller_source: caller.map(|c| c.source.to_string()),
+        caller_raw,
+        caller_display,
+        caller_source,
         caller: caller
             .and_then(|c| rules.plan.normalise(&c.raw).ok())
             .map(|p| p.digits),
@@ -79,22 +113,12 @@ fn record_ringing(
         transport: call.transport.to_string(),
         peer: call.peer.to_string(),
         invited_at: call.invited_at,
+        ticket_id: Some(reported.ticket.id),
+        repeat_report: reported.repeat,
     };
     let Some(id) = calls::insert(conn, &row)? else {
-        return Ok(None);
+        return Err(RingError::Duplicate);
     };
-    let report = Report {
-        source: "phone".into(),
-        caller_raw: row.caller_raw.clone(),
-        detail: Some(json!({
-            "call_id": call.call_id,
-            "display": row.caller_display,
-            "identity": row.caller_source,
-        })),
-        ..Default::default()
-    };
-    let reported = tickets::report(conn, rules, ACTOR, call.invited_at, report)?;
-    calls::set_ticket(conn, id, reported.ticket.id, reported.repeat)?;
     let stored = Call {
         id,
         call_id: row.call_id,
@@ -112,29 +136,26 @@ fn record_ringing(
         ticket: Some(reported.ticket.number.clone()),
         repeat_report: reported.repeat,
     };
-    Ok(Some((stored, reported)))
+    Ok((stored, reported))
 }
 
 /// The end of a call, decided once: the outcome row. This is the one place
 /// where an ended call's consequences are recorded, in the same transaction
 /// (answered elsewhere → answered_call, abandoned / timed out → missed-call
-/// callback, once those rules exist).
+/// callback).
 fn record_end(
     conn: &Connection,
     rules: &Rules,
     call_id: &str,
     outcome: Outcome,
     at: DateTime<Utc>,
-) -> Result<Option<(Call, Option<Scheduled>)>, CoreError> {
-    if !calls::finish(conn, call_id, outcome.as_str(), at)? {
-        return Ok(None);
-    }
-    let Some(call) = calls::get(conn, call_id)? else {
+) -> Result<Option<(Ended, Option<Scheduled>)>, CoreError> {
+    let Some(ended) = calls::finish(conn, call_id, outcome.as_str(), at)? else {
         return Ok(None);
     };
     // The caller as a number the callback rules can use (a withheld or
     // garbled caller ID gets no callback: there is nobody to call).
-    let caller = call
+    let caller = ended
         .caller
         .as_deref()
         .and_then(|c| rules.plan.normalise(c).ok());
@@ -157,7 +178,7 @@ fn record_end(
             Outcome::Interrupted | Outcome::Ringing => {}
         }
     }
-    Ok(Some((call, scheduled)))
+    Ok(Some((ended, scheduled)))
 }
 
 /// A missed-call callback scheduled with a call's outcome.
@@ -170,13 +191,16 @@ impl Handler for Hotline {
     async fn ringing(&self, call: InboundCall) -> Result<Admission, String> {
         let rules = self.rules.clone();
         let call_id = call.call_id.clone();
+        // The phone rings once the ticket is committed, without waiting for
+        // the disk's sync; the call's end (its final response) waits for it.
         let out = self
             .writer
-            .write(move |c| record_ringing(c, &rules, &call))
-            .await
-            .map_err(|e| format!("call {call_id}: {e}"))?;
-        let Some((row, reported)) = out else {
-            return Ok(Admission::Duplicate);
+            .write_visible(move |c| record_ringing(c, &rules, &call))
+            .await;
+        let (row, reported) = match out {
+            Ok(x) => x,
+            Err(RingError::Duplicate) => return Ok(Admission::Duplicate),
+            Err(e) => return Err(format!("call {call_id}: {e}")),
         };
         let t = &reported.ticket;
         tracing::info!(
@@ -234,7 +258,7 @@ impl Handler for Hotline {
                 due_at: cb.due_at,
             });
         }
-        let ring_ms = row.ring_ms.unwrap_or(0);
+        let ring_ms = row.ring_ms;
         tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, "hotline: call ended");
         let ev = match outcome {
             Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
@@ -298,6 +322,13 @@ mod tests {
             h.ringing(inbound("a", "88218050")).await,
             Ok(Admission::Duplicate)
         );
+        // The duplicate's report was rolled back with it (a desk's second
+        // report would otherwise have opened a second ticket).
+        let tickets: i64 = check
+            .conn()
+            .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tickets, 1);
         h.ended("a".into(), Outcome::AnsweredElsewhere, Utc::now())
             .await
             .unwrap();

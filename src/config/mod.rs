@@ -99,6 +99,12 @@ pub struct StoreConfig {
     pub busy_timeout_ms: u64,
     #[serde(default = "default_batch_max")]
     pub batch_max: usize,
+    #[serde(default = "default_cache_kib")]
+    pub cache_kib: u32,
+    #[serde(default = "default_checkpoint_ms")]
+    pub checkpoint_ms: u64,
+    #[serde(default = "default_separate_sync")]
+    pub separate_sync: bool,
 }
 
 fn default_busy_timeout() -> u64 {
@@ -106,6 +112,15 @@ fn default_busy_timeout() -> u64 {
 }
 fn default_batch_max() -> usize {
     512
+}
+fn default_cache_kib() -> u32 {
+    16384
+}
+fn default_checkpoint_ms() -> u64 {
+    250
+}
+fn default_separate_sync() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

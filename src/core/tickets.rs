@@ -618,4 +618,23 @@ mod tests {
         });
         assert!(e.contains("卫星"), "{e}");
     }
+
+    #[test]
+    fn reports_do_not_re_prepare_the_repeat_lookup() {
+        // A statement using a partial index, once re-prepared, used to be
+        // re-prepared at every new binding (bound values may change which
+        // index applies); the store turns that off. Twenty strangers' calls
+        // in one transaction, as the group-commit writer runs them.
+        let (_d, s) = temp_store();
+        let r = rules();
+        let tx = s.conn().unchecked_transaction().unwrap();
+        for i in 0..20 {
+            let caller = format!("sip:139{i:08}@pbx");
+            report(&tx, &r, "t", at(1), phone_report(&caller)).unwrap();
+        }
+        let st = tx
+            .prepare_cached(&crate::store::tickets::open_untagged_sql())
+            .unwrap();
+        assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
 }

@@ -133,9 +133,24 @@ async fn on_transaction<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction)
     drain(tx).await;
 }
 
-/// Lets the transaction run its timers to the end.
+/// Keeps a transaction that sent its final response for as long as it has
+/// work: an INVITE's until the ACK (it retransmits a non-2xx final response
+/// until then). A finished transaction is dropped at once: the endpoint keeps
+/// its last response for 64*T1 and answers retransmissions and absorbs late
+/// ACKs from that, so nothing of the call stays alive for Timer I/J.
 async fn drain(mut tx: Transaction) {
-    while tx.receive().await.is_some() {}
+    if tx.original.method != Method::Invite {
+        return;
+    }
+    while let Some(msg) = tx.receive().await {
+        if is_ack(&msg) {
+            return;
+        }
+    }
+}
+
+fn is_ack(msg: &SipMessage) -> bool {
+    matches!(msg, SipMessage::Request(r) if r.method == Method::Ack)
 }
 
 /// Where the INVITE came from: Via received/rport, else its sent-by.
@@ -299,6 +314,10 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
     }
 
     while let Some(msg) = tx.receive().await {
+        // The ACK of our 487/480: the call is over (see `drain`).
+        if is_ack(&msg) {
+            return;
+        }
         let SipMessage::Request(r) = msg else {
             continue;
         };

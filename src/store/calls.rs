@@ -24,6 +24,20 @@ pub struct NewCall {
     pub transport: String,
     pub peer: String,
     pub invited_at: DateTime<Utc>,
+    /// The ticket the call's report opened or attached to.
+    pub ticket_id: Option<i64>,
+    /// True when that report was a repeat report on an open ticket.
+    pub repeat_report: bool,
+}
+
+/// What ending a call recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The normalised caller, when there is one.
+    pub caller: Option<String>,
+    pub ring_ms: i64,
+    /// The ticket number of the call's report.
+    pub ticket: Option<String>,
 }
 
 /// A call row.
@@ -80,7 +94,8 @@ pub fn insert(conn: &Connection, c: &NewCall) -> Result<Option<i64>, StoreError>
     let n = conn
         .prepare_cached(
             "INSERT INTO calls (call_id, caller_raw, caller_display, caller_source, caller, callee,
-             transport, peer, invited_at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'ringing')
+             transport, peer, invited_at, outcome, ticket_id, repeat_report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'ringing', ?10, ?11)
              ON CONFLICT (call_id) DO NOTHING",
         )?
         .execute(params![
@@ -92,37 +107,34 @@ pub fn insert(conn: &Connection, c: &NewCall) -> Result<Option<i64>, StoreError>
             c.callee,
             c.transport,
             c.peer,
-            to_ms(c.invited_at)
+            to_ms(c.invited_at),
+            c.ticket_id,
+            c.repeat_report,
         ])?;
     Ok((n == 1).then(|| conn.last_insert_rowid()))
 }
 
-/// Links a call to the ticket its report opened or attached to.
-pub fn set_ticket(
-    conn: &Connection,
-    id: i64,
-    ticket_id: i64,
-    repeat: bool,
-) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE calls SET ticket_id = ?2, repeat_report = ?3 WHERE id = ?1")?
-        .execute(params![id, ticket_id, repeat])?;
-    Ok(())
-}
-
-/// Ends a ringing call; false if it was not ringing (unknown or ended already).
+/// Ends a ringing call; None if it was not ringing (unknown or ended already).
 pub fn finish(
     conn: &Connection,
     call_id: &str,
     outcome: &str,
     ended_at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let n = conn
+) -> Result<Option<Ended>, StoreError> {
+    Ok(conn
         .prepare_cached(
             "UPDATE calls SET outcome = ?2, ended_at = ?3, ring_ms = max(0, ?3 - invited_at)
-             WHERE call_id = ?1 AND outcome = 'ringing'",
+             WHERE call_id = ?1 AND outcome = 'ringing'
+             RETURNING caller, ring_ms, (SELECT t.number FROM tickets t WHERE t.id = ticket_id)",
         )?
-        .execute(params![call_id, outcome, to_ms(ended_at)])?;
-    Ok(n == 1)
+        .query_row(params![call_id, outcome, to_ms(ended_at)], |r| {
+            Ok(Ended {
+                caller: r.get(0)?,
+                ring_ms: r.get(1)?,
+                ticket: r.get(2)?,
+            })
+        })
+        .optional()?)
 }
 
 /// Closes every call still ringing (left by a previous run) with `outcome`.
@@ -194,6 +206,8 @@ mod tests {
             transport: "udp".into(),
             peer: "127.0.0.1:5070".into(),
             invited_at: at,
+            ticket_id: None,
+            repeat_report: false,
         }
     }
 
@@ -205,8 +219,20 @@ mod tests {
         assert!(insert(c, &call("a", t0)).unwrap().is_some());
         assert!(insert(c, &call("a", t0)).unwrap().is_none());
         insert(c, &call("b", t0)).unwrap();
-        assert!(finish(c, "a", "abandoned", t0 + Duration::milliseconds(2500)).unwrap());
-        assert!(!finish(c, "a", "timed-out", t0 + Duration::seconds(9)).unwrap());
+        let ended = finish(c, "a", "abandoned", t0 + Duration::milliseconds(2500)).unwrap();
+        assert_eq!(
+            ended,
+            Some(Ended {
+                caller: Some("68691234".into()),
+                ring_ms: 2500,
+                ticket: None
+            })
+        );
+        assert!(
+            finish(c, "a", "timed-out", t0 + Duration::seconds(9))
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(close_ringing(c, "interrupted", t0).unwrap(), 1);
         let a = get(c, "a").unwrap().unwrap();
         assert_eq!((a.outcome.as_str(), a.ring_ms), ("abandoned", Some(2500)));

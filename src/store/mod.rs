@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use migrations::MIGRATIONS;
 pub use rusqlite::Connection as Conn;
-pub use writer::Writer;
+pub use writer::{Setup as WriterSetup, Wait, Writer};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("database: the commit failed, nothing of this change was saved: {0}")]
     Commit(String),
+    #[error("database: the change was committed but the disk did not confirm it: {0}")]
+    Sync(String),
     #[error("database: the writer has stopped (shutting down)")]
     WriterClosed,
 }
@@ -85,6 +87,8 @@ pub enum Durability {
 pub struct Options {
     pub durability: Durability,
     pub busy_timeout: Duration,
+    /// SQLite's page cache per connection, in KiB.
+    pub cache_kib: u32,
 }
 
 impl Default for Options {
@@ -92,6 +96,7 @@ impl Default for Options {
         Options {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(5),
+            cache_kib: 2048,
         }
     }
 }
@@ -159,6 +164,23 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        // The query planner stability guarantee: a plan never depends on bound
+        // values. Without it, a statement using a partial index is re-prepared
+        // once for any reason (a schema change seen after it was prepared) and
+        // from then on at every new binding, on the hot path of every call.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(err)?;
+        // Savepoint journals stay in memory: every group-commit write runs
+        // under its own savepoint, and a journal on disk costs a file write
+        // of every page each write touches.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(err)?;
+        // Negative: a size in KiB rather than in pages.
+        conn.pragma_update(None, "cache_size", -i64::from(opts.cache_kib.max(64)))
             .map_err(err)?;
         // Every aggregate's statements stay prepared (rusqlite keeps 16 by default).
         conn.set_prepared_statement_cache_capacity(128);

@@ -266,12 +266,17 @@ pub fn open_untagged_for_caller(
     caller: &str,
 ) -> Result<Option<Ticket>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
-             WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged' AND subscriber IS NULL)"
-        ))?
+        .prepare_cached(&open_untagged_sql())?
         .query_row([caller], from_row)
         .optional()?)
+}
+
+/// The statement of [`open_untagged_for_caller`] (a test watches its re-preparations).
+pub(crate) fn open_untagged_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
+         WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged' AND subscriber IS NULL)"
+    )
 }
 
 /// Which tickets a listing shows.
