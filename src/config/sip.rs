@@ -28,6 +28,10 @@ pub struct SipConfig {
     /// The largest SIP message accepted (bytes, UDP datagram or TCP frame).
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// The UDP socket's receive buffer (KiB): room for a burst while the
+    /// listener is busy (the kernel caps it at net.core.rmem_max).
+    #[serde(default = "default_udp_buffer_kib")]
+    pub udp_buffer_kib: u32,
     /// RFC 3261 timer T1 in milliseconds (retransmission base; Timer D/H = 64·T1).
     #[serde(default = "default_t1_ms")]
     pub t1_ms: u64,
@@ -87,6 +91,9 @@ fn default_refused_log_secs() -> u64 {
 }
 fn default_max_message_bytes() -> usize {
     65_535
+}
+fn default_udp_buffer_kib() -> u32 {
+    4096
 }
 fn default_t1_ms() -> u64 {
     500

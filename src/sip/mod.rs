@@ -134,6 +134,16 @@ pub async fn start<H: Handler>(
                         addr,
                         source,
                     })?;
+            let wanted = cfg.udp_buffer_kib as usize * 1024;
+            let sref = socket2::SockRef::from(&sock);
+            if let Err(e) = sref.set_recv_buffer_size(wanted) {
+                tracing::warn!(addr = %addr, error = %e, "sip: cannot size the udp receive buffer");
+            }
+            // Linux reports twice the size it books (its own overhead included).
+            let got = sref.recv_buffer_size().unwrap_or(0) / 2;
+            if got < wanted {
+                tracing::warn!(addr = %addr, wanted, got, "sip: the udp receive buffer is smaller than sip.udp_buffer_kib (raise net.core.rmem_max)");
+            }
             let sock = Arc::new(sock);
             let conn = UdpConnection::from_socket(
                 Arc::new(ingress::SendOnlyUdp(sock.clone())),
