@@ -10,6 +10,12 @@ use faultdesk::cli::Cli;
 use faultdesk::cmd::{PartialImport, UsageError};
 use faultdesk::config::ConfigError;
 
+// mimalloc: the daemon allocates and frees many small objects per SIP
+// message on several threads; glibc's allocator spent a fifth of its CPU
+// time on that under a storm of calls (scripts/bench-sip.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
