@@ -3,7 +3,7 @@
 # measured in the same run: sipp's own UAS playing the same wire part
 # (100, 180, 200 to CANCEL, 487) with no database.
 #
-#   scripts/bench-sip.sh                 # rates 1000 2000 3000 4500 6000 9000
+#   scripts/bench-sip.sh                 # rates 1000 2000 3000 4000 5000 6000 9000
 #   RATES="1000 3000" STEP_SECS=5 scripts/bench-sip.sh
 #
 # For each rate: a storm of answered-elsewhere calls (INVITE -> 180 -> CANCEL
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RATES=${RATES:-"1000 2000 3000 4500 6000 9000"}
+RATES=${RATES:-"1000 2000 3000 4000 5000 6000 9000"}
 STEP_SECS=${STEP_SECS:-10}
 RING_MS=${RING_MS:-100}
 RINGING=${RINGING:-1000}
@@ -75,14 +75,20 @@ start_uas() {
   sleep 0.5
 }
 
+# Each sipp run calls from its own number prefix (13 + two digits), so that
+# no caller repeats within a benchmark run: every call is a new ticket.
+CALLER_SEQ=10
+next_caller() { CALLER_SEQ=$((CALLER_SEQ + 1)); CALLER="13$CALLER_SEQ"; }
+
 # storm PEER PORT RATE -> one report line; sets OK_RATE if it passed
 storm() {
   local peer=$1 port=$2 rate=$3
+  next_caller
   local total=$((rate * STEP_SECS)) dir="$WORK/$peer-$rate" tag="$peer-r$rate"
   mkdir -p "$dir"
   # sipp's own -timeout does not stop an overloaded run; bound it from outside.
   (cd "$dir" && timeout -s INT $((STEP_SECS + 40)) sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
-     -s "$LINE" -r "$rate" -m "$total" -d "$RING_MS" -cid_str "$tag-%u-%p@%s" \
+     -s "$LINE" -r "$rate" -m "$total" -d "$RING_MS" -cid_str "$tag-%u-%p@%s" -key caller "$CALLER" \
      -timeout $((STEP_SECS + 30))s -nostdin -buff_size 4194304 \
      -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   local rtt stat
@@ -127,8 +133,9 @@ ringing() {
   local peer=$1 port=$2 pid=$3
   local dir="$WORK/$peer-ringing"
   mkdir -p "$dir"
+  next_caller
   (cd "$dir" && exec sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
-     -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$peer-ring-%u-%p@%s" \
+     -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$peer-ring-%u-%p@%s" -key caller "$CALLER" \
      -timeout 90s -nostdin -buff_size 4194304 >/dev/null 2>&1) &
   local spid=$!
   PIDS+=("$spid")
