@@ -73,7 +73,8 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let writer = Writer::start(store, cfg.store.batch_max);
+    // The daemon's writer: background checkpoints, the log synced on a thread of its own.
+    let writer = Writer::start_with(store, faultdesk::cmd::writer_setup(&cfg));
     let t0 = Instant::now();
     rt.block_on(async {
         let per = n.div_ceil(conc);
