@@ -63,8 +63,7 @@ pub struct Call {
     pub repeat_report: bool,
 }
 
-// The ticket number by a correlated subquery: a LEFT JOIN here makes SQLite
-// (STAT4) re-prepare the statement at every binding, on the hot path.
+// The ticket number by a correlated subquery (one index lookup per row).
 const SELECT: &str = "SELECT c.id, c.call_id, c.caller_raw, c.caller_display, c.caller_source, c.caller, \
     c.callee, c.transport, c.peer, c.invited_at, c.ended_at, c.ring_ms, c.outcome, \
     (SELECT t.number FROM tickets t WHERE t.id = c.ticket_id), c.repeat_report FROM calls c";
