@@ -106,9 +106,7 @@ fn record_ringing(
         caller_raw,
         caller_display,
         caller_source,
-        caller: caller
-            .and_then(|c| rules.plan.normalise(&c.raw).ok())
-            .map(|p| p.digits),
+        caller: reported.caller.clone(),
         callee: call.callee.clone(),
         transport: call.transport.to_string(),
         peer: call.peer.to_string(),

@@ -38,6 +38,10 @@ pub struct Reported {
     pub ticket: Ticket,
     /// True when the report was attached to an open ticket as a repeat report.
     pub repeat: bool,
+    /// The reporter's number as the rules normalised it (a repeat report's
+    /// ticket may carry another).
+    #[serde(skip)]
+    pub caller: Option<String>,
 }
 
 /// Extra facts a step records.
@@ -169,6 +173,7 @@ pub fn report(
         return Ok(Reported {
             ticket: t,
             repeat: true,
+            caller: caller.map(|c| c.digits),
         });
     }
 
@@ -233,6 +238,7 @@ pub fn report(
     Ok(Reported {
         ticket: t,
         repeat: false,
+        caller: caller.map(|c| c.digits),
     })
 }
 

@@ -226,7 +226,7 @@ fn commit_batch(
 fn unrun(batch: &mut Vec<Job>, dones: &mut Vec<(Wait, Done)>) {
     for job in batch.drain(..) {
         let run = job.run;
-        dones.push((Wait::Visible, Box::new(move |_| drop(run))));
+        dones.push((job.wait, Box::new(move |_| drop(run))));
     }
 }
 
