@@ -21,9 +21,8 @@
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
 pub mod app;
-pub mod cli;
-pub mod cmd;
 pub mod config;
+pub mod context;
 pub mod core;
 pub mod domain;
 pub mod events;
