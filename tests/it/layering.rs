@@ -80,8 +80,8 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             // `crate::{a, b}` names several modules at once.
-            if after.starts_with('{') {
-                let inner = after[1..].split('}').next().unwrap_or("");
+            if let Some(group) = after.strip_prefix('{') {
+                let inner = group.split('}').next().unwrap_or("");
                 for part in inner.split(',') {
                     let n: String = part
                         .trim()
@@ -254,6 +254,8 @@ fn the_checker_sees_forbidden_arrows_and_cycles() {
     g.insert("a".into(), BTreeSet::from(["b".to_string()]));
     g.insert("b".into(), BTreeSet::from(["a".to_string()]));
     assert!(cycle(&g).is_some());
-    g.get_mut("b").map(|s| s.clear());
+    if let Some(s) = g.get_mut("b") {
+        s.clear();
+    }
     assert_eq!(cycle(&g), None);
 }
