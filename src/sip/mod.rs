@@ -19,6 +19,7 @@
 //! May depend on: `config` (its section), `domain` (caller rules, outcomes),
 //! rsipstack, tokio. Never on `store`, `core` or another adapter.
 
+mod conform;
 mod ingress;
 mod register;
 mod server;
@@ -183,6 +184,7 @@ pub async fn start<H: Handler>(
         .with_transport_layer(tl)
         .with_cancel_token(stack_token.clone())
         .with_option(option)
+        .with_inspector(Box::new(conform::RestoreFrom))
         .build();
     let incoming = endpoint
         .incoming_transactions()
@@ -208,6 +210,7 @@ pub async fn start<H: Handler>(
         cfg.allow.clone(),
         Duration::from_secs(cfg.refused_log_secs.max(1)),
         cfg.max_message_bytes.max(1024),
+        cfg.user_agent.clone(),
     ));
     if let Some((sock, conn)) = udp {
         tokio::spawn(ing.clone().serve_udp(sock, conn, stack_token.clone()));

@@ -8,3 +8,4 @@ mod layering;
 mod mail;
 mod sip;
 mod support;
+mod torture;

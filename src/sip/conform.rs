@@ -1,0 +1,675 @@
+//! What RFC 3261 says of a request's octets, decided before rsipstack's
+//! parser sees them (the torture messages of RFC 4475 are the test).
+//!
+//! rsipstack 0.7 is liberal where the RFC asks for 400 (it takes the first
+//! of two Content-Lengths, reads an unterminated quote, answers SIP/7.0) and
+//! strict where the RFC asks for tolerance (LWS around `=` and `/`, folded
+//! lines, a From without tag). So every request passes [`check`] first:
+//!
+//! - a malformed request is refused here, answered statelessly from its own
+//!   header lines ([`reply`]): 400 with a Warning naming the fault, 505 for
+//!   another SIP version; a request without a Via cannot be answered and
+//!   is dropped;
+//! - a well-formed one is normalised into the form the parser reads (lines
+//!   unfolded, header names and structured values without optional LWS,
+//!   the body cut to its Content-Length, an RFC 2543 From given a tag that
+//!   [`strip_synthetic_tag`] takes off every response again), so that
+//!   valid requests are never refused for their formatting.
+//!
+//! The application-level checks of RFC 3261 §8.2.2 that follow the method
+//! check (416 scheme, 420 Require, 415 body) are [`unsupported_scheme`],
+//! [`required_extensions`] and [`acceptable_body`], used by the server.
+
+use std::hash::{Hash, Hasher};
+
+/// What becomes of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Well formed: these octets go to the parser.
+    Pass(Vec<u8>),
+    /// Answer statelessly with this status; `why` goes into a Warning.
+    Refuse { code: u16, why: String },
+}
+
+/// The From tag given to a request without one (RFC 2543): derived from
+/// the Call-ID and the From value, so its CANCEL and ACK get the same one.
+pub const SYNTHETIC_TAG: &str = "faultdesk-2543-";
+
+/// One header line, unfolded: (name as written, trimmed; value, trimmed).
+struct Line<'a> {
+    name: &'a str,
+    value: String,
+}
+
+/// Single-valued headers (RFC 3261 §20) with their compact forms.
+const SINGLE: &[(&str, &str)] = &[
+    ("call-id", "i"),
+    ("cseq", ""),
+    ("from", "f"),
+    ("to", "t"),
+    ("max-forwards", ""),
+    ("content-length", "l"),
+    ("content-type", "c"),
+];
+
+fn is(name: &str, long: &str, compact: &str) -> bool {
+    name.eq_ignore_ascii_case(long) || (!compact.is_empty() && name.eq_ignore_ascii_case(compact))
+}
+
+fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+}
+
+fn refuse(code: u16, why: impl Into<String>) -> Verdict {
+    Verdict::Refuse {
+        code,
+        why: why.into(),
+    }
+}
+
+/// Splits the head (start line and header lines, unfolded) from the body.
+/// `None` when the head is not text.
+fn split(raw: &[u8]) -> Option<(&str, Vec<Line<'_>>, &[u8])> {
+    let (head, body) = match super::wire::find(raw, b"\r\n\r\n") {
+        Some(p) => (&raw[..p], &raw[p + 4..]),
+        None => (raw.strip_suffix(b"\r\n").unwrap_or(raw), &raw[raw.len()..]),
+    };
+    let head = std::str::from_utf8(head).ok()?;
+    let mut lines = head.split("\r\n");
+    let start = lines.next()?;
+    let mut out: Vec<Line> = Vec::new();
+    for l in lines {
+        if l.starts_with([' ', '\t']) {
+            // A continuation is one SP (RFC 3261 §7.3.1).
+            let last = out.last_mut()?;
+            last.value.push(' ');
+            last.value.push_str(l.trim());
+            continue;
+        }
+        let (name, value) = l.split_once(':')?;
+        out.push(Line {
+            name: name.trim(),
+            value: value.trim().to_string(),
+        });
+    }
+    for l in &mut out {
+        l.value = l.value.trim().to_string();
+    }
+    Some((start, out, body))
+}
+
+/// Splits at `sep` outside double quotes (with `\` escapes) and `<…>`.
+fn split_outside(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            c if c == sep && !quoted && !angle => {
+                out.push(&s[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Whether every double quote is closed (backslash escapes honoured).
+fn quotes_balanced(s: &str) -> bool {
+    let (mut quoted, mut escaped) = (false, false);
+    for c in s.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            _ => {}
+        }
+    }
+    !quoted
+}
+
+/// The fault of one name-addr / addr-spec (From, To, one Contact value).
+fn name_addr_fault(v: &str) -> Option<&'static str> {
+    if !quotes_balanced(v) {
+        return Some("unterminated quoted string");
+    }
+    if v.trim() == "*" {
+        return None;
+    }
+    let first = split_outside(v, ';')[0].trim();
+    match first.find('<') {
+        Some(lt) if !first.starts_with('"') => {
+            // Unquoted display name: tokens and LWS only.
+            if !first[..lt].chars().all(|c| token_char(c) || c == ' ') {
+                return Some("unquoted display name with characters outside token");
+            }
+            uri_in_angles(&first[lt..])
+        }
+        Some(_) => {
+            let close = closing_quote(first)?;
+            let rest = first[close..].trim_start();
+            if !rest.starts_with('<') {
+                return Some("quoted display name without <URI>");
+            }
+            uri_in_angles(rest)
+        }
+        None if first.starts_with('"') => Some("quoted display name without <URI>"),
+        None if first.contains(['?', ',', ' ']) => {
+            Some("addr-spec with headers or spaces (needs <>)")
+        }
+        None => None,
+    }
+}
+
+/// Index just past the closing quote of a string starting with `"`.
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn uri_in_angles(s: &str) -> Option<&'static str> {
+    let Some(end) = s.find('>') else {
+        return Some("< without >");
+    };
+    let uri = &s[1..end];
+    if uri.is_empty() || uri.contains([' ', '\t']) {
+        return Some("white space inside <URI>");
+    }
+    None
+}
+
+/// The fault of a Via header value (possibly several comma-separated).
+fn via_fault(v: &str) -> Option<&'static str> {
+    for one in split_outside(v, ',') {
+        let mut parts = split_outside(one, ';').into_iter();
+        let sent = parts.next().unwrap_or("").trim();
+        if sent.is_empty() {
+            return Some("empty Via value");
+        }
+        if parts.any(|p| p.trim().is_empty() || p.trim().starts_with('=')) {
+            return Some("empty Via parameter");
+        }
+    }
+    None
+}
+
+/// Checks a request and brings it into the form the parser reads.
+/// Responses and keep-alives are not for this function.
+pub fn check(raw: &[u8], datagram: bool) -> Verdict {
+    let Some((start, lines, body)) = split(raw) else {
+        return refuse(400, "unreadable header section");
+    };
+    // Request-Line = Method SP Request-URI SP SIP-Version (exactly).
+    let parts: Vec<&str> = start.split(' ').collect();
+    let version = parts.last().copied().unwrap_or("");
+    if parts.len() >= 3 && version.starts_with("SIP/") && version != "SIP/2.0" {
+        return refuse(505, format!("{version} is not supported"));
+    }
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) || start.contains('\t') {
+        return refuse(400, "Request-Line is not Method SP Request-URI SP SIP/2.0");
+    }
+    if !parts[0].chars().all(token_char) {
+        return refuse(400, "method is not a token");
+    }
+    let uri = parts[1];
+    if uri.starts_with('<') {
+        return refuse(400, "Request-URI in <>");
+    }
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return refuse(400, "Request-URI has no scheme");
+    };
+    // Headers follow the host part; a user part may hold a '?' of its own.
+    let host_part = uri.rsplit_once('@').map_or(uri, |(_, h)| h);
+    if (scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips"))
+        && host_part.contains('?')
+    {
+        return refuse(400, "Request-URI with headers");
+    }
+
+    // Single-valued headers once; Content-Length a number within the datagram.
+    for (long, compact) in SINGLE {
+        let n: usize = lines
+            .iter()
+            .filter(|l| is(l.name, long, compact))
+            .map(|l| {
+                if *long == "content-length" {
+                    1
+                } else {
+                    split_outside(&l.value, ',').len()
+                }
+            })
+            .sum();
+        if n > 1 {
+            return refuse(400, format!("more than one {long} value"));
+        }
+    }
+    let length = match lines.iter().find(|l| is(l.name, "content-length", "l")) {
+        Some(l) => match l.value.parse::<usize>() {
+            Ok(n) if !datagram || n <= body.len() => n,
+            Ok(n) => {
+                return refuse(
+                    400,
+                    format!("Content-Length {n} but {} octets of body", body.len()),
+                );
+            }
+            Err(_) => return refuse(400, format!("Content-Length {:?}", l.value)),
+        },
+        None => body.len(),
+    };
+    for l in &lines {
+        let fault = if is(l.name, "via", "v") {
+            via_fault(&l.value)
+        } else if is(l.name, "from", "f") || is(l.name, "to", "t") {
+            name_addr_fault(&l.value)
+        } else if is(l.name, "contact", "m") {
+            split_outside(&l.value, ',')
+                .into_iter()
+                .find_map(name_addr_fault)
+        } else {
+            None
+        };
+        if let Some(why) = fault {
+            return refuse(400, format!("{}: {why}", l.name));
+        }
+    }
+
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(start.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let call_id = lines
+        .iter()
+        .find(|l| is(l.name, "call-id", "i"))
+        .map_or("", |l| l.value.as_str());
+    for l in &lines {
+        let value = if structured(l.name) {
+            tighten(&l.value)
+        } else {
+            l.value.clone()
+        };
+        let value = if is(l.name, "from", "f") && !has_tag(&value) {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (call_id, &value).hash(&mut h);
+            format!("{value};tag={SYNTHETIC_TAG}{:016x}", h.finish())
+        } else {
+            value
+        };
+        out.extend_from_slice(l.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !lines.iter().any(|l| is(l.name, "content-length", "l")) {
+        out.extend_from_slice(format!("Content-Length: {length}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body[..length.min(body.len())]);
+    Verdict::Pass(out)
+}
+
+/// Headers whose values are parsed (and where LWS around separators is
+/// optional); unknown headers are passed on as they came.
+fn structured(name: &str) -> bool {
+    [
+        ("via", "v"),
+        ("from", "f"),
+        ("to", "t"),
+        ("contact", "m"),
+        ("route", ""),
+        ("record-route", ""),
+        ("cseq", ""),
+        ("call-id", "i"),
+        ("max-forwards", ""),
+        ("content-length", "l"),
+        ("content-type", "c"),
+        ("require", ""),
+        ("supported", "k"),
+    ]
+    .iter()
+    .any(|(l, c)| is(name, l, c))
+}
+
+fn has_tag(from: &str) -> bool {
+    split_outside(from, ';').iter().skip(1).any(|p| {
+        p.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("tag"))
+    })
+}
+
+/// A value without optional LWS: none around `; = / , >` (outside
+/// quotes), single spaces elsewhere.
+fn tighten(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let (mut quoted, mut escaped, mut space, mut after_sep) = (false, false, false, true);
+    for c in v.chars() {
+        if quoted {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' => space = true,
+            ';' | '=' | '/' | ',' | '>' => {
+                out.push(c);
+                space = false;
+                after_sep = true;
+            }
+            _ => {
+                if space && !after_sep {
+                    out.push(' ');
+                }
+                quoted = c == '"';
+                out.push(c);
+                space = false;
+                after_sep = false;
+            }
+        }
+    }
+    out
+}
+
+/// A response built from a request's own header lines (RFC 3261 §8.2.6):
+/// Via, From, To (with a tag), Call-ID and CSeq copied. `None` when the
+/// request has no Via (nowhere to answer).
+pub fn reply(raw: &[u8], code: u16, why: &str, server: &str) -> Option<Vec<u8>> {
+    let (_, lines, _) = split(raw)?;
+    if !lines.iter().any(|l| is(l.name, "via", "v")) {
+        return None;
+    }
+    let mut out = format!("SIP/2.0 {code} {}\r\n", reason(code));
+    let mut to_tag = format!(";tag={}", rsipstack::transaction::make_tag());
+    for (long, compact) in [
+        ("via", "v"),
+        ("from", "f"),
+        ("to", "t"),
+        ("call-id", "i"),
+        ("cseq", ""),
+    ] {
+        for l in lines.iter().filter(|l| is(l.name, long, compact)) {
+            let tag = if long == "to" && !has_tag(&l.value) {
+                std::mem::take(&mut to_tag)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("{}: {}{tag}\r\n", canonical(long), l.value));
+        }
+    }
+    let why = why.replace(['"', '\\'], "'");
+    out.push_str(&format!(
+        "Server: {server}\r\nWarning: 399 faultdesk \"{why}\"\r\nContent-Length: 0\r\n\r\n"
+    ));
+    Some(out.into_bytes())
+}
+
+fn canonical(long: &str) -> &'static str {
+    match long {
+        "via" => "Via",
+        "from" => "From",
+        "to" => "To",
+        "call-id" => "Call-ID",
+        _ => "CSeq",
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        505 => "Version Not Supported",
+        _ => "Error",
+    }
+}
+
+/// Where a stateless answer over UDP goes (RFC 3261 §18.2.2, RFC 3581):
+/// `None` for the source port (rport asked), else the top Via's port.
+pub fn reply_port(raw: &[u8]) -> Option<u16> {
+    let (_, lines, _) = split(raw)?;
+    let via = lines.iter().find(|l| is(l.name, "via", "v"))?;
+    let top = tighten(split_outside(&via.value, ',')[0]);
+    let mut params = top.split(';');
+    let sent_by = params.next()?.rsplit(' ').next()?;
+    if params
+        .any(|p| p.eq_ignore_ascii_case("rport") || p.to_ascii_lowercase().starts_with("rport="))
+    {
+        return None;
+    }
+    let port = match sent_by.rsplit_once(':') {
+        Some((host, p)) if !host.ends_with(']') || sent_by.starts_with('[') => p.parse().ok(),
+        _ => None,
+    };
+    Some(port.unwrap_or(5060))
+}
+
+/// Takes the tag [`check`] gave an RFC 2543 From off a response's From.
+pub fn strip_synthetic_tag(from: &str) -> Option<String> {
+    let at = from.find(&format!(";tag={SYNTHETIC_TAG}"))?;
+    let rest = &from[at + 1..];
+    let end = rest.find(';').map_or(from.len(), |e| at + 1 + e);
+    Some(format!("{}{}", &from[..at], &from[end..]))
+}
+
+/// Every outgoing response loses the From tag [`check`] gave an RFC 2543
+/// request: the From of a response equals the request's (RFC 3261 §8.2.6.2).
+pub struct RestoreFrom;
+
+impl rsipstack::transaction::endpoint::MessageInspector for RestoreFrom {
+    fn before_send(
+        &self,
+        msg: rsipstack::sip::SipMessage,
+        _dest: Option<&rsipstack::transport::SipAddr>,
+    ) -> rsipstack::sip::SipMessage {
+        match msg {
+            rsipstack::sip::SipMessage::Response(mut r) => {
+                restore_from(&mut r.headers);
+                r.into()
+            }
+            other => other,
+        }
+    }
+
+    fn after_received(
+        &self,
+        msg: rsipstack::sip::SipMessage,
+        _from: Option<&rsipstack::transport::SipAddr>,
+    ) -> rsipstack::sip::SipMessage {
+        msg
+    }
+}
+
+/// Takes a synthetic tag off the From header among `headers`.
+pub fn restore_from(headers: &mut rsipstack::sip::Headers) {
+    for h in headers.iter_mut() {
+        if let rsipstack::sip::Header::From(f) = h
+            && let Some(v) = strip_synthetic_tag(f.value())
+        {
+            *h = rsipstack::sip::Header::From(v.into());
+        }
+    }
+}
+
+/// RFC 3261 §8.2.2.1: schemes we serve in a Request-URI.
+pub fn unsupported_scheme(uri: &str) -> bool {
+    let scheme = uri.split(':').next().unwrap_or("");
+    !["sip", "sips", "tel"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+}
+
+/// RFC 3261 §8.2.2.3: the option tags of Require values (we support none).
+pub fn required_extensions<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    values
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// RFC 3261 §8.2.3: a body we can take with an INVITE (SDP, or a multipart
+/// that may carry it); no body at all is fine.
+pub fn acceptable_body(content_type: Option<&str>, body_len: usize) -> bool {
+    if body_len == 0 {
+        return true;
+    }
+    let ty = content_type
+        .unwrap_or("application/sdp")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    ty == "application/sdp" || ty.starts_with("multipart/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(raw: &str) -> String {
+        match check(raw.as_bytes(), true) {
+            Verdict::Pass(o) => String::from_utf8(o).unwrap(),
+            v => panic!("{v:?}"),
+        }
+    }
+
+    fn code(raw: &str) -> u16 {
+        match check(raw.as_bytes(), true) {
+            Verdict::Refuse { code, .. } => code,
+            v => panic!("passed: {v:?}"),
+        }
+    }
+
+    const OK: &str = "INVITE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:2@h>;tag=a\r\nTo: <sip:1@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+
+    #[test]
+    fn folded_and_spaced_headers_are_tightened() {
+        let out = pass(
+            "INVITE sip:1@h SIP/2.0\r\nTO :\r\n sip:1@h ;   tag    = x\r\nfrom   : \"J \\\"\"  <sip:2@h>\r\n  ;\r\n  tag = y\r\nVia  : SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=b\r\ncseq: 0009\r\n  INVITE\r\nX: a  ;; b\r\nl: 0\r\n\r\n",
+        );
+        assert!(out.contains("TO: sip:1@h;tag=x\r\n"), "{out}");
+        assert!(
+            out.contains("from: \"J \\\"\" <sip:2@h>;tag=y\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Via: SIP/2.0/UDP 192.0.2.2;branch=b\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("cseq: 0009 INVITE\r\n"), "{out}");
+        assert!(out.contains("X: a  ;; b\r\n"), "{out}");
+    }
+
+    #[test]
+    fn malformed_requests_are_refused() {
+        assert_eq!(code(&OK.replace("SIP/2.0\r\nVia", "SIP/7.0\r\nVia")), 505);
+        assert_eq!(code(&OK.replace("INVITE sip:1@h", "INVITE  sip:1@h")), 400);
+        assert_eq!(code(&OK.replace("sip:1@h SIP", "<sip:1@h> SIP")), 400);
+        assert_eq!(code(&OK.replace("sip:1@h SIP", "sip:1@h?Route=x SIP")), 400);
+        assert!(matches!(
+            check(OK.replace("sip:1@h SIP", "sip:1?x@h SIP").as_bytes(), true),
+            Verdict::Pass(_)
+        ));
+        assert_eq!(code(&OK.replace("sip:1@h SIP", "sip:1@h; lr SIP")), 400);
+        assert_eq!(
+            code(&OK.replace("Content-Length: 0", "Content-Length: 9")),
+            400
+        );
+        assert_eq!(
+            code(&OK.replace("Content-Length: 0", "Content-Length: -1")),
+            400
+        );
+        assert_eq!(code(&OK.replace("Call-ID: c", "Call-ID: c\r\ni: d")), 400);
+        assert_eq!(
+            code(&OK.replace("branch=z9hG4bK1", "branch=z9hG4bK1;;,")),
+            400
+        );
+        assert_eq!(code(&OK.replace("To: <sip:1@h>", "To: \"A <sip:1@h>")), 400);
+        assert_eq!(
+            code(&OK.replace("To: <sip:1@h>", "To: A, B <sip:1@h>")),
+            400
+        );
+        assert_eq!(code(&OK.replace("To: <sip:1@h>", "To: < sip:1@h >")), 400);
+    }
+
+    #[test]
+    fn rfc2543_from_gets_a_tag_that_responses_lose() {
+        let out = pass(&OK.replace(";tag=a", ""));
+        let from = out
+            .lines()
+            .find(|l| l.starts_with("From:"))
+            .unwrap()
+            .to_string();
+        assert!(from.contains(SYNTHETIC_TAG), "{from}");
+        assert_eq!(
+            pass(&OK.replace(";tag=a", "")),
+            out,
+            "the same tag each time"
+        );
+        let value = from.trim_start_matches("From: ");
+        assert_eq!(strip_synthetic_tag(value).as_deref(), Some("<sip:2@h>"));
+        assert_eq!(strip_synthetic_tag("<sip:2@h>;tag=a"), None);
+    }
+
+    #[test]
+    fn the_body_is_cut_to_its_length_and_stateless_replies_copy_the_headers() {
+        let raw = OK.replace(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 2\r\n\r\nabINVITE",
+        );
+        assert!(pass(&raw).ends_with("\r\n\r\nab"));
+        let r = String::from_utf8(reply(raw.as_bytes(), 400, "x \"y\"", "fd").unwrap()).unwrap();
+        assert!(r.starts_with("SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"));
+        assert!(
+            r.contains("\r\nTo: <sip:1@h>;tag=") && r.contains("Warning: 399 faultdesk \"x 'y'\"")
+        );
+        assert_eq!(
+            reply(
+                b"OPTIONS sip:a SIP/2.0\r\nCall-ID: x\r\n\r\n",
+                400,
+                "",
+                "fd"
+            ),
+            None
+        );
+        assert_eq!(reply_port(raw.as_bytes()), Some(5060));
+        assert_eq!(
+            reply_port(raw.replace("UDP h;", "UDP h:7;").as_bytes()),
+            Some(7)
+        );
+        assert_eq!(
+            reply_port(raw.replace("UDP h;", "UDP h:7;rport;").as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn application_checks() {
+        assert!(unsupported_scheme("soap.beep://192.0.2.103:3002"));
+        assert!(!unsupported_scheme("SIP:1@h"));
+        assert_eq!(required_extensions(["a, b", ""]), vec!["a", "b"]);
+        assert!(acceptable_body(Some("application/SDP"), 10));
+        assert!(!acceptable_body(Some("application/unknownformat"), 10));
+        assert!(acceptable_body(Some("application/unknownformat"), 0));
+    }
+}
