@@ -287,6 +287,21 @@ pub fn check(raw: &[u8], datagram: bool) -> Verdict {
         }
     }
 
+    // A From without tag is RFC 2543's; an RFC 3261 client (magic cookie
+    // in its branch) must send one (RFC 3261 §8.1.1.3).
+    let rfc3261 = top_via(&lines).is_some_and(|(_, params)| {
+        params.iter().any(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, v)| k.eq_ignore_ascii_case("branch") && v.starts_with("z9hG4bK"))
+        })
+    });
+    let from_untagged = lines
+        .iter()
+        .any(|l| is(l.name, "from", "f") && !has_tag(&tighten(&l.value)));
+    if rfc3261 && from_untagged {
+        return refuse(400, "From without tag (RFC 3261 §8.1.1.3)");
+    }
+
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(start.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -331,7 +346,6 @@ fn structured(name: &str) -> bool {
         ("route", ""),
         ("record-route", ""),
         ("cseq", ""),
-        ("call-id", "i"),
         ("max-forwards", ""),
         ("content-length", "l"),
         ("content-type", "c"),
@@ -444,20 +458,27 @@ fn reason(code: u16) -> &'static str {
 /// `None` for the source port (rport asked), else the top Via's port.
 pub fn reply_port(raw: &[u8]) -> Option<u16> {
     let (_, lines, _) = split(raw)?;
-    let via = lines.iter().find(|l| is(l.name, "via", "v"))?;
-    let top = tighten(split_outside(&via.value, ',')[0]);
-    let mut params = top.split(';');
-    let sent_by = params.next()?.rsplit(' ').next()?;
-    if params
-        .any(|p| p.eq_ignore_ascii_case("rport") || p.to_ascii_lowercase().starts_with("rport="))
-    {
+    let (sent_by, params) = top_via(&lines)?;
+    let rport = |p: &String| {
+        let name = p.split('=').next().unwrap_or("");
+        name.eq_ignore_ascii_case("rport")
+    };
+    if params.iter().any(rport) {
         return None;
     }
-    let port = match sent_by.rsplit_once(':') {
-        Some((host, p)) if !host.ends_with(']') || sent_by.starts_with('[') => p.parse().ok(),
-        _ => None,
-    };
+    // host, IPv4:port, [IPv6]:port: the port follows the last ':' after any ']'.
+    let after = sent_by.rsplit(']').next().unwrap_or("");
+    let port = after.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
     Some(port.unwrap_or(5060))
+}
+
+/// The top Via's sent-by and its parameters, without optional LWS.
+fn top_via(lines: &[Line]) -> Option<(String, Vec<String>)> {
+    let via = lines.iter().find(|l| is(l.name, "via", "v"))?;
+    let top = tighten(split_outside(&via.value, ',')[0]);
+    let mut parts = top.split(';');
+    let sent_by = parts.next()?.rsplit(' ').next()?.to_string();
+    Some((sent_by, parts.map(str::to_string).collect()))
 }
 
 /// Takes the tag [`check`] gave an RFC 2543 From off a response's From.
@@ -614,18 +635,20 @@ mod tests {
 
     #[test]
     fn rfc2543_from_gets_a_tag_that_responses_lose() {
-        let out = pass(&OK.replace(";tag=a", ""));
+        let rfc2543 = OK.replace(";tag=a", "").replace(";branch=z9hG4bK1", "");
+        assert_eq!(
+            code(&OK.replace(";tag=a", "")),
+            400,
+            "RFC 3261 needs the tag"
+        );
+        let out = pass(&rfc2543);
         let from = out
             .lines()
             .find(|l| l.starts_with("From:"))
             .unwrap()
             .to_string();
         assert!(from.contains(SYNTHETIC_TAG), "{from}");
-        assert_eq!(
-            pass(&OK.replace(";tag=a", "")),
-            out,
-            "the same tag each time"
-        );
+        assert_eq!(pass(&rfc2543), out, "the same tag each time");
         let value = from.trim_start_matches("From: ");
         assert_eq!(strip_synthetic_tag(value).as_deref(), Some("<sip:2@h>"));
         assert_eq!(strip_synthetic_tag("<sip:2@h>;tag=a"), None);

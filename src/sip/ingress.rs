@@ -1,7 +1,9 @@
 //! Our own sockets in front of rsipstack's transaction layer.
 //!
 //! Every datagram and TCP frame goes: keep-alive? → transcode non-UTF-8
-//! header lines (GBK) → parse → allow-list (403) → validate (400) →
+//! header lines (GBK) → a request from an allowed peer: `conform::check`
+//! (stateless 400/505, or normalised) → parse → allow-list (403) →
+//! validate (400) → scheme of an INVITE or OPTIONS (416) →
 //! `EndpointInner::on_received_message`. Unknown methods get 501 here, since
 //! the parser refuses them. Nothing here panics or stops on bad input: a
 //! message that cannot be answered is dropped with a debug line.

@@ -8,7 +8,10 @@
 //!
 //! We own the sockets (see `ingress`): rsipstack 0.7's parser silently drops
 //! a non-UTF-8 header and every header after it, so every message passes our
-//! transcoder first; 400, 403 and 501 are also ours, as the crate sends none.
+//! transcoder first, then `conform` (RFC 3261's syntax as RFC 4475 tests
+//! it: malformed requests refused, valid ones normalised for the parser);
+//! 400, 403, 415, 416, 420, 501 and 505 are also ours, as the crate sends
+//! none.
 //! Timers, retransmissions, CANCEL/ACK matching and digest authentication
 //! are the crate's.
 //!

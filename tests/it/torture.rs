@@ -411,6 +411,31 @@ Content-Length: 0\r\n\r\n"
     .into_bytes()
 }
 
+/// An INVITE to the watched number whose P-Asserted-Identity has no
+/// display name and whose From has `display` (raw octets).
+fn pai_invite(call_id: &str, display: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "INVITE sip:{LINE}@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK{call_id}\r\n\
+P-Asserted-Identity: <sip:+862968697777@carrier.invalid;user=phone>\r\n\
+From: \""
+    )
+    .into_bytes();
+    m.extend_from_slice(display);
+    m.extend_from_slice(
+        format!(
+            "\" <sip:anonymous@127.0.0.1>;tag=t-{call_id}\r\n\
+To: <sip:{LINE}@127.0.0.1>\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 1 INVITE\r\n\
+Max-Forwards: 70\r\n\
+Content-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    m
+}
+
 #[test]
 fn the_decoded_messages_are_the_rfcs() {
     let all = messages();
@@ -554,7 +579,31 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
         ));
     }
     rung.push("wsinv-new.ndaksdj@192.0.2.1".into());
+    // An asserted identity without a display name keeps the From's, in GBK
+    // or UTF-8 on the wire.
+    let gbk = encoding_rs::GBK.encode("张三").0.into_owned();
+    for (id, display) in [("pai-gbk", gbk), ("pai-utf8", "王伟".as_bytes().to_vec())] {
+        let msg = pai_invite(id, &display);
+        inbox.send(&msg, to);
+        let got = inbox.wait(&msg, |r| r.iter().any(|r| status_of(r) == Some(180)));
+        if !got.iter().any(|r| status_of(r) == Some(180)) {
+            failures.push(format!("{id}: want 180, got {}", summary(&got)));
+        }
+        rung.push(id.into());
+    }
     eprintln!("{}", rows.join("\n"));
+    // The From of every response is the request's: the tag an RFC 2543
+    // request is given inside never goes out.
+    if let Some(r) = inbox.got.iter().find(|r| {
+        header_values(r, "From", "f")
+            .iter()
+            .any(|f| f.contains("faultdesk-2543-"))
+    }) {
+        failures.push(format!(
+            "a response shows the inner From tag:\n{}",
+            String::from_utf8_lossy(r)
+        ));
+    }
 
     let calls: Value = d.site.json(&["call", "list"]);
     let ids: Vec<&str> = calls
@@ -566,6 +615,15 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
     for id in &rung {
         if !ids.contains(&id.as_str()) {
             failures.push(format!("no call row for {id}"));
+        }
+    }
+    for (id, name) in [("pai-gbk", "张三"), ("pai-utf8", "王伟")] {
+        let call = d.site.json(&["-u", "li", "call", "show", id]);
+        let got = (&call["caller_source"], &call["caller_display"]);
+        if got.0 != "pai" || got.1 != name {
+            failures.push(format!(
+                "{id}: want caller from pai named {name}, got {got:?}"
+            ));
         }
     }
     assert_eq!(
