@@ -67,35 +67,53 @@ fn refuse(code: u16, why: impl Into<String>) -> Verdict {
     }
 }
 
-/// Splits the head (start line and header lines, unfolded) from the body.
-/// `None` when the head is not text.
-fn split(raw: &[u8]) -> Option<(&str, Vec<Line<'_>>, &[u8])> {
+/// The parts of a message: start line, header lines (unfolded), body.
+struct Parts<'a> {
+    start: &'a str,
+    lines: Vec<Line<'a>>,
+    /// A header line that is neither `name: value` nor a continuation.
+    stray: Option<&'a str>,
+    body: &'a [u8],
+}
+
+/// Splits the head from the body. `None` when the head is not text.
+fn split(raw: &[u8]) -> Option<Parts<'_>> {
     let (head, body) = match super::wire::find(raw, b"\r\n\r\n") {
         Some(p) => (&raw[..p], &raw[p + 4..]),
         None => (raw.strip_suffix(b"\r\n").unwrap_or(raw), &raw[raw.len()..]),
     };
     let head = std::str::from_utf8(head).ok()?;
-    let mut lines = head.split("\r\n");
-    let start = lines.next()?;
-    let mut out: Vec<Line> = Vec::new();
-    for l in lines {
-        if l.starts_with([' ', '\t']) {
+    let mut rows = head.split("\r\n");
+    let start = rows.next()?;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut stray = None;
+    for l in rows {
+        match (
+            l.starts_with([' ', '\t']),
+            lines.last_mut(),
+            l.split_once(':'),
+        ) {
             // A continuation is one SP (RFC 3261 §7.3.1).
-            let last = out.last_mut()?;
-            last.value.push(' ');
-            last.value.push_str(l.trim());
-            continue;
+            (true, Some(last), _) => {
+                last.value.push(' ');
+                last.value.push_str(l.trim());
+            }
+            (false, _, Some((name, value))) => lines.push(Line {
+                name: name.trim(),
+                value: value.trim().to_string(),
+            }),
+            _ => stray = stray.or(Some(l)),
         }
-        let (name, value) = l.split_once(':')?;
-        out.push(Line {
-            name: name.trim(),
-            value: value.trim().to_string(),
-        });
     }
-    for l in &mut out {
+    for l in &mut lines {
         l.value = l.value.trim().to_string();
     }
-    Some((start, out, body))
+    Some(Parts {
+        start,
+        lines,
+        stray,
+        body,
+    })
 }
 
 /// Splits at `sep` outside double quotes (with `\` escapes) and `<…>`.
@@ -145,8 +163,12 @@ fn name_addr_fault(v: &str) -> Option<&'static str> {
     let first = split_outside(v, ';')[0].trim();
     match first.find('<') {
         Some(lt) if !first.starts_with('"') => {
-            // Unquoted display name: tokens and LWS only.
-            if !first[..lt].chars().all(|c| token_char(c) || c == ' ') {
+            // Unquoted display name: tokens and LWS only; non-ASCII text
+            // (a name some PBXs do not quote) is no separator and is taken.
+            if !first[..lt]
+                .chars()
+                .all(|c| token_char(c) || c == ' ' || !c.is_ascii())
+            {
                 return Some("unquoted display name with characters outside token");
             }
             uri_in_angles(&first[lt..])
@@ -210,9 +232,18 @@ fn via_fault(v: &str) -> Option<&'static str> {
 /// Checks a request and brings it into the form the parser reads.
 /// Responses and keep-alives are not for this function.
 pub fn check(raw: &[u8], datagram: bool) -> Verdict {
-    let Some((start, lines, body)) = split(raw) else {
+    let Some(Parts {
+        start,
+        lines,
+        stray,
+        body,
+    }) = split(raw)
+    else {
         return refuse(400, "unreadable header section");
     };
+    if let Some(l) = stray {
+        return refuse(400, format!("not a header line: {:.40}", l.trim()));
+    }
     // Request-Line = Method SP Request-URI SP SIP-Version (exactly).
     let parts: Vec<&str> = start.split(' ').collect();
     let version = parts.last().copied().unwrap_or("");
@@ -404,7 +435,7 @@ fn tighten(v: &str) -> String {
 /// Via, From, To (with a tag), Call-ID and CSeq copied. `None` when the
 /// request has no Via (nowhere to answer).
 pub fn reply(raw: &[u8], code: u16, why: &str, server: &str) -> Option<Vec<u8>> {
-    let (_, lines, _) = split(raw)?;
+    let lines = split(raw)?.lines;
     if !lines.iter().any(|l| is(l.name, "via", "v")) {
         return None;
     }
@@ -457,7 +488,7 @@ fn reason(code: u16) -> &'static str {
 /// Where a stateless answer over UDP goes (RFC 3261 §18.2.2, RFC 3581):
 /// `None` for the source port (rport asked), else the top Via's port.
 pub fn reply_port(raw: &[u8]) -> Option<u16> {
-    let (_, lines, _) = split(raw)?;
+    let lines = split(raw)?.lines;
     let (sent_by, params) = top_via(&lines)?;
     let rport = |p: &String| {
         let name = p.split('=').next().unwrap_or("");
@@ -526,6 +557,31 @@ pub fn restore_from(headers: &mut rsipstack::sip::Headers) {
             *h = rsipstack::sip::Header::From(v.into());
         }
     }
+}
+
+/// A URI component with its `%HH` escapes decoded (once, never
+/// recursively); a `%` not followed by two hex digits stays as it is.
+pub fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// RFC 3261 §8.2.2.1: schemes we serve in a Request-URI.
@@ -631,6 +687,19 @@ mod tests {
             400
         );
         assert_eq!(code(&OK.replace("To: <sip:1@h>", "To: < sip:1@h >")), 400);
+        assert_eq!(
+            code(&OK.replace("Call-ID: c", "Call-ID: c\r\ngarbage")),
+            400
+        );
+        let reply = reply(
+            OK.replace("Call-ID: c", "Call-ID: c\r\ngarbage").as_bytes(),
+            400,
+            "",
+            "fd",
+        );
+        assert!(reply.is_some(), "a stray line does not hide the Via");
+        let named = OK.replace("To: <sip:1@h>", "To: 张三 <sip:1@h>");
+        assert!(matches!(check(named.as_bytes(), true), Verdict::Pass(_)));
     }
 
     #[test]
@@ -688,6 +757,8 @@ mod tests {
 
     #[test]
     fn application_checks() {
+        assert_eq!(unescape("%38%388331%314"), "88833114");
+        assert_eq!(unescape("value%2541%Z%4"), "value%41%Z%4");
         assert!(unsupported_scheme("soap.beep://192.0.2.103:3002"));
         assert!(!unsupported_scheme("SIP:1@h"));
         assert_eq!(required_extensions(["a, b", ""]), vec!["a", "b"]);

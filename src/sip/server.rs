@@ -88,6 +88,9 @@ impl<H: Handler> Shared<H> {
     }
 
     fn watched(&self, user: &str) -> bool {
+        // %HH escapes in a user part are the characters they encode (RFC 3261 §19.1.4).
+        let user = conform::unescape(user);
+        let user = user.as_str();
         self.watch.contains(user)
             || self
                 .plan

@@ -579,6 +579,22 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
         ));
     }
     rung.push("wsinv-new.ndaksdj@192.0.2.1".into());
+    // The escapes of §3.1.1.3's Request-URI, spelling the watched number:
+    // the user part is compared unescaped, so the call rings.
+    let esc01 = String::from_utf8_lossy(&all[2].2)
+        .replacen("sips%3Auser%40example.com", "%38%388331%314", 1)
+        .replace("esc01.239409asdfakjkn23onasd0-3234", "esc01-dialled");
+    inbox.send(esc01.as_bytes(), to);
+    let got = inbox.wait(esc01.as_bytes(), |r| {
+        r.iter().any(|r| status_of(r) == Some(180))
+    });
+    if !got.iter().any(|r| status_of(r) == Some(180)) {
+        failures.push(format!(
+            "3.1.1.3 esc01 to %38%388331%314: want 180, got {}",
+            summary(&got)
+        ));
+    }
+    rung.push("esc01-dialled".into());
     // An asserted identity without a display name keeps the From's, in GBK
     // or UTF-8 on the wire.
     let gbk = encoding_rs::GBK.encode("张三").0.into_owned();
