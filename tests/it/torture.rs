@@ -8,7 +8,10 @@
 //! these Vias name hosts of the RFC's examples (`192.0.2.x`,
 //! `host1.example.com` …). The daemon and the test therefore run in a
 //! private network namespace that has only its loopback device, so nothing
-//! can leave the machine. Our transport stamps `received=127.0.0.1` on every
+//! can leave the machine (rewriting each Via's sent-by to the test's socket
+//! was the other way; it would change the very octets several messages
+//! test, such as the folded Via of §3.1.1.1 or the empty Via parameters of
+//! §3.1.2.1). The daemon stamps `received=127.0.0.1` on every
 //! Via whose sent-by is not the source address (RFC 3261 §18.2.1), so the
 //! answers go to 127.0.0.1 at the Via's port: 5060 where it names none, and
 //! the RFC's messages name only 5060, 5050 (§3.1.2.6) and 5070 with `rport`
