@@ -334,7 +334,8 @@ impl Ingress {
         }
     }
 
-    /// A message the parser refuses: 501 for an unknown method, else dropped.
+    /// A message the parser refuses: 501 for an unknown method, 400 for
+    /// another request, a response dropped.
     async fn unparseable(&self, raw: &[u8], peer: SocketAddr, conn: &SipConnection, why: &str) {
         if let Some((fixed, method)) = wire::unknown_method(raw)
             && let Ok(SipMessage::Request(req)) = SipMessage::try_from(fixed.as_slice())
@@ -357,6 +358,13 @@ impl Ingress {
                 .await;
                 return;
             }
+        }
+        // A request the parser cannot read is still answered when it has a
+        // Via (responses and refused peers are dropped).
+        if !raw.starts_with(b"SIP/") && self.allowed(peer.ip()) {
+            let why = format!("unreadable request: {why:.80}");
+            self.refuse(raw, 400, &why, peer, conn).await;
+            return;
         }
         tracing::info!(peer = %peer, bytes = raw.len(), why = %why, "sip: dropped an unparseable message");
     }
