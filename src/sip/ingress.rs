@@ -230,16 +230,16 @@ impl Ingress {
         // Requests from allowed peers are checked and normalised first (see
         // `conform`); responses and refused peers go to the parser as they are.
         let request = !clean.starts_with(b"SIP/");
-        let clean = if request && self.allowed(peer.ip()) {
+        let clean: Cow<[u8]> = if request && self.allowed(peer.ip()) {
             match conform::check(&clean, transport == Transport::Udp) {
-                Verdict::Pass(normal) => Cow::Owned(normal),
+                Verdict::Pass(normal) => normal,
                 Verdict::Refuse { code, why } => {
                     self.refuse(&clean, code, &why, peer, conn).await;
                     return;
                 }
             }
         } else {
-            clean
+            Cow::Borrowed(clean.as_ref())
         };
         let msg = match SipMessage::try_from(clean.as_ref()) {
             Ok(m) => m,
