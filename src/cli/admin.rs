@@ -161,15 +161,7 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
     let mut st = open(cfg)?;
     let (entries, counts) =
         st.read(|c| Ok::<_, anyhow::Error>((store::status::all(c)?, store::calls::counts(c)?)))?;
-    // The rows stay after a kill -9: whether the process named in them lives
-    // tells a running daemon from a stale report.
-    let pid = entries
-        .iter()
-        .find(|e| e.key == "daemon.pid")
-        .map(|e| e.value.clone());
-    let alive = pid
-        .as_deref()
-        .is_some_and(|p| Path::new("/proc").join(p).exists());
+    let (pid, alive) = daemon_process(&entries);
     if json_out {
         let components: serde_json::Map<String, serde_json::Value> = entries
             .iter()
@@ -208,6 +200,83 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
         println!("calls {o:<18} {n}");
     }
     Ok(())
+}
+
+/// The daemon's process id from the status rows, and whether it still runs:
+/// the rows stay after a kill -9, so only a living process counts.
+fn daemon_process(entries: &[store::status::Entry]) -> (Option<String>, bool) {
+    let pid = entries
+        .iter()
+        .find(|e| e.key == "daemon.pid")
+        .map(|e| e.value.clone());
+    let alive = pid
+        .as_deref()
+        .is_some_and(|p| Path::new("/proc").join(p).exists());
+    (pid, alive)
+}
+
+fn print_summary(s: &store::backup::Summary, what: &str, json_out: bool) -> Result<()> {
+    if json_out {
+        return print_json(s);
+    }
+    println!(
+        "{what} {}: integrity ok, {} bytes, schema version {}, {} tickets, {} calls",
+        s.path.display(),
+        s.bytes,
+        s.schema_version,
+        s.tickets,
+        s.calls
+    );
+    Ok(())
+}
+
+pub(super) fn backup(cli: &Cli, cfg: &Config, path: &Path, json_out: bool) -> Result<()> {
+    let mut st = open(cfg)?;
+    // A copy holds every customer: it is taken under a person's name.
+    let who = actor(cli, &st)?;
+    let summary = store::backup::backup(&st, path)?;
+    let detail = format!("{} bytes", summary.bytes);
+    st.write(|c| {
+        store::audit::record(
+            c,
+            Utc::now(),
+            &who,
+            "store.backup",
+            Some(&path.display().to_string()),
+            Some(&detail),
+        )
+    })?;
+    print_summary(&summary, "backup", json_out)
+}
+
+pub(super) fn restore(cli: &Cli, cfg: &Config, path: &Path, json_out: bool) -> Result<()> {
+    if cfg.store.path.exists() {
+        let mut st = open(cfg)?;
+        let who = actor(cli, &st)?;
+        let entries = st.read(store::status::all)?;
+        if let (Some(pid), true) = daemon_process(&entries) {
+            bail!(
+                "restore ({}): the daemon (process {pid}) is running; stop it first",
+                cfg.store.path.display()
+            );
+        }
+        drop(st);
+        let summary = store::backup::restore(path, &cfg.store.path)?;
+        let mut st = open(cfg)?;
+        st.write(|c| {
+            store::audit::record(
+                c,
+                Utc::now(),
+                &who,
+                "store.restore",
+                Some(&path.display().to_string()),
+                None,
+            )
+        })?;
+        return print_summary(&summary, "restored", json_out);
+    }
+    let summary = store::backup::restore(path, &cfg.store.path)?;
+    print_summary(&summary, "restored", json_out)
 }
 
 pub(super) fn find_subscriber(

@@ -60,6 +60,22 @@ pub enum Command {
     Call(CallCmd),
     /// What the running components report (SIP listening, registration).
     Status(JsonFlag),
+    /// A consistent copy of the live database, taken while the daemon runs;
+    /// checked (integrity, counts) before it is reported done.
+    Backup {
+        /// The new file to write (it must not exist).
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the database (the daemon must be stopped);
+    /// the current file is kept beside it as `….before-restore`.
+    Restore {
+        /// A file written by `faultdesk backup`.
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
 }

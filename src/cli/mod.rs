@@ -82,6 +82,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::Call(c) => call::call(&cli, &cfg, &rules, c),
         Command::Status(f) => admin::status(&cfg, f.json),
+        Command::Backup { path, json } => admin::backup(&cli, &cfg, path, *json),
+        Command::Restore { path, json } => admin::restore(&cli, &cfg, path, *json),
         Command::User(UserCmd::Add {
             name,
             role,

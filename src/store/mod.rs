@@ -10,6 +10,7 @@
 //! May depend on: `domain` (value types), rusqlite. Never on adapters or `config`.
 
 pub mod audit;
+pub mod backup;
 pub mod callbacks;
 pub mod calls;
 pub mod faxes;
