@@ -99,6 +99,19 @@ impl<'i> Doc<'i> {
         best
     }
 
+    /// The table at `keys` (a dotted path without indices, as serde names
+    /// it) whose span is `span`: which element of an array of tables, or
+    /// which of several tables that share a span.
+    pub fn table_at(&self, keys: &str, span: Range<usize>) -> Option<Found> {
+        let mut found = None;
+        self.walk(|f, _| {
+            if found.is_none() && f.value == span && without_indices(&f.path) == keys {
+                found = Some(f);
+            }
+        });
+        found
+    }
+
     /// Every key and array element, parents before children.
     #[cfg(test)]
     pub fn keys(&self) -> Vec<Found> {
@@ -151,6 +164,21 @@ impl<'i> Doc<'i> {
         }
         table(self, self.root.get_ref(), "", &mut visit);
     }
+}
+
+/// `estates[1].tag` → `estates.tag`.
+fn without_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `name[1][2]` → (`name`, [1, 2]); None when malformed.

@@ -546,15 +546,21 @@ impl Config {
 fn located(doc: &Doc, path: &Path, e: &toml::de::Error) -> ConfigError {
     let why = e.message().to_string();
     // The root table's span is empty: an error there concerns no written key.
-    let at = e
-        .span()
-        .filter(|s| !s.is_empty())
-        .and_then(|s| doc.key_at(s.start));
+    let span = e.span().filter(|s| !s.is_empty());
     if let Some(field) = why
         .strip_prefix("missing field `")
         .and_then(|r| r.strip_suffix('`'))
     {
-        return match at {
+        // A table written only through its subtables shares its span with
+        // the first of them: the error's key path (`in `a.b``, without
+        // indices) tells which table lacks the key.
+        let text = e.to_string();
+        let table = text
+            .lines()
+            .find_map(|l| l.strip_prefix("in `")?.strip_suffix('`'))
+            .zip(span)
+            .and_then(|(keys, span)| doc.table_at(keys, span));
+        return match table {
             Some(table) => ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line: table.line,
@@ -567,7 +573,7 @@ fn located(doc: &Doc, path: &Path, e: &toml::de::Error) -> ConfigError {
             },
         };
     }
-    match at {
+    match span.and_then(|s| doc.key_at(s.start)) {
         Some(f) => ConfigError::Invalid {
             path: path.to_path_buf(),
             line: f.line,
@@ -919,6 +925,22 @@ mod tests {
             ConfigError::Missing { key, .. } => assert_eq!(key, "work_order_room"),
             other => panic!("unexpected {other}"),
         }
+        // A missing table inside a section.
+        let start = DEFAULT_TOML.find("[mail.templates.sla_breach]").unwrap();
+        let end = DEFAULT_TOML.find("[web]").unwrap();
+        let text = format!("{}{}", &DEFAULT_TOML[..start], &DEFAULT_TOML[end..]);
+        let e = Config::parse(&text, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mail.templates.sla_breach"), "{e}");
+        // … and a key of an element of an array of tables.
+        let text = DEFAULT_TOML.replacen("depot = \"曲江维护处\"\n", "", 1);
+        let e = Config::parse(&text, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        let (line, key) = line_and_key(&e);
+        assert_eq!(key, "estates[1].depot", "{e}");
+        assert_eq!(Doc::parse(&text).unwrap().line("estates[1]"), line, "{e}");
         // A missing key is named with its table's line.
         let text = DEFAULT_TOML.replacen("ack_to = \"88247792@fax.localhost\"\n", "", 1);
         let e = Config::parse(&text, Path::new("t.toml"))
