@@ -669,6 +669,13 @@ mod tests {
         format!("{}{value}{}", &text[..f.value.start], &text[f.value.end..])
     }
 
+    /// `text` without what lies from `from` up to (not including) `to`.
+    fn cut(text: &str, from: &str, to: &str) -> String {
+        let start = text.find(from).expect(from);
+        let end = start + text[start..].find(to).expect(to);
+        format!("{}{}", &text[..start], &text[end..])
+    }
+
     /// The default with `[sip.register]` written out (it ships commented).
     fn with_register() -> String {
         let start = DEFAULT_TOML
@@ -800,9 +807,7 @@ mod tests {
         assert!(e.contains("exactly one"), "{e}");
         // An SMTP transport without its section.
         let text = set(DEFAULT_TOML, "mail.transport", "\"smtp\"");
-        let start = text.find("\n[mail.smtp]").unwrap();
-        let end = text.find("\n[mail.templates").unwrap();
-        let text = format!("{}{}", &text[..start], &text[end..]);
+        let text = cut(&text, "\n[mail.smtp]", "\n[mail.templates");
         let e = refused_at(&text, "mail.transport");
         assert!(e.contains("needs a [mail.smtp] section"), "{e}");
     }
@@ -918,37 +923,36 @@ mod tests {
     #[test]
     fn missing_section_is_named() {
         // Without the section (and nothing else that names it).
-        let start = DEFAULT_TOML.find("[work_order_room]").unwrap();
-        let end = DEFAULT_TOML.find("[callbacks]").unwrap();
-        let text = format!("{}{}", &DEFAULT_TOML[..start], &DEFAULT_TOML[end..]);
+        let text = cut(DEFAULT_TOML, "[work_order_room]", "[callbacks]");
         match Config::parse(&text, Path::new("t.toml")).unwrap_err() {
             ConfigError::Missing { key, .. } => assert_eq!(key, "work_order_room"),
             other => panic!("unexpected {other}"),
         }
-        // A missing table inside a section.
-        let start = DEFAULT_TOML.find("[mail.templates.sla_breach]").unwrap();
-        let end = DEFAULT_TOML.find("[web]").unwrap();
-        let text = format!("{}{}", &DEFAULT_TOML[..start], &DEFAULT_TOML[end..]);
-        let e = Config::parse(&text, Path::new("t.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("mail.templates.sla_breach"), "{e}");
-        // … and a key of an element of an array of tables.
-        let text = DEFAULT_TOML.replacen("depot = \"曲江维护处\"\n", "", 1);
-        let e = Config::parse(&text, Path::new("t.toml"))
-            .unwrap_err()
-            .to_string();
-        let (line, key) = line_and_key(&e);
-        assert_eq!(key, "estates[1].depot", "{e}");
-        assert_eq!(Doc::parse(&text).unwrap().line("estates[1]"), line, "{e}");
-        // A missing key is named with its table's line.
-        let text = DEFAULT_TOML.replacen("ack_to = \"88247792@fax.localhost\"\n", "", 1);
-        let e = Config::parse(&text, Path::new("t.toml"))
-            .unwrap_err()
-            .to_string();
-        let (line, key) = line_and_key(&e);
-        assert_eq!(key, "work_order_room.ack_to", "{e}");
-        assert_eq!(text.lines().nth(line - 1), Some("[work_order_room]"), "{e}");
+        // A missing table inside a section, a key of an element of an
+        // array of tables, a key of a section: named with the line of the
+        // table that lacks it.
+        for (text, key) in [
+            (
+                cut(DEFAULT_TOML, "[mail.templates.sla_breach]", "[web]"),
+                "mail.templates.sla_breach",
+            ),
+            (
+                DEFAULT_TOML.replacen("depot = \"曲江维护处\"\n", "", 1),
+                "estates[1].depot",
+            ),
+            (
+                DEFAULT_TOML.replacen("ack_to = \"88247792@fax.localhost\"\n", "", 1),
+                "work_order_room.ack_to",
+            ),
+        ] {
+            let e = Config::parse(&text, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string();
+            let (line, named) = line_and_key(&e);
+            assert_eq!(named, key, "{e}");
+            let table = key.rsplit_once('.').map_or("", |(t, _)| t);
+            assert_eq!(Doc::parse(&text).unwrap().line(table), line, "{e}");
+        }
     }
 
     #[test]
