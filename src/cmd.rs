@@ -199,10 +199,10 @@ fn check_config(cfg: &Config, json_out: bool) -> Result<()> {
         "time_zone": cfg.centre.time_zone.0.name(),
         "fault_line": cfg.centre.fault_line.as_str(),
         "estates": cfg.estates.iter().map(|e| json!({
-            "tag": e.tag.get_ref(), "name": e.name.get_ref(), "account_prefix": e.account_prefix.get_ref(),
+            "tag": e.tag, "name": e.name, "account_prefix": e.account_prefix,
         })).collect::<Vec<_>>(),
         "desks": cfg.desks.iter().map(|d| json!({
-            "tag": d.tag.get_ref(), "name": d.name, "reply_number": d.reply_number.as_str(), "reply_to": d.reply_to,
+            "tag": d.tag, "name": d.name, "reply_number": d.reply_number.as_str(), "reply_to": d.reply_to,
         })).collect::<Vec<_>>(),
         "work_order_room": { "fax": cfg.work_order_room.fax.as_str(), "phone": cfg.work_order_room.phone.as_str() },
         "sla_hours": cfg.tickets.sla_hours,
@@ -225,18 +225,13 @@ fn check_config(cfg: &Config, json_out: bool) -> Result<()> {
     for e in &cfg.estates {
         println!(
             "  estate  {:<5} {} (accounts {}…)",
-            e.tag.get_ref(),
-            e.name.get_ref(),
-            e.account_prefix.get_ref()
+            e.tag, e.name, e.account_prefix
         );
     }
     for d in &cfg.desks {
         println!(
             "  desk    {:<5} {} (replies to {} / {})",
-            d.tag.get_ref(),
-            d.name,
-            d.reply_number,
-            d.reply_to
+            d.tag, d.name, d.reply_number, d.reply_to
         );
     }
     println!(

@@ -2,10 +2,12 @@
 //!
 //! Role: turn `faultdesk.toml` into a [`Config`] that the rest of the program
 //! trusts without checking again. Every section refuses unknown keys; every
-//! value that has a shape (a time zone, a time of day, a phone number, a CIDR)
-//! is parsed while deserialising, so an error names the key and the line.
-//! Rules that span several keys (unique tags, unique prefixes) are checked in
-//! [`Config::validate`], again naming key and line.
+//! value that has a shape (a time zone, a time of day, a phone number, a CIDR,
+//! a template and its placeholders) is parsed while deserialising. Rules that
+//! span several keys (unique tags, unique prefixes) and ranges are checked in
+//! `Config::validate`. Every error names the key by its dotted path
+//! (`estates[1].tag`) and the line where the key stands, both taken from the
+//! parser's spans (`doc`), never from a search of the text.
 //!
 //! May depend on: `domain` (for the numbering plan and value types). Nothing
 //! here performs I/O except [`Config::load`] reading the one file.
@@ -18,7 +20,6 @@ mod values;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
 
 pub use mail::{
     CallbacksConfig, ConfirmOn, MailConfig, MailTransport, PasswordError, Secret, SmtpConfig,
@@ -142,11 +143,11 @@ pub struct TicketsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estate {
-    pub tag: Spanned<String>,
-    pub name: Spanned<String>,
+    pub tag: String,
+    pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
-    pub account_prefix: Spanned<String>,
+    pub account_prefix: String,
     pub line_prefixes: Vec<Digits>,
     pub depot: String,
 }
@@ -154,9 +155,9 @@ pub struct Estate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Desk {
-    pub tag: Spanned<String>,
+    pub tag: String,
     pub name: String,
-    pub numbers: Spanned<Vec<Digits>>,
+    pub numbers: Vec<Digits>,
     pub reply_number: Digits,
     pub reply_to: String,
 }
@@ -337,8 +338,8 @@ impl Config {
             .map_err(|why| invalid("tickets.untagged_prefix", why))?;
         let mut tags: Vec<&str> = vec![self.tickets.untagged_prefix.as_str()];
         let mut prefixes: Vec<&str> = Vec::new();
-        let estate_tags = self.estates.iter().map(|e| e.tag.get_ref());
-        let desk_tags = self.desks.iter().map(|d| d.tag.get_ref());
+        let estate_tags = self.estates.iter().map(|e| e.tag.as_str());
+        let desk_tags = self.desks.iter().map(|d| d.tag.as_str());
         let all_tags = estate_tags
             .enumerate()
             .map(|(i, t)| (format!("estates[{i}].tag"), t))
@@ -349,7 +350,7 @@ impl Config {
             );
         for (key, tag) in all_tags {
             check_tag(tag).map_err(|why| invalid(&key, why))?;
-            if tags.contains(&tag.as_str()) {
+            if tags.contains(&tag) {
                 return Err(invalid(
                     &key,
                     format!("tag `{tag}` is used twice; every tag must be unique"),
@@ -359,7 +360,7 @@ impl Config {
         }
         for (i, e) in self.estates.iter().enumerate() {
             let key = format!("estates[{i}].account_prefix");
-            let p = e.account_prefix.get_ref();
+            let p = e.account_prefix.as_str();
             if p.is_empty() || !p.chars().all(|c| c.is_ascii_lowercase()) {
                 return Err(invalid(
                     &key,
@@ -368,7 +369,7 @@ impl Config {
             }
             if prefixes
                 .iter()
-                .any(|q| p.starts_with(q) || q.starts_with(p.as_str()))
+                .any(|q| p.starts_with(q) || q.starts_with(p))
             {
                 return Err(invalid(
                     &key,
@@ -376,7 +377,7 @@ impl Config {
                 ));
             }
             prefixes.push(p);
-            if e.name.get_ref().trim().is_empty() {
+            if e.name.trim().is_empty() {
                 return Err(invalid(
                     &format!("estates[{i}].name"),
                     "an estate needs a name".into(),
@@ -384,7 +385,7 @@ impl Config {
             }
         }
         for (i, d) in self.desks.iter().enumerate() {
-            if d.numbers.get_ref().is_empty() {
+            if d.numbers.is_empty() {
                 return Err(invalid(
                     &format!("desks[{i}].numbers"),
                     "a desk needs at least one number it calls from".into(),
@@ -533,12 +534,12 @@ impl Config {
 
     /// The estate with `tag`, if any.
     pub fn estate(&self, tag: &str) -> Option<&Estate> {
-        self.estates.iter().find(|e| e.tag.get_ref() == tag)
+        self.estates.iter().find(|e| e.tag == tag)
     }
 
     /// The desk with `tag`, if any.
     pub fn desk(&self, tag: &str) -> Option<&Desk> {
-        self.desks.iter().find(|d| d.tag.get_ref() == tag)
+        self.desks.iter().find(|d| d.tag == tag)
     }
 }
 

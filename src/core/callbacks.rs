@@ -81,7 +81,7 @@ impl Notices {
                 .desks
                 .iter()
                 .map(|d| DeskAddress {
-                    tag: d.tag.get_ref().clone(),
+                    tag: d.tag.clone(),
                     name: d.name.clone(),
                     reply_to: d.reply_to.clone(),
                 })
