@@ -86,13 +86,12 @@ impl<'i> Doc<'i> {
         }
     }
 
-    /// The innermost key whose key or value covers byte `at`, or whose
-    /// table or array element starts exactly there.
+    /// The innermost key whose key or value covers byte `at` (a table's
+    /// value is its header).
     pub fn key_at(&self, at: usize) -> Option<Found> {
         let mut best = None;
         self.walk(|f, key| {
-            let covers = |r: &Range<usize>| r.contains(&at) || (r.is_empty() && r.start == at);
-            if covers(&key) || covers(&f.value) {
+            if key.contains(&at) || f.value.contains(&at) {
                 best = Some(f);
             }
         });
