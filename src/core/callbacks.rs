@@ -23,10 +23,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{CoreError, Rules};
-use crate::config::{Config, ConfirmOn, Template, Templates};
+use crate::config::{Config, ConfirmOn, Templates};
 use crate::domain::account::Account;
-use crate::domain::callback::{self, Kind, NoAnswer, Policy, Window};
+use crate::domain::callback::{self, Closing, Kind, NoAnswer, Policy, Script, Window};
+use crate::domain::mail;
 use crate::domain::number::Phone;
+use crate::domain::template::{MailTemplate, Placeholders, Template};
 use crate::domain::ticket::Step;
 use crate::store::callbacks::{self as rows, Callback, NewCallback};
 use crate::store::outbox::{self, NewMessage};
@@ -66,8 +68,8 @@ pub struct Notices {
     pub desks: Vec<DeskAddress>,
     pub confirm_on: ConfirmOn,
     pub message_id_domain: String,
-    pub script: String,
-    pub closing: String,
+    pub script: Template<Script>,
+    pub closing: Template<Closing>,
     pub templates: Templates,
 }
 
@@ -79,7 +81,7 @@ impl Notices {
                 .desks
                 .iter()
                 .map(|d| DeskAddress {
-                    tag: d.tag.get_ref().clone(),
+                    tag: d.tag.clone(),
                     name: d.name.clone(),
                     reply_to: d.reply_to.clone(),
                 })
@@ -98,7 +100,7 @@ impl Notices {
 
     /// `<purpose.key@domain>`: the same message always has the same id.
     pub fn message_id(&self, purpose: &str, key: &str) -> String {
-        format!("<{purpose}.{key}@{}>", self.message_id_domain)
+        mail::message_id(purpose, key, &self.message_id_domain)
     }
 }
 
@@ -144,22 +146,12 @@ fn line_of(conn: &Connection, t: &Ticket) -> Result<Option<String>, CoreError> {
     })
 }
 
-fn fill_template(
-    tpl: &Template,
+fn fill_template<P: Placeholders>(
+    tpl: &MailTemplate<P>,
     fields: &[(&str, String)],
-    which: &str,
-) -> Result<(String, String), CoreError> {
+) -> (String, String) {
     let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let fill = |s: &str, part: &str| {
-        callback::fill(s, &values).map_err(|e| CoreError::BadInput {
-            field: "mail template",
-            why: format!("mail.templates.{which}.{part}: {e}"),
-        })
-    };
-    Ok((
-        fill(&tpl.subject, "subject")?,
-        fill(tpl.body.trim_start_matches('\n'), "body")?,
-    ))
+    tpl.fill(&values)
 }
 
 fn ticket_fields(
@@ -349,11 +341,8 @@ fn no_answer(
                 ("created", local(rules, cb.created_at)),
                 ("last", local(rules, now)),
             ];
-            let (subject, body) = fill_template(
-                &rules.notices.templates.callback_escalation,
-                &fields,
-                "callback_escalation",
-            )?;
+            let (subject, body) =
+                fill_template(&rules.notices.templates.callback_escalation, &fields);
             outbox::enqueue(
                 conn,
                 &NewMessage {
@@ -386,11 +375,7 @@ fn confirm(
         return Ok(None);
     };
     let fields = ticket_fields(conn, rules, t)?;
-    let (subject, body) = fill_template(
-        &rules.notices.templates.repair_confirmation,
-        &fields,
-        "repair_confirmation",
-    )?;
+    let (subject, body) = fill_template(&rules.notices.templates.repair_confirmation, &fields);
     let message_id = rules.notices.message_id("repair-confirmation", &t.number);
     let queued = outbox::enqueue(
         conn,
@@ -577,15 +562,14 @@ pub fn describe(
                 .iter()
                 .find(|e| e.tag == a.estate)
                 .map_or("", |e| e.name.as_str());
-            callback::script(
+            Some(callback::script(
                 &rules.notices.script,
                 &rules.centre,
                 estate,
                 a.building,
                 a.unit,
                 a.room,
-            )
-            .ok()
+            ))
         }
         None => None,
     };
@@ -604,7 +588,7 @@ pub fn describe(
         late_minutes: (now - cb.due_at).num_minutes().max(0),
         attempts: cb.attempts,
         script,
-        closing: rules.notices.closing.clone(),
+        closing: rules.notices.closing.fill(&[("centre", &rules.centre)]),
     })
 }
 
@@ -643,8 +627,7 @@ pub fn sla_breaches(
             Some(&json!({ "due_at": due_at, "manager": rules.notices.manager })),
         )?;
         let fields = ticket_fields(conn, rules, &t)?;
-        let (subject, body) =
-            fill_template(&rules.notices.templates.sla_breach, &fields, "sla_breach")?;
+        let (subject, body) = fill_template(&rules.notices.templates.sla_breach, &fields);
         let message_id = rules.notices.message_id(
             "sla-breach",
             &format!("{}.{}", t.number, due_at.timestamp()),

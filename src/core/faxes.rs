@@ -11,7 +11,8 @@ use serde_json::json;
 use super::tickets::{self, Report};
 use super::{CoreError, Rules};
 use crate::config::Config;
-use crate::domain::fax::{self, FaxClass};
+use crate::domain::fax::{self, Ack, FaultText, FaxClass};
+use crate::domain::template::Template;
 use crate::domain::ticket::FaultFields;
 use crate::store::faxes::{self, Fax, NewFax};
 use crate::store::outbox::{self, NewMessage};
@@ -22,12 +23,12 @@ pub struct FaxRules {
     /// The work-order room's fax number(s), normalised.
     pub work_order_fax: Vec<String>,
     pub ack_to: String,
-    pub ack_subject: String,
-    pub ack_body: String,
+    pub ack_subject: Template<Ack>,
+    pub ack_body: Template<Ack>,
     pub ack_time_format: String,
     pub ack_domain: String,
     pub triage_ticket: bool,
-    pub ticket_fault: String,
+    pub ticket_fault: Template<FaultText>,
 }
 
 impl FaxRules {
@@ -44,7 +45,7 @@ impl FaxRules {
             ack_subject: room.ack_subject.clone(),
             ack_body: room.ack_body.clone(),
             ack_time_format: room.ack_time_format.clone(),
-            ack_domain: room.ack_message_domain.clone(),
+            ack_domain: c.mail.message_id_domain.clone(),
             triage_ticket: c.fax.triage_ticket,
             ticket_fault: c.fax.ticket_fault.clone(),
         }
@@ -171,13 +172,11 @@ pub fn record(
         }
         FaxClass::Desk(_) | FaxClass::Triage => {
             if matches!(class, FaxClass::Desk(_)) || fr.triage_ticket {
-                let fault = fax::fill(
+                let fault = fax::fault_text(
                     &fr.ticket_fault,
-                    &[
-                        ("name", &f.name),
-                        ("pages", &pages.to_string()),
-                        ("sender", f.sender.as_deref().unwrap_or("-")),
-                    ],
+                    &f.name,
+                    pages,
+                    f.sender.as_deref().unwrap_or("-"),
                 );
                 let out = tickets::report(
                     conn,

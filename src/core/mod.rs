@@ -52,25 +52,24 @@ impl Rules {
                 .estates
                 .iter()
                 .map(|e| EstateRule {
-                    tag: e.tag.get_ref().clone(),
-                    name: e.name.get_ref().clone(),
+                    tag: e.tag.clone(),
+                    name: e.name.clone(),
                     aliases: e.aliases.clone(),
-                    account_prefix: e.account_prefix.get_ref().clone(),
+                    account_prefix: e.account_prefix.clone(),
                 })
                 .collect(),
             estate_depots: c
                 .estates
                 .iter()
-                .map(|e| (e.tag.get_ref().clone(), e.depot.clone()))
+                .map(|e| (e.tag.clone(), e.depot.clone()))
                 .collect(),
             desks: c
                 .desks
                 .iter()
                 .map(|d| DeskRule {
-                    tag: d.tag.get_ref().clone(),
+                    tag: d.tag.clone(),
                     numbers: d
                         .numbers
-                        .get_ref()
                         .iter()
                         .map(|n| {
                             plan.normalise(n.as_str())

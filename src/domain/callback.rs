@@ -2,8 +2,9 @@
 //!
 //! When a callback may be made (the calling window, in the centre's time
 //! zone), when it is first due, when "no answer" is tried again and when it
-//! is escalated instead; how the manual's script and the message templates
-//! are filled in; how long a failed delivery waits before the next attempt.
+//! is escalated instead; the placeholders of the manual's script and of the
+//! messages (filled by [`super::template`]); how long a failed delivery
+//! waits before the next attempt.
 //! The caller passes the clock and the configured values in.
 //!
 //! May depend on: std, chrono, chrono-tz. No I/O.
@@ -11,6 +12,8 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+
+use super::template::{Placeholders, Template};
 
 /// What a callback is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -127,92 +130,57 @@ impl Policy {
     }
 }
 
-/// A template refers to a name nobody fills in, or is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    #[error("unknown placeholder `{{{name}}}` (known: {known})")]
-    Unknown { name: String, known: String },
-    #[error("unclosed `{{` at character {at}")]
-    Unclosed { at: usize },
-}
-
-/// Fills `{name}` placeholders of `template` from `values`; `{{` and `}}`
-/// stand for literal braces. An unknown name is an error, never left as is.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    let mut pos = 0;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            out.push_str(&tail[..1]);
-            rest = &tail[2..];
-            pos += i + 2;
-            continue;
-        }
-        if let Some(after) = tail.strip_prefix('}') {
-            out.push('}');
-            rest = after;
-            pos += i + 1;
-            continue;
-        }
-        let Some(end) = tail.find('}') else {
-            return Err(TemplateError::Unclosed {
-                at: template[..pos + i].chars().count() + 1,
-            });
-        };
-        let name = tail[1..end].trim();
-        match values.iter().find(|(k, _)| *k == name) {
-            Some((_, v)) => out.push_str(v),
-            None => {
-                return Err(TemplateError::Unknown {
-                    name: name.to_string(),
-                    known: values
-                        .iter()
-                        .map(|(k, _)| *k)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
-        rest = &tail[end + 1..];
-        pos += i + end + 1;
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Checks that `template` only names placeholders in `names`.
-pub fn check(template: &str, names: &[&str]) -> Result<(), TemplateError> {
-    let values: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
-    fill(template, &values).map(|_| ())
-}
-
 /// The placeholders of the callback script.
-pub const SCRIPT_FIELDS: &[&str] = &["centre", "estate", "building", "unit", "room"];
+#[derive(Debug, Clone, Copy)]
+pub struct Script;
+impl Placeholders for Script {
+    const NAMES: &'static [&'static str] = &["centre", "estate", "building", "unit", "room"];
+}
+
+/// The placeholders of the closing line said at the end of a callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Closing;
+impl Placeholders for Closing {
+    const NAMES: &'static [&'static str] = &["centre"];
+}
+
+/// The placeholders of a message about a ticket (repair confirmation, SLA breach).
+#[derive(Debug, Clone, Copy)]
+pub struct TicketNotice;
+impl Placeholders for TicketNotice {
+    const NAMES: &'static [&'static str] = &[
+        "centre", "ticket", "tag", "desk", "line", "address", "fault", "cause", "reported",
+        "repaired", "due", "state",
+    ];
+}
+
+/// The placeholders of the manager's message about an unanswered callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Escalation;
+impl Placeholders for Escalation {
+    const NAMES: &'static [&'static str] = &[
+        "centre", "ticket", "kind", "phone", "address", "attempts", "created", "last",
+    ];
+}
 
 /// The script for a customer at a known room, e.g. “你好,我是金辉社区通信服务中心的,
 /// 请问您是不是1号楼2单元502室的用户?”.
 pub fn script(
-    template: &str,
+    template: &Template<Script>,
     centre: &str,
     estate: &str,
     building: u8,
     unit: u8,
     room: u16,
-) -> Result<String, TemplateError> {
+) -> String {
     let (b, u, r) = (building.to_string(), unit.to_string(), room.to_string());
-    fill(
-        template,
-        &[
-            ("centre", centre),
-            ("estate", estate),
-            ("building", &b),
-            ("unit", &u),
-            ("room", &r),
-        ],
-    )
+    template.fill(&[
+        ("centre", centre),
+        ("estate", estate),
+        ("building", &b),
+        ("unit", &u),
+        ("room", &r),
+    ])
 }
 
 /// How long a delivery waits after its `attempt`-th transient failure (1 for
@@ -308,37 +276,16 @@ mod tests {
 
     #[test]
     fn the_manuals_script() {
-        let s = script(
+        let t = Template::parse(
             "你好,我是{centre}的,请问您是不是{building}号楼{unit}单元{room}室的用户?",
-            "金辉社区通信服务中心",
-            "馨苑",
-            1,
-            2,
-            502,
         )
         .unwrap();
+        let s = script(&t, "金辉社区通信服务中心", "馨苑", 1, 2, 502);
         assert_eq!(
             s,
             "你好,我是金辉社区通信服务中心的,请问您是不是1号楼2单元502室的用户?"
         );
-    }
-
-    #[test]
-    fn templates() {
-        assert_eq!(
-            fill("{a}-{ b }{{x}}", &[("a", "1"), ("b", "二")]).unwrap(),
-            "1-二{x}"
-        );
-        let e = fill("工单 {tickt}", &[("ticket", "X")]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "unknown placeholder `{tickt}` (known: ticket)"
-        );
-        assert!(matches!(
-            fill("故障 {ticket", &[("ticket", "X")]),
-            Err(TemplateError::Unclosed { at: 4 })
-        ));
-        assert!(check("{centre}{room}", SCRIPT_FIELDS).is_ok());
+        assert!(Template::<Script>::parse("{bulding}").is_err());
     }
 
     #[test]

@@ -12,8 +12,10 @@
 
 use serde::Serialize;
 
+use super::mail::message_id;
 use super::number::{NumberingPlan, Phone};
 use super::tag::{DeskRule, desk_for};
+use super::template::{Placeholders, Template};
 
 /// What HylaFAX writes when the sending machine gave no TSI.
 pub const UNSPECIFIED_TSI: &str = "<UNSPECIFIED>";
@@ -104,32 +106,44 @@ pub fn orders_in_batch(pages: u32, told: Option<u32>) -> u32 {
     told.unwrap_or(pages)
 }
 
-/// Fills `{name}` placeholders of a configured template; unknown ones stay as written.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
+/// The placeholders of a work-order batch's receipt acknowledgment.
+#[derive(Debug, Clone, Copy)]
+pub struct Ack;
+impl Placeholders for Ack {
+    const NAMES: &'static [&'static str] = &["centre", "count", "received"];
+}
+
+/// The placeholders of the fault text of a ticket opened by a fax.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultText;
+impl Placeholders for FaultText {
+    const NAMES: &'static [&'static str] = &["name", "pages", "sender"];
 }
 
 /// The receipt acknowledgment of a work-order batch (subject or body):
 /// `{centre}`, `{count}` and `{received}` (the local time, already formatted).
-pub fn ack_text(template: &str, centre: &str, count: u32, received: &str) -> String {
-    fill(
-        template,
-        &[
-            ("centre", centre),
-            ("count", &count.to_string()),
-            ("received", received),
-        ],
-    )
+pub fn ack_text(template: &Template<Ack>, centre: &str, count: u32, received: &str) -> String {
+    template.fill(&[
+        ("centre", centre),
+        ("count", &count.to_string()),
+        ("received", received),
+    ])
+}
+
+/// The fault text of a ticket opened by a fax: `{name}` (the file),
+/// `{pages}` and `{sender}` (its number, "-" when unknown).
+pub fn fault_text(template: &Template<FaultText>, name: &str, pages: u32, sender: &str) -> String {
+    template.fill(&[
+        ("name", name),
+        ("pages", &pages.to_string()),
+        ("sender", sender),
+    ])
 }
 
 /// The deterministic Message-ID of a batch's acknowledgment, so queueing it
 /// again (a retried transaction) keeps one message.
 pub fn ack_message_id(batch_id: i64, domain: &str) -> String {
-    format!("<workorder-ack.{batch_id}@{domain}>")
+    message_id("workorder-ack", &batch_id.to_string(), domain)
 }
 
 #[cfg(test)]
@@ -193,7 +207,7 @@ mod tests {
         assert_eq!(orders_in_batch(3, None), 3);
         assert_eq!(orders_in_batch(3, Some(2)), 2);
         let t = ack_text(
-            "{centre}已收到贵室工单 {count} 张({received})",
+            &Template::parse("{centre}已收到贵室工单 {count} 张({received})").unwrap(),
             "金辉社区通信服务中心",
             3,
             "2026-11-26 14:05",
@@ -202,7 +216,9 @@ mod tests {
             t,
             "金辉社区通信服务中心已收到贵室工单 3 张(2026-11-26 14:05)"
         );
-        assert_eq!(fill("{x} {unknown}", &[("x", "1")]), "1 {unknown}");
+        assert!(Template::<Ack>::parse("{cuont}").is_err());
+        let f = Template::parse("传真报障 {pages} 页 ({name}) {sender}").unwrap();
+        assert_eq!(fault_text(&f, "a.tif", 2, "-"), "传真报障 2 页 (a.tif) -");
         assert_eq!(
             ack_message_id(7, "faultdesk.localhost"),
             "<workorder-ack.7@faultdesk.localhost>"
