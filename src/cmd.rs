@@ -27,6 +27,12 @@ mod callbacks;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+impl From<crate::domain::names::UnknownName> for UsageError {
+    fn from(e: crate::domain::names::UnknownName) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
 /// An import that applied its good rows and rejected others (exit code 65).
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {rejected} row(s) rejected (listed above); the other rows were {done}")]
@@ -140,12 +146,20 @@ pub fn run(cli: Cli) -> Result<()> {
                     "user name `{name}`: expected one word without spaces"
                 )));
             }
+            let role: crate::domain::staff::Role = role.parse().map_err(UsageError::from)?;
             let mut st = open(&cfg)?;
             let by = cli.user.clone().unwrap_or_else(|| "admin".into());
             let added = st.write(|c| {
                 let ok = users::add(c, name, display.as_deref(), role, Utc::now())?;
                 if ok {
-                    store::audit::record(c, Utc::now(), &by, "user.add", Some(name), Some(role))?;
+                    store::audit::record(
+                        c,
+                        Utc::now(),
+                        &by,
+                        "user.add",
+                        Some(name),
+                        Some(role.as_str()),
+                    )?;
                 }
                 Ok::<_, anyhow::Error>(ok)
             })?;
@@ -351,7 +365,7 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
     match cmd {
         TicketCmd::New(n) => {
             let who = actor(cli, &st)?;
-            let report = new_report(n, &who);
+            let report = new_report(n, &who)?;
             let out = st.write(|c| tickets::report(c, rules, &who, now, report))?;
             if !n.json {
                 println!(
@@ -373,7 +387,7 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
         } => {
             let state = state
                 .as_deref()
-                .map(|s| s.parse::<State>().map_err(UsageError))
+                .map(|s| s.parse::<State>().map_err(UsageError::from))
                 .transpose()?;
             let f = store::tickets::Filter {
                 state,
@@ -563,9 +577,9 @@ fn step(
     show_ticket(rules, &t, json_out, json!({}))
 }
 
-fn new_report(n: &NewTicket, who: &str) -> Report {
-    Report {
-        source: n.source.clone(),
+fn new_report(n: &NewTicket, who: &str) -> Result<Report, UsageError> {
+    Ok(Report {
+        source: n.source.parse()?,
         caller_raw: n.phone.clone(),
         subscriber: n.account.clone(),
         address: n.address.clone(),
@@ -580,7 +594,7 @@ fn new_report(n: &NewTicket, who: &str) -> Report {
             depot: n.depot.clone(),
         },
         detail: None,
-    }
+    })
 }
 
 fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
@@ -616,18 +630,17 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
     match cmd {
         FaxCmd::Faxrcvd { .. } => Ok(()),
         FaxCmd::List { state, class, json } => {
-            let check = |v: &Option<String>, key: &str, known: &[&str]| match v {
-                Some(x) if !known.contains(&x.as_str()) => Err(UsageError(format!(
-                    "--{key} {x}: expected one of {}",
-                    known.join(", ")
-                ))),
-                _ => Ok(()),
-            };
-            check(state, "state", &["recorded", "duplicate", "failed"])?;
-            check(class, "class", &["workorders", "desk", "triage"])?;
             let f = faxes::Filter {
-                state: state.clone(),
-                class: class.clone(),
+                state: state
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(UsageError::from)?,
+                class: class
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(UsageError::from)?,
             };
             let list = st.read(|c| faxes::list(c, &f).map_err(anyhow::Error::from))?;
             if *json {
@@ -639,7 +652,7 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
                     x.id,
                     local(rules, x.received_at),
                     x.state,
-                    x.class.as_deref().unwrap_or("-"),
+                    x.class.map_or("-", |c| c.as_str()),
                     x.sender.as_deref().or(x.tsi.as_deref()).unwrap_or("-"),
                     x.pages.unwrap_or(0),
                     x.ticket.as_deref().unwrap_or(""),
@@ -712,7 +725,7 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
                 )?;
                 Ok::<_, anyhow::Error>(f)
             })?;
-            if f.state == "failed" {
+            if f.state == crate::domain::fax::State::Failed {
                 bail!(
                     "fax {id}: the file could not be read ({}); there is no preview",
                     f.reason.as_deref().unwrap_or("unknown reason")
@@ -757,14 +770,6 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
     }
 }
 
-const OUTCOMES: [&str; 5] = [
-    "ringing",
-    "answered-elsewhere",
-    "abandoned",
-    "timed-out",
-    "interrupted",
-];
-
 fn print_call(rules: &Rules, c: &store::calls::Call) {
     println!(
         "{}  {:<18} {:>7}  {:<12} {:<14} {}  {}",
@@ -788,16 +793,12 @@ fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Result<()> {
             last,
             json,
         } => {
-            if let Some(o) = outcome.as_deref()
-                && !OUTCOMES.contains(&o)
-            {
-                bail!(UsageError(format!(
-                    "--outcome `{o}`: expected one of {}",
-                    OUTCOMES.join(", ")
-                )));
-            }
             let f = store::calls::Filter {
-                outcome: outcome.clone(),
+                outcome: outcome
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(UsageError::from)?,
                 since: None,
                 limit: *last,
             };
@@ -843,8 +844,10 @@ fn status(cfg: &Config, json_out: bool) -> Result<()> {
                 )
             })
             .collect();
-        let calls: serde_json::Map<String, serde_json::Value> =
-            counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
+        let calls: serde_json::Map<String, serde_json::Value> = counts
+            .iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect();
         return print_json(&json!({
             "sip_enabled": cfg.sip.enabled,
             "components": components,

@@ -11,7 +11,7 @@
 //!
 //! At a deadline it announces due callbacks (`Event::CallbackDue`, once per
 //! callback and due time) and records broken promises through
-//! `core::callbacks::sla_breaches` (ticket event, counter row, message to
+//! `core::deadlines::sla_breaches` (ticket event, counter row, message to
 //! the manager; `Event::SlaBreached`).
 //!
 //! May depend on: `core`, `store`, `events`, `app::Ctx`, tokio.
@@ -26,7 +26,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::callbacks::{self, Breach, DueCallback};
+use crate::core::callbacks::{self, DueCallback};
+use crate::core::deadlines::{self, Breach};
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
 use crate::store::{Store, StoreError, Writer, to_ms};
@@ -213,8 +214,8 @@ impl Scheduler {
             .write(move |c| {
                 Ok(Pass {
                     due: callbacks::due(c, &rules, now)?,
-                    breaches: callbacks::sla_breaches(c, &rules, now)?,
-                    next: callbacks::next_deadline(c, now)?,
+                    breaches: deadlines::sla_breaches(c, &rules, now)?,
+                    next: deadlines::next_deadline(c, now)?,
                 })
             })
             .await
@@ -291,7 +292,8 @@ pub async fn run(ctx: crate::app::Ctx) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::callbacks::{missed_call, sla_breaches};
+    use crate::core::callbacks::missed_call;
+    use crate::core::deadlines::sla_breaches;
     use crate::core::testing::rules;
     use crate::core::tickets::{Report, StepInput, report, step};
     use crate::domain::ticket::Step;
@@ -406,7 +408,7 @@ mod tests {
                     "li",
                     reported,
                     Report {
-                        source: "phone".into(),
+                        source: crate::domain::ticket::Source::Phone,
                         caller_raw: Some("88218050".into()),
                         ..Default::default()
                     },
@@ -466,7 +468,7 @@ mod tests {
         );
         rig.no_answer(&n);
         let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
-        assert_eq!(cb.state, "escalated");
+        assert_eq!(cb.state, crate::domain::callback::State::Escalated);
         let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, None)?));
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].purpose, "callback_escalation");
@@ -494,7 +496,7 @@ mod tests {
                 "li",
                 at(12, 0) - chrono::Duration::hours(13),
                 Report {
-                    source: "phone".into(),
+                    source: crate::domain::ticket::Source::Phone,
                     caller_raw: Some("88217901".into()),
                     ..Default::default()
                 },
@@ -539,7 +541,12 @@ mod tests {
         assert_eq!(breaches, 1);
         let more = rig.write(|c, r| sla_breaches(c, r, at(14, 0)));
         assert!(more.is_empty());
-        let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, Some("queued"))?));
+        let mail = rig.write(|c, _| {
+            Ok(crate::store::outbox::list(
+                c,
+                Some(crate::domain::message::State::Queued),
+            )?)
+        });
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].purpose, "sla_breach");
     }

@@ -8,28 +8,16 @@ use crate::cli::{CallbacksCmd, Cli, MissedResult, OutboxArgs, OutboxCmd};
 use crate::config::Config;
 use crate::core::callbacks::{self, Reached};
 use crate::core::{CoreError, Rules};
+use crate::domain::message::State as MessageState;
+use crate::domain::names::UnknownName;
 use crate::store::{self, outbox};
 
-const CALLBACK_STATES: [&str; 6] = [
-    "pending",
-    "passed",
-    "failed",
-    "resolved",
-    "escalated",
-    "cancelled",
-];
-const OUTBOX_STATES: [&str; 3] = ["queued", "sent", "failed"];
-
-fn check_state(state: Option<&str>, known: &[&str]) -> Result<()> {
-    if let Some(s) = state
-        && !known.contains(&s)
-    {
-        bail!(UsageError(format!(
-            "--state `{s}`: expected one of {}",
-            known.join(", ")
-        )));
-    }
-    Ok(())
+/// The `--state` argument as the enum `T`, or a usage error listing its names.
+fn parse_state<T: std::str::FromStr<Err = UnknownName>>(state: Option<&str>) -> Result<Option<T>> {
+    Ok(state
+        .map(str::parse)
+        .transpose()
+        .map_err(UsageError::from)?)
 }
 
 pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> Result<()> {
@@ -76,9 +64,9 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
             Ok(())
         }
         CallbacksCmd::List { state, limit, json } => {
-            check_state(state.as_deref(), &CALLBACK_STATES)?;
+            let state = parse_state(state.as_deref())?;
             let list = st.read(|c| {
-                let rows = store::callbacks::list(c, state.as_deref(), *limit)?;
+                let rows = store::callbacks::list(c, state, *limit)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for cb in rows {
                     let ticket = match cb.ticket_id {
@@ -110,7 +98,7 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
                     cb.phone.as_deref().unwrap_or("-"),
                     local(rules, cb.due_at),
                     cb.attempts,
-                    cb.outcome.as_deref().unwrap_or("")
+                    cb.outcome.map_or("", |o| o.as_str())
                 );
             }
             Ok(())
@@ -168,8 +156,8 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
             }
         }
         None => {
-            check_state(args.state.as_deref(), &OUTBOX_STATES)?;
-            let list = st.read(|c| outbox::list(c, args.state.as_deref()))?;
+            let state = parse_state(args.state.as_deref())?;
+            let list = st.read(|c| outbox::list(c, state))?;
             if args.json {
                 return print_json(&list);
             }
@@ -177,12 +165,12 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
                 println!("the outbox is empty");
             }
             for m in &list {
-                let when = match m.state.as_str() {
-                    "sent" => m.sent_at.map(|t| format!("sent {}", local(rules, t))),
-                    "queued" => m
+                let when = match m.state {
+                    MessageState::Sent => m.sent_at.map(|t| format!("sent {}", local(rules, t))),
+                    MessageState::Queued => m
                         .next_attempt_at
                         .map(|t| format!("next {}", local(rules, t))),
-                    _ => m
+                    MessageState::Failed => m
                         .last_attempt_at
                         .map(|t| format!("last {}", local(rules, t))),
                 }

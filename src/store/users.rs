@@ -4,24 +4,23 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
+use crate::domain::staff::Role;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub name: String,
     pub display: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
-
-pub const ROLES: [&str; 4] = ["agent", "clerk", "manager", "technician"];
 
 /// Adds a user; false if the name is taken.
 pub fn add(
     conn: &Connection,
     name: &str,
     display: Option<&str>,
-    role: &str,
+    role: Role,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StoreError> {
     let n = conn.execute(
