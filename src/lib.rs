@@ -6,13 +6,13 @@
 //! console, reports) carry the results out. Sources never call sinks.
 //!
 //! Modules, each with what it may depend on:
-//! - [`domain`]: the manual's rules, pure (no I/O) — depends on nothing here.
+//! - [`domain`]: the manual's rules, pure (no I/O), and its enums of named states, roles, kinds and origins — depends on nothing here.
 //! - [`config`]: TOML → typed, validated config — on `domain` value types.
-//! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
-//! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
+//! - [`store`]: SQLite, migrations, one module per aggregate, group commit; the domain's enums as text — on `domain`.
+//! - [`core`]: reports, workflow and callback steps, messages and deadlines inside a transaction — on `domain`, `store`, `config`.
 //! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `app::Ctx`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
-//! - [`events`]: the in-process broadcast of what happened — on nothing here.
+//! - [`events`]: the in-process broadcast of what happened — on `domain` (its enums).
 //! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `core`, `store`, `events`.
 //! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
 //! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.

@@ -31,7 +31,7 @@ use crate::config::{Config, ConfirmOn};
 use crate::domain::account::Account;
 use crate::domain::callback::{self, Change, Kind, Policy, Status, Window};
 use crate::domain::number::Phone;
-use crate::domain::ticket::Step;
+use crate::domain::ticket::{EventKind, Step};
 use crate::store::callbacks::{self as rows, Callback, NewCallback};
 use crate::store::subscribers;
 use crate::store::tickets::{self as tickets, NewEvent, Ticket};
@@ -171,7 +171,7 @@ pub fn after_step(
                     let detail = json!({ "callback": cb.id, "manager": rules.notices.manager });
                     tickets::add_event(
                         conn,
-                        &NewEvent::on(t, now, actor, "callback_escalated", &detail),
+                        &NewEvent::on(t, now, actor, EventKind::CallbackEscalated, &detail),
                     )?;
                 } else {
                     fx.callback_scheduled = Some((cb.id, cb.due_at));
@@ -547,7 +547,7 @@ pub(crate) mod tests {
                 Ok::<_, CoreError>(tickets::events(c, t.id)?)
             })
             .unwrap();
-        assert_eq!(ev.last().unwrap().kind, "callback_escalated");
+        assert_eq!(ev.last().unwrap().kind, EventKind::CallbackEscalated);
         // Escalated, not dropped: the ticket still awaits its callback.
         let t = s.read(|c| crate::core::tickets::get(c, &n)).unwrap();
         assert_eq!(t.state, State::Repaired);

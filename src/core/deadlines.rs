@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::messages::{fill_template, ticket_fields};
 use super::{CoreError, Rules};
+use crate::domain::ticket::EventKind;
 use crate::store::callbacks as rows;
 use crate::store::outbox::{self, NewMessage};
 use crate::store::tickets::{self as tickets, NewEvent};
@@ -45,7 +46,7 @@ pub fn sla_breaches(
         let detail = json!({ "due_at": due_at, "manager": rules.notices.manager });
         tickets::add_event(
             conn,
-            &NewEvent::on(&t, now, "scheduler", "sla_breached", &detail),
+            &NewEvent::on(&t, now, "scheduler", EventKind::SlaBreached, &detail),
         )?;
         let fields = ticket_fields(conn, rules, &t)?;
         let (subject, body) =

@@ -10,7 +10,7 @@ use crate::domain::account::Account;
 use crate::domain::number::Phone;
 use crate::domain::sla::Sla;
 use crate::domain::tag::{self, Origin};
-use crate::domain::ticket::{self, FaultFields, Source, State, Step};
+use crate::domain::ticket::{self, EventKind, FaultFields, Source, State, Step};
 use crate::store::subscribers::{self, Stored};
 use crate::store::tickets::{self as rows, NewEvent, Ticket};
 
@@ -161,7 +161,7 @@ pub fn report(
         });
         rows::add_event(
             conn,
-            &NewEvent::on(&t, now, actor, "repeat_report", &detail),
+            &NewEvent::on(&t, now, actor, EventKind::RepeatReport, &detail),
         )?;
         return Ok(Reported {
             ticket: t,
@@ -219,7 +219,7 @@ pub fn report(
             ticket_id: t.id,
             at: now,
             actor,
-            kind: "reported",
+            kind: EventKind::Reported,
             from: None,
             to: Some(State::New),
             detail: Some(&detail),
@@ -258,7 +258,7 @@ fn transition(
             ticket_id: t.id,
             at: now,
             actor,
-            kind: step.as_str(),
+            kind: step.into(),
             from: Some(from),
             to: Some(to),
             detail: Some(detail),
@@ -368,15 +368,15 @@ pub fn change_sla(
     let (kind, detail) = match &change {
         SlaChange::Pause(reason) => {
             sla.pause(now, reason).map_err(err)?;
-            ("sla_paused", json!({ "reason": reason }))
+            (EventKind::SlaPaused, json!({ "reason": reason }))
         }
         SlaChange::Resume => {
             sla.resume(now).map_err(err)?;
-            ("sla_resumed", json!({ "due_at": sla.due_at }))
+            (EventKind::SlaResumed, json!({ "due_at": sla.due_at }))
         }
         SlaChange::Exempt(reason) => {
             sla.exempt(reason).map_err(err)?;
-            ("sla_exempt", json!({ "reason": reason }))
+            (EventKind::SlaExempt, json!({ "reason": reason }))
         }
     };
     t.due_at = sla.due_at;
@@ -421,7 +421,10 @@ pub fn amend(
     t.updated_at = now;
     rows::save(conn, &t)?;
     let detail = serde_json::Value::Object(detail);
-    rows::add_event(conn, &NewEvent::on(&t, now, actor, "amended", &detail))?;
+    rows::add_event(
+        conn,
+        &NewEvent::on(&t, now, actor, EventKind::Amended, &detail),
+    )?;
     Ok(t)
 }
 
@@ -555,17 +558,17 @@ mod tests {
             })
             .unwrap();
         assert_eq!(t.state, State::Closed);
-        let kinds: Vec<_> = ev.iter().map(|e| e.kind.as_str()).collect();
+        let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
             [
-                "reported",
-                "dispatch",
-                "repair",
-                "callback_failed",
-                "repair",
-                "callback_passed",
-                "close"
+                EventKind::Reported,
+                EventKind::Dispatch,
+                EventKind::Repair,
+                EventKind::CallbackFailed,
+                EventKind::Repair,
+                EventKind::CallbackPassed,
+                EventKind::Close
             ]
         );
         assert!(ev.iter().all(|e| e.actor == "li"));

@@ -63,6 +63,47 @@ crate::named! {
 }
 
 crate::named! {
+    /// What an entry of a ticket's history records.
+    pub enum EventKind: "ticket event" {
+        /// A new ticket from a report.
+        Reported = "reported",
+        /// Another report of the same fault on the open ticket.
+        RepeatReport = "repeat_report",
+        Dispatch = "dispatch",
+        Repair = "repair",
+        CallbackPassed = "callback_passed",
+        CallbackFailed = "callback_failed",
+        CallbackNoAnswer = "callback_no_answer",
+        Close = "close",
+        Reopen = "reopen",
+        SlaPaused = "sla_paused",
+        SlaResumed = "sla_resumed",
+        SlaExempt = "sla_exempt",
+        /// A person filled in what they learnt (the subscriber, remarks).
+        Amended = "amended",
+        /// Every attempt of its callback went unanswered; the manager was told.
+        CallbackEscalated = "callback_escalated",
+        /// The repair promise broke; the manager was told.
+        SlaBreached = "sla_breached",
+    }
+}
+
+/// A step of the workflow is recorded under its own name.
+impl From<Step> for EventKind {
+    fn from(step: Step) -> EventKind {
+        match step {
+            Step::Dispatch => EventKind::Dispatch,
+            Step::Repair => EventKind::Repair,
+            Step::CallbackPassed => EventKind::CallbackPassed,
+            Step::CallbackFailed => EventKind::CallbackFailed,
+            Step::CallbackNoAnswer => EventKind::CallbackNoAnswer,
+            Step::Close => EventKind::Close,
+            Step::Reopen => EventKind::Reopen,
+        }
+    }
+}
+
+crate::named! {
     /// Where a fault report came in (the ticket's source).
     pub enum Source: "report source" {
         /// A call to the fault line.
@@ -206,5 +247,8 @@ mod tests {
             "`open` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened)"
         );
         assert_eq!("fax".parse::<Source>().unwrap(), Source::Fax);
+        for &step in Step::ALL {
+            assert_eq!(EventKind::from(step).as_str(), step.as_str());
+        }
     }
 }

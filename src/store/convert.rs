@@ -30,6 +30,7 @@ macro_rules! stored_as_name {
 stored_as_name!(
     ticket::State,
     ticket::Source,
+    ticket::EventKind,
     tag::OriginKind,
     callback::Kind,
     callback::State,
@@ -62,5 +63,29 @@ mod tests {
             .query_row("SELECT 'boss'", [], |r| r.get::<_, staff::Role>(0))
             .unwrap_err();
         assert!(e.to_string().contains("is not a role"), "{e}");
+    }
+
+    /// The store's SQL names these values as literals (a partial index is
+    /// only used for a literal): they must stay the enums' names.
+    #[test]
+    fn the_names_the_sql_spells_out() {
+        assert_eq!(callback::State::Pending.as_str(), "pending");
+        assert_eq!(callback::Kind::MissedCall.as_str(), "missed_call");
+        assert_eq!(message::State::Queued.as_str(), "queued");
+        assert_eq!(message::State::Sent.as_str(), "sent");
+        assert_eq!(message::State::Failed.as_str(), "failed");
+        assert_eq!(fax::State::Recorded.as_str(), "recorded");
+        assert_eq!(call::Outcome::Ringing.as_str(), "ringing");
+        assert_eq!(tag::OriginKind::Untagged.as_str(), "untagged");
+        assert_eq!(ticket::State::Closed.as_str(), "closed");
+        let awaiting: Vec<_> = ticket::State::ALL
+            .iter()
+            .filter(|s| s.awaits_repair())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(awaiting, ["new", "dispatched", "reopened"]);
+        let roles: Vec<_> = staff::Role::ALL.iter().map(|r| r.as_str()).collect();
+        // The CHECK constraint of the users table.
+        assert_eq!(roles, ["agent", "clerk", "manager", "technician"]);
     }
 }

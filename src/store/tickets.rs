@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
 use crate::domain::tag::OriginKind;
-use crate::domain::ticket::{FaultFields, Source, State};
+use crate::domain::ticket::{EventKind, FaultFields, Source, State};
 
 /// A ticket row.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +45,7 @@ pub struct Ticket {
 pub struct Event {
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub from_state: Option<State>,
     pub to_state: Option<State>,
     pub detail: Option<serde_json::Value>,
@@ -189,8 +189,7 @@ pub struct NewEvent<'a> {
     pub ticket_id: i64,
     pub at: DateTime<Utc>,
     pub actor: &'a str,
-    /// What happened: a step's name, `reported`, `repeat_report`, `sla_breached` ….
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub from: Option<State>,
     pub to: Option<State>,
     pub detail: Option<&'a serde_json::Value>,
@@ -202,7 +201,7 @@ impl<'a> NewEvent<'a> {
         t: &Ticket,
         at: DateTime<Utc>,
         actor: &'a str,
-        kind: &'a str,
+        kind: EventKind,
         detail: &'a serde_json::Value,
     ) -> NewEvent<'a> {
         NewEvent {
