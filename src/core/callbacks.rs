@@ -116,69 +116,50 @@ pub fn after_step(
 ) -> Result<Effects, CoreError> {
     let mut fx = Effects::default();
     let pending = rows::pending_for_ticket(conn, t.id)?;
-    let close = |step| -> Result<Option<(i64, callback::State)>, CoreError> {
-        let Some(mut cb) = pending.clone() else {
-            return Ok(None);
-        };
-        let change = take(conn, rules, actor, now, &mut cb, step)?;
-        Ok(Some((cb.id, change.state)))
+    match (pending, callback::Step::of_ticket(step)) {
+        (Some(mut cb), Some(cb_step)) => {
+            let change = take(conn, rules, actor, now, &mut cb, cb_step)?;
+            if change.escalates() {
+                fx.escalated = Some(cb.id);
+                let detail = json!({ "callback": cb.id, "manager": rules.notices.manager });
+                tickets::add_event(
+                    conn,
+                    &NewEvent::on(t, now, actor, EventKind::CallbackEscalated, &detail),
+                )?;
+            } else if change.state == callback::State::Pending {
+                fx.callback_scheduled = Some((cb.id, cb.due_at));
+            } else {
+                fx.callback_closed = Some((cb.id, change.state));
+            }
+        }
+        // Repaired with no callback pending: its verification is scheduled.
+        (None, Some(callback::Step::Reschedule)) => {
+            let due = rules.callbacks.first_due(Kind::PostRepair, now);
+            let id = rows::insert(
+                conn,
+                &NewCallback {
+                    kind: Kind::PostRepair,
+                    ticket_id: Some(t.id),
+                    call_id: None,
+                    phone: None,
+                    due_at: due,
+                },
+                now,
+            )?
+            .ok_or_else(|| CoreError::BadInput {
+                field: "callback",
+                why: format!("ticket {}: the callback could not be scheduled", t.number),
+            })?;
+            fx.callback_scheduled = Some((id, due));
+        }
+        _ => {}
+    }
+    let confirm_at = match rules.notices.confirm_on {
+        ConfirmOn::Repaired => Step::Repair,
+        ConfirmOn::CallbackPassed => Step::CallbackPassed,
     };
-    match step {
-        Step::Repair => {
-            let scheduled = match pending {
-                Some(mut cb) => {
-                    take(conn, rules, actor, now, &mut cb, callback::Step::Reschedule)?;
-                    (cb.id, cb.due_at)
-                }
-                None => {
-                    let due = rules.callbacks.first_due(Kind::PostRepair, now);
-                    let id = rows::insert(
-                        conn,
-                        &NewCallback {
-                            kind: Kind::PostRepair,
-                            ticket_id: Some(t.id),
-                            call_id: None,
-                            phone: None,
-                            due_at: due,
-                        },
-                        now,
-                    )?
-                    .ok_or_else(|| CoreError::BadInput {
-                        field: "callback",
-                        why: format!("ticket {}: the callback could not be scheduled", t.number),
-                    })?;
-                    (id, due)
-                }
-            };
-            fx.callback_scheduled = Some(scheduled);
-            if rules.notices.confirm_on == ConfirmOn::Repaired {
-                fx.queued.extend(confirm(conn, rules, now, t)?);
-            }
-        }
-        Step::CallbackPassed => {
-            fx.callback_closed = close(callback::Step::Pass)?;
-            if rules.notices.confirm_on == ConfirmOn::CallbackPassed {
-                fx.queued.extend(confirm(conn, rules, now, t)?);
-            }
-        }
-        Step::CallbackFailed => fx.callback_closed = close(callback::Step::Fail)?,
-        Step::Reopen => fx.callback_closed = close(callback::Step::Cancel)?,
-        Step::CallbackNoAnswer => {
-            if let Some(mut cb) = pending {
-                let change = take(conn, rules, actor, now, &mut cb, callback::Step::NoAnswer)?;
-                if change.escalates() {
-                    fx.escalated = Some(cb.id);
-                    let detail = json!({ "callback": cb.id, "manager": rules.notices.manager });
-                    tickets::add_event(
-                        conn,
-                        &NewEvent::on(t, now, actor, EventKind::CallbackEscalated, &detail),
-                    )?;
-                } else {
-                    fx.callback_scheduled = Some((cb.id, cb.due_at));
-                }
-            }
-        }
-        Step::Dispatch | Step::Close => {}
+    if step == confirm_at {
+        fx.queued.extend(confirm(conn, rules, now, t)?);
     }
     Ok(fx)
 }

@@ -15,6 +15,8 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::ticket;
+
 crate::named! {
     /// What a callback is for.
     pub enum Kind: "callback kind" {
@@ -80,6 +82,18 @@ crate::named! {
 }
 
 impl Step {
+    /// What a step of a ticket means for its pending repair callback, if anything.
+    pub fn of_ticket(step: ticket::Step) -> Option<Step> {
+        match step {
+            ticket::Step::Repair => Some(Step::Reschedule),
+            ticket::Step::CallbackPassed => Some(Step::Pass),
+            ticket::Step::CallbackFailed => Some(Step::Fail),
+            ticket::Step::CallbackNoAnswer => Some(Step::NoAnswer),
+            ticket::Step::Reopen => Some(Step::Cancel),
+            ticket::Step::Dispatch | ticket::Step::Close => None,
+        }
+    }
+
     /// The kind of callback the step belongs to; None for both kinds.
     fn only_for(self) -> Option<Kind> {
         match self {
@@ -508,6 +522,34 @@ mod tests {
             assert_eq!(c, done(State::Escalated, Outcome::NoAnswer, 4));
             assert!(c.escalates());
         }
+    }
+
+    #[test]
+    fn what_a_ticket_step_means_for_its_callback() {
+        use crate::domain::ticket::Step as T;
+        let meant: Vec<_> = T::ALL.iter().map(|&t| Step::of_ticket(t)).collect();
+        assert_eq!(
+            meant,
+            [
+                None,
+                Some(Step::Reschedule),
+                Some(Step::Pass),
+                Some(Step::Fail),
+                Some(Step::NoAnswer),
+                None,
+                Some(Step::Cancel),
+            ]
+        );
+        // Each is a step a pending repair callback may take.
+        for step in meant.into_iter().flatten() {
+            assert!(
+                policy()
+                    .apply(pending(Kind::PostRepair, 0), step, local(10, 0))
+                    .is_ok()
+            );
+        }
+        assert!(!Step::Reschedule.by_person() && !Step::CalledAgain.by_person());
+        assert!(!Step::Cancel.is_attempt() && Step::Cancel.by_person());
     }
 
     #[test]
