@@ -27,10 +27,22 @@ mod callbacks;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-impl From<crate::domain::names::UnknownName> for UsageError {
-    fn from(e: crate::domain::names::UnknownName) -> Self {
-        UsageError(e.to_string())
-    }
+/// The argument `flag`'s value `v` as one of the domain's named enums, or a
+/// usage error naming the argument, the value and the names allowed.
+pub(crate) fn named<T>(flag: &str, v: &str) -> Result<T, UsageError>
+where
+    T: std::str::FromStr<Err = crate::domain::names::UnknownName>,
+{
+    v.parse()
+        .map_err(|e: crate::domain::names::UnknownName| UsageError(format!("{flag} {v}: {e}")))
+}
+
+/// An optional argument as with [`named`].
+pub(crate) fn arg<T>(flag: &str, v: Option<&str>) -> Result<Option<T>, UsageError>
+where
+    T: std::str::FromStr<Err = crate::domain::names::UnknownName>,
+{
+    v.map(|s| named(flag, s)).transpose()
 }
 
 /// An import that applied its good rows and rejected others (exit code 65).
@@ -146,7 +158,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     "user name `{name}`: expected one word without spaces"
                 )));
             }
-            let role: crate::domain::staff::Role = role.parse().map_err(UsageError::from)?;
+            let role: crate::domain::staff::Role = named("--role", role)?;
             let mut st = open(&cfg)?;
             let by = cli.user.clone().unwrap_or_else(|| "admin".into());
             let added = st.write(|c| {
@@ -385,10 +397,7 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
             open,
             json,
         } => {
-            let state = state
-                .as_deref()
-                .map(|s| s.parse::<State>().map_err(UsageError::from))
-                .transpose()?;
+            let state = arg::<State>("--state", state.as_deref())?;
             let f = store::tickets::Filter {
                 state,
                 tag: tag.clone(),
@@ -579,7 +588,7 @@ fn step(
 
 fn new_report(n: &NewTicket, who: &str) -> Result<Report, UsageError> {
     Ok(Report {
-        source: n.source.parse()?,
+        source: named("--source", &n.source)?,
         caller_raw: n.phone.clone(),
         subscriber: n.account.clone(),
         address: n.address.clone(),
@@ -631,16 +640,8 @@ fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
         FaxCmd::Faxrcvd { .. } => Ok(()),
         FaxCmd::List { state, class, json } => {
             let f = faxes::Filter {
-                state: state
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(UsageError::from)?,
-                class: class
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(UsageError::from)?,
+                state: arg("--state", state.as_deref())?,
+                class: arg("--class", class.as_deref())?,
             };
             let list = st.read(|c| faxes::list(c, &f).map_err(anyhow::Error::from))?;
             if *json {
@@ -794,11 +795,7 @@ fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Result<()> {
             json,
         } => {
             let f = store::calls::Filter {
-                outcome: outcome
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(UsageError::from)?,
+                outcome: arg("--outcome", outcome.as_deref())?,
                 since: None,
                 limit: *last,
             };

@@ -3,22 +3,13 @@
 use anyhow::{Result, bail};
 use chrono::Utc;
 
-use super::{UsageError, actor, local, open, print_json};
+use super::{actor, arg, local, open, print_json};
 use crate::cli::{CallbacksCmd, Cli, MissedResult, OutboxArgs, OutboxCmd};
 use crate::config::Config;
 use crate::core::callbacks::{self, Reached};
 use crate::core::{CoreError, Rules};
 use crate::domain::message::State as MessageState;
-use crate::domain::names::UnknownName;
 use crate::store::{self, outbox};
-
-/// The `--state` argument as the enum `T`, or a usage error listing its names.
-fn parse_state<T: std::str::FromStr<Err = UnknownName>>(state: Option<&str>) -> Result<Option<T>> {
-    Ok(state
-        .map(str::parse)
-        .transpose()
-        .map_err(UsageError::from)?)
-}
 
 pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> Result<()> {
     let mut st = open(cfg)?;
@@ -64,7 +55,7 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
             Ok(())
         }
         CallbacksCmd::List { state, limit, json } => {
-            let state = parse_state(state.as_deref())?;
+            let state = arg("--state", state.as_deref())?;
             let list = st.read(|c| {
                 let rows = store::callbacks::list(c, state, *limit)?;
                 let mut out = Vec::with_capacity(rows.len());
@@ -156,7 +147,7 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
             }
         }
         None => {
-            let state = parse_state(args.state.as_deref())?;
+            let state = arg("--state", args.state.as_deref())?;
             let list = st.read(|c| outbox::list(c, state))?;
             if args.json {
                 return print_json(&list);
