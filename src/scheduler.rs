@@ -471,7 +471,10 @@ mod tests {
         assert_eq!(cb.state, crate::domain::callback::State::Escalated);
         let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, None)?));
         assert_eq!(mail.len(), 1);
-        assert_eq!(mail[0].purpose, "callback_escalation");
+        assert_eq!(
+            mail[0].purpose,
+            crate::domain::message::Purpose::CallbackEscalation
+        );
         // Escalated: never announced again. The next event is the rescan's silence,
         // so check the counter after a day.
         tokio::time::sleep(48 * HOUR).await;
@@ -548,7 +551,7 @@ mod tests {
             )?)
         });
         assert_eq!(mail.len(), 1);
-        assert_eq!(mail[0].purpose, "sla_breach");
+        assert_eq!(mail[0].purpose, crate::domain::message::Purpose::SlaBreach);
     }
 
     #[tokio::test(start_paused = true)]

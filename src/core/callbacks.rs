@@ -520,7 +520,10 @@ pub(crate) mod tests {
         let msgs = s.read(|c| outbox::list(c, None)).unwrap();
         assert_eq!(msgs.len(), 1);
         assert_eq!(msgs[0].recipient, "manager@localhost");
-        assert_eq!(msgs[0].purpose, "callback_escalation");
+        assert_eq!(
+            msgs[0].purpose,
+            crate::domain::message::Purpose::CallbackEscalation
+        );
         assert!(msgs[0].body.contains("4 次"), "{}", msgs[0].body);
         let ev = s
             .read(|c| {

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::messages::{fill_template, ticket_fields};
 use super::{CoreError, Rules};
+use crate::domain::message::Purpose;
 use crate::domain::ticket::EventKind;
 use crate::store::callbacks as rows;
 use crate::store::outbox::{self, NewMessage};
@@ -59,7 +60,7 @@ pub fn sla_breaches(
             conn,
             &NewMessage {
                 message_id: message_id.clone(),
-                purpose: "sla_breach".into(),
+                purpose: Purpose::SlaBreach,
                 ticket_id: Some(id),
                 recipient: rules.notices.manager.clone(),
                 subject,

@@ -159,7 +159,7 @@ pub fn record(
                 conn,
                 &NewMessage {
                     message_id: message_id.clone(),
-                    purpose: "workorder_ack".into(),
+                    purpose: crate::domain::message::Purpose::WorkorderAck,
                     ticket_id: None,
                     recipient: fr.ack_to.clone(),
                     subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),

@@ -16,6 +16,7 @@ use super::{CoreError, Rules};
 use crate::config::{Config, ConfirmOn, Template, Templates};
 use crate::domain::account::Account;
 use crate::domain::callback;
+use crate::domain::message::Purpose;
 use crate::domain::tag::OriginKind;
 use crate::store::callbacks::Callback;
 use crate::store::outbox::{self, NewMessage};
@@ -181,7 +182,7 @@ pub(super) fn confirm(
         conn,
         &NewMessage {
             message_id: message_id.clone(),
-            purpose: "repair_confirmation".into(),
+            purpose: Purpose::RepairConfirmation,
             ticket_id: Some(t.id),
             recipient: desk.reply_to.clone(),
             subject,
@@ -247,7 +248,7 @@ pub(super) fn escalation(
             message_id: rules
                 .notices
                 .message_id("callback-escalation", &cb.id.to_string()),
-            purpose: "callback_escalation".into(),
+            purpose: Purpose::CallbackEscalation,
             ticket_id: cb.ticket_id,
             recipient: rules.notices.manager.clone(),
             subject,

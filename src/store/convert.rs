@@ -40,6 +40,7 @@ stored_as_name!(
     fax::State,
     fax::ClassName,
     message::State,
+    message::Purpose,
     staff::Role,
 );
 

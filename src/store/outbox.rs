@@ -10,15 +10,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
-use crate::domain::message::State;
+use crate::domain::message::{Purpose, State};
 
 /// A message to queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewMessage {
     /// `<purpose.key@domain>`: the same message always gets the same id.
     pub message_id: String,
-    /// What it is for: repair_confirmation, workorder_ack, escalation, sla_breach …
-    pub purpose: String,
+    pub purpose: Purpose,
     pub ticket_id: Option<i64>,
     pub recipient: String,
     pub subject: String,
@@ -209,7 +208,7 @@ mod tests {
         let (_d, s) = temp_store();
         let m = NewMessage {
             message_id: "<workorder_ack.1@faultdesk.localhost>".into(),
-            purpose: "workorder_ack".into(),
+            purpose: Purpose::WorkorderAck,
             ticket_id: None,
             recipient: "88247792@fax.localhost".into(),
             subject: "工单回执".into(),
@@ -231,7 +230,7 @@ mod tests {
         let t0 = Utc::now();
         let m = |k: &str| NewMessage {
             message_id: format!("<t.{k}@x>"),
-            purpose: "t".into(),
+            purpose: Purpose::SlaBreach,
             ticket_id: None,
             recipient: "a@x".into(),
             subject: "s".into(),
