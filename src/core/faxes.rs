@@ -3,6 +3,8 @@
 //! for triage) or a work-order batch with its receipt acknowledgment queued
 //! in the outbox. A file seen before (same identity) changes nothing; the
 //! same content under another identity is recorded as a duplicate only.
+//!
+//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

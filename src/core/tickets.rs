@@ -1,4 +1,6 @@
 //! Fault reports and the steps of the fault workflow.
+//!
+//! May depend on: `domain`, `store`, `core::callbacks` (what a step means for its callback).
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

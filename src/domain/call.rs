@@ -6,6 +6,8 @@
 //! Reason says `SIP;cause=200` means an agent answered on another phone; any
 //! other CANCEL means the caller hung up. Outcomes belong to the call, never
 //! to a phone that rang.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::names`. No I/O.
 
 use serde::Serialize;
 

@@ -9,6 +9,8 @@
 //! a fault report tagged with the desk; anything else waits for triage.
 //!
 //! Pure: no I/O, no clock. Callers pass configured values and times in.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::tag`, `domain::names`. No I/O.
 
 use serde::Serialize;
 

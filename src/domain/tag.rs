@@ -4,6 +4,8 @@
 //! customer's own report carries the estate's tag (X, Q, R) once the customer
 //! is known; anything else stays untagged for a person to triage. A tag is
 //! never guessed from a number's shape.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::names`. No I/O.
 
 use serde::Serialize;
 

@@ -4,6 +4,8 @@
 //! callback (×) reopens the ticket, which is then dispatched again. A fault
 //! solved over the phone may be marked repaired without a dispatch. Every
 //! other step is refused, naming the state the ticket is in.
+//!
+//! May depend on: std, chrono, serde, thiserror, `domain::names`. No I/O.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -2,6 +2,8 @@
 //!
 //! Functions here read and write rows; when a callback is due, retried or
 //! escalated is decided in `domain::callback` and `core::callbacks`.
+//!
+//! May depend on: rusqlite, chrono, `domain::callback`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

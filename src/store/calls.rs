@@ -2,6 +2,8 @@
 //!
 //! A row is inserted (ringing) when the INVITE arrives and updated once with
 //! its outcome; `UNIQUE (call_id)` makes a repeated INVITE insert nothing.
+//!
+//! May depend on: rusqlite, chrono, `domain::call`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

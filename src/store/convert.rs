@@ -4,6 +4,8 @@
 //!
 //! Every enum keeps the name [`named!`](crate::named) gives it, so the stored
 //! values never change with the code.
+//!
+//! May depend on: rusqlite, `domain` (the enums it converts).
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 

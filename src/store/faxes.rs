@@ -5,6 +5,8 @@
 //! recorded or not at all. A file is known by its identity (device, inode,
 //! size, mtime, name), so seeing it again after a crash or in read-only mode
 //! changes nothing; the same content under another identity is a duplicate.
+//!
+//! May depend on: rusqlite, chrono, `domain::fax`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

@@ -7,7 +7,7 @@
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
 //!
-//! The domain's enums become text only in [`convert`] (`ToSql`/`FromSql` by
+//! The domain's enums become text only in `convert` (`ToSql`/`FromSql` by
 //! their names), and the names in SQL literals (`state = 'pending'`) are
 //! those names.
 //!

@@ -4,6 +4,8 @@
 //!
 //! A message is known by its deterministic Message-ID (per ticket or batch
 //! and purpose), so queueing the same message twice keeps one row.
+//!
+//! May depend on: rusqlite, chrono, `domain::message`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

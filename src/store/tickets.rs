@@ -2,6 +2,8 @@
 //!
 //! Functions here read and write rows; which step is legal and what a step
 //! means is decided in `domain::ticket` and `core::tickets`.
+//!
+//! May depend on: rusqlite, chrono, serde_json, `domain::ticket`, `domain::tag`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

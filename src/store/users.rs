@@ -1,4 +1,6 @@
 //! Users: the people every change and every look at customer data is attributed to.
+//!
+//! May depend on: rusqlite, chrono, `domain::staff`.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
