@@ -198,6 +198,7 @@ pub fn answered_call(
     caller: &Phone,
 ) -> Result<(), CoreError> {
     if let Some(mut cb) = rows::pending_for_phone(conn, caller.as_str())? {
+        // Nobody takes this step (`by_person` is false): no actor is recorded.
         take(conn, rules, "", now, &mut cb, callback::Step::CalledAgain)?;
     }
     Ok(())
