@@ -88,7 +88,8 @@ pub fn run(cli: Cli) -> Result<()> {
             name,
             role,
             display,
-        }) => admin::add_user(&cli, &cfg, name, role, display.as_deref()),
+            first,
+        }) => admin::add_user(&cli, &cfg, name, *role, display.as_deref(), *first),
         Command::User(UserCmd::List { json }) => admin::list_users(&cfg, *json),
     }
 }

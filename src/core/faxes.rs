@@ -3,6 +3,8 @@
 //! for triage) or a work-order batch with its receipt acknowledgment queued
 //! in the outbox. A file seen before (same identity) changes nothing; the
 //! same content under another identity is recorded as a duplicate only.
+//!
+//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -117,7 +119,7 @@ pub fn record(
         Some(h) => faxes::recorded_with_hash(conn, h)?,
         None => None,
     } {
-        f.state = "duplicate".into();
+        f.state = fax::State::Duplicate;
         f.duplicate_of = Some(of);
         let id = faxes::insert(conn, &f, now)?;
         return Ok(Outcome::Duplicate {
@@ -131,8 +133,8 @@ pub fn record(
         f.tsi.as_deref(),
     );
     let class = fax::classify(sender.as_ref(), &fr.work_order_fax, &rules.desks);
-    f.state = "recorded".into();
-    f.class = Some(class.as_str().to_string());
+    f.state = fax::State::Recorded;
+    f.class = Some(class.name());
     f.tag = match &class {
         FaxClass::Desk(t) => Some(t.clone()),
         _ => None,
@@ -160,7 +162,7 @@ pub fn record(
                 conn,
                 &NewMessage {
                     message_id: message_id.clone(),
-                    purpose: "workorder_ack".into(),
+                    purpose: crate::domain::message::Purpose::WorkorderAck,
                     ticket_id: None,
                     recipient: fr.ack_to.clone(),
                     subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),
@@ -184,7 +186,7 @@ pub fn record(
                     "fax",
                     now,
                     Report {
-                        source: "fax".into(),
+                        source: crate::domain::ticket::Source::Fax,
                         caller_raw: intake.sender_number.clone().or_else(|| f.tsi.clone()),
                         fields: FaultFields {
                             fault: Some(fault),
@@ -216,7 +218,7 @@ pub fn record_failure(
     if let Some(known) = faxes::by_identity(conn, &f.identity)? {
         return Ok(Outcome::Known { fax: known });
     }
-    f.state = "failed".into();
+    f.state = fax::State::Failed;
     f.class = None;
     let id = faxes::insert(conn, &f, now)?;
     Ok(Outcome::Failed {
@@ -262,7 +264,7 @@ mod tests {
             panic!("{o:?}")
         };
         let (b, orders, mid) = batch.unwrap();
-        assert_eq!((orders, fax.class.as_deref()), (3, Some("workorders")));
+        assert_eq!((orders, fax.class), (3, Some(fax::ClassName::WorkOrders)));
         assert_eq!(mid, format!("<workorder-ack.{b}@faultdesk.localhost>"));
 
         let mut told = intake("b", "h2", None, 4);
@@ -296,7 +298,9 @@ mod tests {
             Outcome::Known { .. }
         ));
 
-        let msgs = s.read(|c| outbox::list(c, Some("queued"))).unwrap();
+        let msgs = s
+            .read(|c| outbox::list(c, Some(crate::domain::message::State::Queued)))
+            .unwrap();
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].recipient, "88247792@fax.localhost");
         assert_eq!(

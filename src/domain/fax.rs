@@ -9,6 +9,8 @@
 //! a fault report tagged with the desk; anything else waits for triage.
 //!
 //! Pure: no I/O, no clock. Callers pass configured values and times in.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::tag`, `domain::names`. No I/O.
 
 use serde::Serialize;
 
@@ -63,6 +65,34 @@ pub fn sender_number(
         .find_map(|s| plan.normalise(s).ok())
 }
 
+crate::named! {
+    /// What became of a file taken from the spool.
+    pub enum State: "fax state" {
+        /// Read and recorded (a batch, a ticket or triage).
+        Recorded = "recorded",
+        /// The same content was recorded before.
+        Duplicate = "duplicate",
+        /// The file could not be read.
+        Failed = "failed",
+    }
+}
+
+/// A file is taken as recorded until it turns out a duplicate or unreadable.
+impl Default for State {
+    fn default() -> Self {
+        State::Recorded
+    }
+}
+
+crate::named! {
+    /// The name of a fax's class, as stored: [`FaxClass`] without the tag.
+    pub enum ClassName: "fax class" {
+        WorkOrders = "workorders",
+        Desk = "desk",
+        Triage = "triage",
+    }
+}
+
 /// What a fax becomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "class", content = "tag", rename_all = "snake_case")]
@@ -76,12 +106,12 @@ pub enum FaxClass {
 }
 
 impl FaxClass {
-    /// The stored name of the class: workorders, desk, triage.
-    pub fn as_str(&self) -> &'static str {
+    /// The stored name of the class.
+    pub fn name(&self) -> ClassName {
         match self {
-            FaxClass::WorkOrders => "workorders",
-            FaxClass::Desk(_) => "desk",
-            FaxClass::Triage => "triage",
+            FaxClass::WorkOrders => ClassName::WorkOrders,
+            FaxClass::Desk(_) => ClassName::Desk,
+            FaxClass::Triage => ClassName::Triage,
         }
     }
 }
@@ -199,7 +229,7 @@ mod tests {
         assert_eq!(c("0086 29 88218050"), FaxClass::Desk("DC".into()));
         assert_eq!(c("13912345678"), FaxClass::Triage);
         assert_eq!(classify(None, &room, &d), FaxClass::Triage);
-        assert_eq!(FaxClass::Desk("DC".into()).as_str(), "desk");
+        assert_eq!(FaxClass::Desk("DC".into()).name(), ClassName::Desk);
     }
 
     #[test]
