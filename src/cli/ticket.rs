@@ -26,11 +26,10 @@ fn show_ticket(
         return print_json(&v);
     }
     println!(
-        "{}  {} {}  {}  {}  due {}",
+        "{}  {}  {}  {}  时限 {}",
         t.number,
-        t.state,
-        t.state.mark(),
-        t.tag.as_deref().unwrap_or("(untagged)"),
+        t.state.word(),
+        t.tag.as_deref().unwrap_or("未分类"),
         t.address.as_deref().or(t.caller.as_deref()).unwrap_or("-"),
         local(rules, t.due_at),
     );
@@ -90,13 +89,12 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 return show_ticket(rules, &t, true, json!({ "events": events }));
             }
             show_ticket(rules, &t, false, json!({}))?;
-            for e in events {
+            for line in tickets::history(rules, &events) {
                 println!(
-                    "  {}  {:<10} {:<20} {}",
-                    local(rules, e.at),
-                    e.actor,
-                    e.kind,
-                    e.detail.map(|d| d.to_string()).unwrap_or_default()
+                    "  {}  {:<10} {}",
+                    local(rules, line.at),
+                    line.actor,
+                    line.what
                 );
             }
             Ok(())

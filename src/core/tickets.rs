@@ -430,6 +430,89 @@ pub fn amend(
     Ok(t)
 }
 
+/// One entry of a ticket's history as a person reads it: who, when, and
+/// what happened in the manual's words with the logbook's marks.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub what: String,
+}
+
+/// The readable history of a ticket (`ticket show`, the console).
+pub fn history(rules: &Rules, events: &[rows::Event]) -> Vec<HistoryLine> {
+    events
+        .iter()
+        .map(|e| HistoryLine {
+            at: e.at,
+            actor: e.actor.clone(),
+            what: describe(rules, e),
+        })
+        .collect()
+}
+
+fn describe(rules: &Rules, e: &rows::Event) -> String {
+    let empty = serde_json::Value::Null;
+    let d = e.detail.as_ref().unwrap_or(&empty);
+    // A non-empty text field of the detail.
+    let text = |key: &str| {
+        d.get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut add = |label: &str, v: Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("{label}{v}"));
+        }
+    };
+    match e.kind {
+        EventKind::Reported | EventKind::RepeatReport => {
+            let source = text("source").and_then(|s| s.parse::<Source>().ok());
+            add("来源 ", source.map(|s| s.word().to_string()));
+            add("来电 ", text("caller").or_else(|| text("caller_raw")));
+            add("故障现象 ", text("fault"));
+            add("上报人 ", text("reporter"));
+        }
+        EventKind::Dispatch => {
+            add("→ ", text("depot"));
+            add("维修人员 ", text("technician"));
+        }
+        EventKind::Repair => add("故障原因 ", text("cause")),
+        EventKind::CallbackPassed | EventKind::CallbackFailed | EventKind::CallbackNoAnswer => {
+            add("满意度 ", text("satisfaction"));
+            add("", text("note"));
+        }
+        EventKind::Reopen => add("原因 ", text("note")),
+        EventKind::SlaPaused | EventKind::SlaExempt => add("原因 ", text("reason")),
+        EventKind::SlaResumed => add(
+            "新时限 ",
+            text("due_at")
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+                .map(|t| t.with_timezone(&rules.tz).format("%m-%d %H:%M").to_string()),
+        ),
+        EventKind::Amended => {
+            add("用户 ", text("subscriber"));
+            add("备注 ", text("remarks"));
+        }
+        EventKind::CallbackEscalated | EventKind::SlaBreached => add("→ ", text("manager")),
+        EventKind::Close => {}
+    }
+    if let (Some(from), Some(to)) = (e.from_state, e.to_state)
+        && from != to
+    {
+        parts.push(format!("({} → {})", from.word(), to.word()));
+    }
+    let mut line = e.kind.word().to_string();
+    if !parts.is_empty() {
+        line.push_str("  ");
+        line.push_str(&parts.join(", "));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,6 +657,67 @@ mod tests {
             ]
         );
         assert!(ev.iter().all(|e| e.actor == "li"));
+        // The history reads as the logbook: words, marks, state changes.
+        let what: Vec<String> = history(&r, &ev).into_iter().map(|l| l.what).collect();
+        assert_eq!(
+            what,
+            [
+                "受理  来源 电话, 来电 88218050",
+                "下发  (已接收 → 已下发)",
+                "修好 ✓  (已下发 → 已修好 ✓)",
+                "回访未通过 ×  (已修好 ✓ → 重新登记 ×)",
+                "修好 ✓  (重新登记 × → 已修好 ✓)",
+                "回访通过 ☆  (已修好 ✓ → 已回访 ☆)",
+                "关闭  (已回访 ☆ → 已关闭 ☆)",
+            ]
+        );
+    }
+
+    #[test]
+    fn history_lines_carry_the_details_a_person_needs() {
+        let r = rules();
+        let ev = |kind, detail: serde_json::Value| rows::Event {
+            at: at(1),
+            actor: "li".into(),
+            kind,
+            from_state: Some(State::New),
+            to_state: Some(State::New),
+            detail: Some(detail),
+        };
+        let lines = history(
+            &r,
+            &[
+                ev(
+                    EventKind::Dispatch,
+                    json!({ "depot": "馨苑维护处", "technician": "张工" }),
+                ),
+                ev(
+                    EventKind::Repair,
+                    json!({ "cause": "光猫故障", "note": null }),
+                ),
+                ev(
+                    EventKind::CallbackPassed,
+                    json!({ "satisfaction": "满意", "note": " " }),
+                ),
+                ev(EventKind::SlaPaused, json!({ "reason": "暴雨" })),
+                ev(EventKind::SlaResumed, json!({ "due_at": at(20) })),
+                ev(EventKind::Amended, json!({ "subscriber": "dw0120502" })),
+                ev(EventKind::SlaBreached, json!({ "manager": "boss@x" })),
+            ],
+        );
+        let what: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "下发  → 馨苑维护处, 维修人员 张工",
+                "修好 ✓  故障原因 光猫故障",
+                "回访通过 ☆  满意度 满意",
+                "暂停时限  原因 暴雨",
+                "恢复时限  新时限 11-27 04:00",
+                "补录  用户 dw0120502",
+                "超时未修复,已告知经理  → boss@x",
+            ]
+        );
     }
 
     #[test]

@@ -23,6 +23,18 @@ crate::named! {
 }
 
 impl State {
+    /// The word the centre uses (目前状态), with the logbook's mark.
+    pub fn word(self) -> &'static str {
+        match self {
+            State::New => "已接收",
+            State::Dispatched => "已下发",
+            State::Repaired => "已修好 ✓",
+            State::CalledBack => "已回访 ☆",
+            State::Closed => "已关闭 ☆",
+            State::Reopened => "重新登记 ×",
+        }
+    }
+
     /// The mark the paper logbook uses, if any.
     pub fn mark(self) -> &'static str {
         match self {
@@ -90,6 +102,29 @@ crate::named! {
     }
 }
 
+impl EventKind {
+    /// The word of a history line, in the manual's terms.
+    pub fn word(self) -> &'static str {
+        match self {
+            EventKind::Reported => "受理",
+            EventKind::RepeatReport => "重复报障",
+            EventKind::Dispatch => "下发",
+            EventKind::Repair => "修好 ✓",
+            EventKind::CallbackPassed => "回访通过 ☆",
+            EventKind::CallbackFailed => "回访未通过 ×",
+            EventKind::CallbackNoAnswer => "回访无人接听",
+            EventKind::Close => "关闭",
+            EventKind::Reopen => "重新登记 ×",
+            EventKind::SlaPaused => "暂停时限",
+            EventKind::SlaResumed => "恢复时限",
+            EventKind::SlaExempt => "免除时限",
+            EventKind::Amended => "补录",
+            EventKind::CallbackEscalated => "回访无人接听,已报经理",
+            EventKind::SlaBreached => "超时未修复,已告知经理",
+        }
+    }
+}
+
 /// A step of the workflow is recorded under its own name.
 impl From<Step> for EventKind {
     fn from(step: Step) -> EventKind {
@@ -118,6 +153,19 @@ crate::named! {
         Cli = "cli",
         /// Entered in the web console.
         Web = "web",
+    }
+}
+
+impl Source {
+    /// 来源, as the centre says it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Source::Phone => "电话",
+            Source::Fax => "传真",
+            Source::Counter => "柜台",
+            Source::Cli => "命令行",
+            Source::Web => "控制台",
+        }
     }
 }
 
