@@ -2,7 +2,7 @@
 //! name that is not one of them.
 //!
 //! [`named!`](crate::named) declares an enum whose variants each have a fixed
-//! name: it generates `ALL`, `as_str`, `Display`, `FromStr` (refusing with
+//! name (and, after a `/`, the word a person reads): it generates `word`, `ALL`, `as_str`, `Display`, `FromStr` (refusing with
 //! the allowed names, generated from `ALL`) and serde by name. The store
 //! keeps exactly these names; the CLI and JSON output show them.
 //!
@@ -49,10 +49,12 @@ pub trait Named: Copy + Sized + 'static {
 /// `named! { /// doc  pub enum State: "ticket state" { New = "new", … } }`.
 #[macro_export]
 macro_rules! named {
+    (@word $text:literal) => { $text };
+    (@word $text:literal, $word:literal) => { $word };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident : $what:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal $(/ $word:literal)? ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -69,6 +71,14 @@ macro_rules! named {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),+
+                }
+            }
+
+            /// The word a person reads (the console, printed lines), where
+            /// the declaration gives one after the name; else the name.
+            pub const fn word(self) -> &'static str {
+                match self {
+                    $($name::$variant => $crate::named!(@word $text $(, $word)?)),+
                 }
             }
         }
