@@ -88,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     let store = Store::open_or_create(&dir.path().join("calls.db"), &opts)?;
-    let writer = Writer::start_with(store, faultdesk::cmd::writer_setup(&cfg));
+    let writer = Writer::start_with(store, cfg.store.writer_setup());
     let hotline = Arc::new(Hotline::new(writer, rules, Bus::new(1024)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

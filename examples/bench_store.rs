@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     // The daemon's writer: background checkpoints, the log synced on a thread of its own.
-    let writer = Writer::start_with(store, faultdesk::cmd::writer_setup(&cfg));
+    let writer = Writer::start_with(store, cfg.store.writer_setup());
     let t0 = Instant::now();
     rt.block_on(async {
         let per = n.div_ceil(conc);

@@ -5,27 +5,21 @@
 //! its in-flight writes before its task returns, and the writer thread drains
 //! its queue before the process exits.
 //!
-//! May depend on: every component; nothing depends on it but `cmd`.
+//! May depend on: every component and `context`; nothing in the library
+//! depends on it (the binary's command line calls it).
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
+use chrono::Utc;
+
 use crate::config::Config;
+use crate::context::{Ctx, Started, StartedWait};
 use crate::core::Rules;
 use crate::events::Bus;
-use crate::store::{Store, Writer};
-
-/// What every component receives.
-#[derive(Clone)]
-pub struct Ctx {
-    pub config: Arc<Config>,
-    pub rules: Arc<Rules>,
-    pub writer: Writer,
-    pub bus: Bus,
-    pub shutdown: CancellationToken,
-}
+use crate::store::{Store, Writer, status};
 
 /// Sets up logging: `RUST_LOG` wins over the configured filter.
 pub fn init_tracing(filter: &str) {
@@ -76,10 +70,17 @@ async fn wait_for_signal() {
 }
 
 /// Runs every enabled component until `shutdown` is cancelled.
+///
+/// Supervision: a component task that returns or panics while the daemon is
+/// not stopping is a failure. It is logged, written to the status table
+/// (`component.NAME` = `failed: …`, `daemon.state` = `failed`), the other
+/// components are stopped in order, and this returns the error, so the
+/// process exits non-zero and the service manager restarts it. Restarting a
+/// component inside the process would hide a fault that needs an operator
+/// (a spool folder removed, a port taken).
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
-    let opts = crate::cmd::store_options(&cfg);
-    let store = Store::open_or_create(&cfg.store.path, &opts)?;
-    let writer = Writer::start_with(store, crate::cmd::writer_setup(&cfg));
+    let store = Store::open_or_create(&cfg.store.path, &cfg.store.options())?;
+    let writer = Writer::start_with(store, cfg.store.writer_setup());
     let ctx = Ctx {
         rules: Arc::new(Rules::from_config(&cfg)),
         config: Arc::new(cfg),
@@ -90,28 +91,240 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     tracing::info!(
         store = %ctx.config.store.path.display(),
         config = %ctx.config.source.display(),
-        "faultdesk running"
+        pid = std::process::id(),
+        "faultdesk starting"
     );
-    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    let mut daemon = Supervisor::new(ctx.clone());
+    daemon.begin().await?;
     if ctx.config.fax.enabled {
-        tasks.push(tokio::spawn(crate::fax::watcher::run(ctx.clone())));
+        daemon.spawn(Component::Fax, |started| {
+            let ctx = ctx.clone();
+            async move { Ok(crate::fax::watcher::run(ctx, started).await?) }
+        });
     }
     // The outbox's transport is checked before anything runs (a bad CA file,
     // a missing password variable stop the start with a clear message).
     let sender = crate::outbox::Sender::from_config(&ctx.config)?;
-    tasks.push(tokio::spawn(crate::scheduler::run(ctx.clone())));
-    tasks.push(tokio::spawn(crate::outbox::run(ctx.clone(), sender)));
+    daemon.spawn(Component::Scheduler, |started| {
+        let ctx = ctx.clone();
+        async move {
+            crate::scheduler::run(ctx, started).await;
+            Ok(())
+        }
+    });
+    daemon.spawn(Component::Outbox, |started| {
+        let ctx = ctx.clone();
+        async move {
+            crate::outbox::run(ctx, sender, started).await;
+            Ok(())
+        }
+    });
     if ctx.config.sip.enabled {
-        tasks.push(start_sip(&ctx).await?);
+        let sip = start_sip(&ctx).await?;
+        daemon.spawn(Component::Sip, |mut started| async move {
+            started.done();
+            sip.await.context("the SIP task panicked")
+        });
     }
-    shutdown.cancelled().await;
-    for t in tasks {
-        let _ = t.await;
-    }
+    let outcome = daemon.supervise().await;
     drop(ctx);
-    tracing::info!("faultdesk stopped");
-    Ok(())
+    match &outcome {
+        Ok(()) => tracing::info!("faultdesk stopped"),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "faultdesk stopped after a failure"),
+    }
+    outcome
 }
+
+/// The daemon's components, by the name `status` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component {
+    Fax,
+    Scheduler,
+    Outbox,
+    Sip,
+}
+
+impl Component {
+    fn name(self) -> &'static str {
+        match self {
+            Component::Fax => "fax",
+            Component::Scheduler => "scheduler",
+            Component::Outbox => "outbox",
+            Component::Sip => "sip",
+        }
+    }
+}
+
+/// The daemon's state as `status` shows it (`daemon.state`).
+#[derive(Debug, Clone, Copy)]
+enum DaemonState {
+    Starting,
+    Ready,
+    Stopping,
+    Stopped,
+    Failed,
+}
+
+impl DaemonState {
+    fn as_str(self) -> &'static str {
+        match self {
+            DaemonState::Starting => "starting",
+            DaemonState::Ready => "ready",
+            DaemonState::Stopping => "stopping",
+            DaemonState::Stopped => "stopped",
+            DaemonState::Failed => "failed",
+        }
+    }
+}
+
+/// The running component tasks, their start-up words, and the status rows
+/// that tell `faultdesk status` (and the tests) what the daemon is doing.
+struct Supervisor {
+    ctx: Ctx,
+    tasks: tokio::task::JoinSet<Result<()>>,
+    names: std::collections::HashMap<tokio::task::Id, Component>,
+    starting: Vec<(Component, StartedWait)>,
+}
+
+impl Supervisor {
+    fn new(ctx: Ctx) -> Supervisor {
+        Supervisor {
+            ctx,
+            tasks: tokio::task::JoinSet::new(),
+            names: std::collections::HashMap::new(),
+            starting: Vec::new(),
+        }
+    }
+
+    /// Clears the previous run's rows and says who is starting.
+    async fn begin(&self) -> Result<()> {
+        let pid = std::process::id().to_string();
+        self.ctx
+            .writer
+            .write(move |c| {
+                status::clear(c, "daemon.")?;
+                status::clear(c, "component.")?;
+                status::set(c, "daemon.pid", &pid, Utc::now())?;
+                status::set(
+                    c,
+                    "daemon.state",
+                    DaemonState::Starting.as_str(),
+                    Utc::now(),
+                )
+            })
+            .await
+            .context("cannot write the daemon's status")
+    }
+
+    fn spawn<F, Fut>(&mut self, which: Component, task: F)
+    where
+        F: FnOnce(Started) -> Fut,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        let (started, wait) = Started::pair();
+        let handle = self.tasks.spawn(task(started));
+        self.names.insert(handle.id(), which);
+        self.starting.push((which, wait));
+    }
+
+    async fn set(&self, key: String, value: String) {
+        let written = self
+            .ctx
+            .writer
+            .write(move |c| status::set(c, &key, &value, Utc::now()))
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot write the daemon's status");
+        }
+    }
+
+    async fn set_state(&self, state: DaemonState) {
+        self.set("daemon.state".into(), state.as_str().into()).await;
+    }
+
+    /// Waits for every component's start-up, reports the daemon ready, then
+    /// runs until shutdown or the first component that ends on its own.
+    async fn supervise(mut self) -> Result<()> {
+        let mut failure: Option<anyhow::Error> = None;
+        for (which, wait) in std::mem::take(&mut self.starting) {
+            tokio::select! {
+                ok = wait.wait() => {
+                    if ok {
+                        self.set(format!("component.{}", which.name()), "running".into()).await;
+                    }
+                }
+                ended = self.tasks.join_next_with_id() => {
+                    failure = self.ended(ended).await;
+                    break;
+                }
+            }
+        }
+        if failure.is_none() && !self.ctx.shutdown.is_cancelled() {
+            self.set_state(DaemonState::Ready).await;
+            tracing::info!(pid = std::process::id(), "faultdesk ready");
+            tokio::select! {
+                _ = self.ctx.shutdown.cancelled() => {}
+                ended = self.tasks.join_next_with_id() => failure = self.ended(ended).await,
+            }
+        }
+        self.set_state(DaemonState::Stopping).await;
+        self.ctx.shutdown.cancel();
+        while let Some(ended) = self.tasks.join_next_with_id().await {
+            let (which, result) = self.outcome(ended);
+            if let Err(e) = result {
+                tracing::error!(component = which, error = %format!("{e:#}"), "component failed while stopping");
+            }
+            self.set(format!("component.{which}"), "stopped".into())
+                .await;
+        }
+        match failure {
+            None => {
+                self.set_state(DaemonState::Stopped).await;
+                Ok(())
+            }
+            Some(e) => {
+                self.set_state(DaemonState::Failed).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A task that ended before shutdown: always a failure, even an `Ok`.
+    async fn ended(&mut self, ended: Option<Ended>) -> Option<anyhow::Error> {
+        let (which, result) = self.outcome(ended?);
+        if self.ctx.shutdown.is_cancelled() {
+            // It ended because the daemon is stopping.
+            return result
+                .err()
+                .map(|e| e.context(format!("component {which}")));
+        }
+        let why = result
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("it stopped on its own"));
+        tracing::error!(component = which, error = %format!("{why:#}"), "component failed; stopping the daemon");
+        self.set(format!("component.{which}"), format!("failed: {why:#}"))
+            .await;
+        Some(why.context(format!("component {which} failed")))
+    }
+
+    fn outcome(&self, ended: Ended) -> (&'static str, Result<()>) {
+        match ended {
+            Ok((id, r)) => (self.name_of(id), r),
+            Err(e) => (
+                self.name_of(e.id()),
+                Err(anyhow::anyhow!("its task panicked: {e}")),
+            ),
+        }
+    }
+
+    fn name_of(&self, id: tokio::task::Id) -> &'static str {
+        // Every task is spawned by `spawn`, which records its id.
+        self.names.get(&id).map_or("unknown", |c| c.name())
+    }
+}
+
+/// What `JoinSet::join_next_with_id` gives for one ended task.
+type Ended = Result<(tokio::task::Id, Result<()>), tokio::task::JoinError>;
 
 /// The hotline behind the SIP adapter; ringing calls left by a previous run
 /// are closed out first.

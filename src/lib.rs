@@ -5,25 +5,30 @@
 //! manual's rules and records it in the store; sinks (the outbox, the live
 //! console, reports) carry the results out. Sources never call sinks.
 //!
-//! Modules, each with what it may depend on:
-//! - [`domain`]: the manual's rules, pure (no I/O) — depends on nothing here.
-//! - [`config`]: TOML → typed, validated config — on `domain` value types.
-//! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
-//! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
-//! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `app::Ctx`.
-//! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
+//! Modules, each with what it may depend on inside the library (the
+//! layering test in `tests/it/layering.rs` reads this table and the code's
+//! `crate::` paths, and fails on an arrow the table does not allow or on an
+//! import cycle):
+//! - [`domain`]: the manual's rules, pure (no I/O) — on nothing here.
 //! - [`events`]: the in-process broadcast of what happened — on nothing here.
-//! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `core`, `store`, `events`.
-//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
+//! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
+//! - [`config`]: TOML → typed, validated config; the store's options from `[store]` — on `domain`, `store`.
+//! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
+//! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
+//! - [`context`]: the handles every component receives, and its start-up word — on `config`, `core`, `store`, `events`.
 //! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.
-//! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `store`, `events`, `sip` types.
-//! - [`app`]: wiring and supervision of the daemon — on everything above.
-//! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
+//! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `domain`, `store`, `events`, `sip`.
+//! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `context`.
+//! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `domain`, `core`, `store`, `events`, `context`.
+//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `domain`, `config`, `store`, `events`, `context`.
+//! - [`app`]: wiring and supervision of the daemon — on every module above.
+//!
+//! The command line (`src/cli/`, `src/main.rs`) is the binary's edge: it
+//! calls the library and nothing in the library calls it.
 
 pub mod app;
-pub mod cli;
-pub mod cmd;
 pub mod config;
+pub mod context;
 pub mod core;
 pub mod domain;
 pub mod events;

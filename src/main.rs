@@ -6,8 +6,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use faultdesk::cli::Cli;
-use faultdesk::cmd::{PartialImport, UsageError};
+mod cli;
+
+use cli::args::Cli;
+use cli::{PartialImport, UsageError};
 use faultdesk::config::ConfigError;
 
 // mimalloc: the daemon allocates and frees many small objects per SIP
@@ -25,7 +27,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match faultdesk::cmd::run(cli) {
+    if !matches!(cli.command, cli::args::Command::Run) {
+        // A listing piped into `head` ends quietly when the reader goes,
+        // as other command-line tools do, instead of failing on a closed pipe.
+        // The daemon keeps ignoring SIGPIPE: a closed socket is an error there.
+        // SAFETY: setting a signal's disposition to the default, before any
+        // thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("faultdesk: {}", chain(&e));

@@ -14,7 +14,7 @@
 //! `core::callbacks::sla_breaches` (ticket event, counter row, message to
 //! the manager; `Event::SlaBreached`).
 //!
-//! May depend on: `core`, `store`, `events`, `app::Ctx`, tokio.
+//! May depend on: `core`, `store`, `events`, `context`, tokio.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::context::{Ctx, Started};
 use crate::core::callbacks::{self, Breach, DueCallback};
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
@@ -160,7 +161,8 @@ impl Scheduler {
     }
 
     /// Runs until `shutdown`; a pass in progress is finished first.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// `started` is told once the first pass (the start-up pass) has run.
+    pub async fn run(self, shutdown: CancellationToken, mut started: Started) {
         let mut events = self.bus.subscribe();
         // callback id → the due time already announced.
         let mut announced: HashMap<i64, DateTime<Utc>> = HashMap::new();
@@ -176,6 +178,7 @@ impl Scheduler {
                     None
                 }
             };
+            started.done();
             let rescan_at = now + chrono::Duration::from_std(self.rescan).unwrap_or_default();
             let deadline = next.map_or(rescan_at, |n| n.min(rescan_at));
             self.handle
@@ -277,7 +280,7 @@ impl Scheduler {
 }
 
 /// Runs the daemon's scheduler until `ctx.shutdown`.
-pub async fn run(ctx: crate::app::Ctx) {
+pub async fn run(ctx: Ctx, started: Started) {
     let (s, _handle) = Scheduler::new(
         Db::Writer(ctx.writer.clone()),
         ctx.rules.clone(),
@@ -285,7 +288,7 @@ pub async fn run(ctx: crate::app::Ctx) {
         Clock::System,
         Duration::from_secs(ctx.config.callbacks.rescan_secs),
     );
-    s.run(ctx.shutdown.clone()).await;
+    s.run(ctx.shutdown.clone(), started).await;
 }
 
 #[cfg(test)]
@@ -339,7 +342,7 @@ mod tests {
                 rescan,
             );
             self.stop = CancellationToken::new();
-            self.task = Some(tokio::spawn(s.run(self.stop.clone())));
+            self.task = Some(tokio::spawn(s.run(self.stop.clone(), Started::unwatched())));
             self.handle = Some(h);
         }
 

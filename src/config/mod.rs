@@ -12,6 +12,7 @@
 
 mod mail;
 mod sip;
+mod store;
 mod values;
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 //! - [`hook`]: `faultdesk fax faxrcvd`, HylaFAX's hand-over into the spool.
 //!
 //! May depend on: `domain` (sender rules), `core` (recording), `store`,
-//! `config`, `events`, `app::Ctx`. What a fax means is decided in
+//! `config`, `events`, `context`. What a fax means is decided in
 //! `domain::fax` and `core::faxes`, never here.
 
 pub mod hook;
@@ -39,4 +39,8 @@ pub enum FaxError {
     Hook { path: PathBuf, why: String },
     #[error("fax spool: a worker failed: {0}")]
     Task(String),
+    #[error(
+        "fax spool {path}: the folder is gone; faxes cannot be taken until it is back and the daemon restarted"
+    )]
+    Gone { path: PathBuf },
 }

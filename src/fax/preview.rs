@@ -32,6 +32,63 @@ pub enum PreviewError {
     TooLarge { page: u32, width: u32, height: u32 },
     #[error("cannot write the PNG: {0}")]
     Png(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {why}")]
+    Read {
+        path: std::path::PathBuf,
+        why: String,
+    },
+}
+
+/// The PNG of page `page` (1-based) of the fax file `file`, made once and
+/// kept in `cfg.previews` under `key` (the file's hash): a second look
+/// reads the kept image. TIFF pages are decoded here, PDF pages rendered by
+/// ghostscript.
+pub fn cached(
+    cfg: &crate::config::FaxConfig,
+    file: &Path,
+    key: &str,
+    page: u32,
+) -> Result<std::path::PathBuf, PreviewError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PreviewError::Io { path, source }
+    };
+    let kept = cfg.previews.join(format!("{key}-p{page}.png"));
+    if kept.exists() {
+        return Ok(kept);
+    }
+    let bytes = std::fs::read(file).map_err(io(file))?;
+    let facts = super::read::read(&bytes).map_err(|e| PreviewError::Read {
+        path: file.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    std::fs::create_dir_all(&cfg.previews).map_err(io(&cfg.previews))?;
+    if facts.format == super::read::Format::Pdf {
+        let tmp = cfg
+            .previews
+            .join(format!(".{key}-p{page}.{}.tmp", std::process::id()));
+        render_pdf(
+            &cfg.ghostscript,
+            file,
+            page,
+            facts.pages,
+            cfg.pdf_preview_dpi,
+            &tmp,
+        )?;
+        std::fs::rename(&tmp, &kept).map_err(io(&kept))?;
+    } else {
+        let mut png = Vec::new();
+        render(&bytes, &facts.tiff_pages, page, &mut png)?;
+        super::spool::write_atomically(&kept, &png)
+            .map_err(|e| PreviewError::Png(e.to_string()))?;
+    }
+    Ok(kept)
 }
 
 /// Rows of a 1-bit image, MSB first, 1 = white (PNG grayscale).

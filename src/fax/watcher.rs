@@ -20,8 +20,8 @@ use tokio::task::JoinSet;
 
 use super::FaxError;
 use super::spool::{self, Prepared, Spool, Work};
-use crate::app::Ctx;
 use crate::config::FaxMode;
+use crate::context::{Ctx, Started};
 use crate::core::faxes::{self as intake, FaxRules, Outcome};
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
@@ -52,25 +52,23 @@ struct Worker {
 }
 
 /// Runs the fax spool until `ctx.shutdown`; in-flight faxes finish first.
-pub async fn run(ctx: Ctx) {
+/// `started` is told after the start-up scan. It returns an error when the
+/// spool cannot start or its incoming folder disappears: faxes would no
+/// longer be taken, which the daemon's supervision must hear of.
+pub async fn run(ctx: Ctx, mut started: Started) -> Result<(), FaxError> {
     let cfg = &ctx.config.fax;
     let spool = Spool::from_config(cfg, ctx.rules.tz);
-    if let Err(e) = spool.create_folders() {
-        tracing::error!(error = %e, "fax spool cannot start; faxes are not taken");
-        return;
-    }
+    spool.create_folders()?;
     let known = if cfg.mode == FaxMode::Remember {
-        match ctx
+        let ids = ctx
             .writer
             .write(|c| faxes::identities(c).map_err(CoreError::from))
             .await
-        {
-            Ok(ids) => ids.into_iter().collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "fax spool cannot read what it took before; not started");
-                return;
-            }
-        }
+            .map_err(|source| FaxError::Record {
+                path: spool.incoming.clone(),
+                source,
+            })?;
+        ids.into_iter().collect()
     } else {
         HashSet::new()
     };
@@ -109,17 +107,27 @@ pub async fn run(ctx: Ctx) {
     let mut tick = tokio::time::interval(Duration::from_secs(cfg.rescan_secs.max(1)));
     tick.tick().await;
     tracing::info!(incoming = %w.spool.incoming.display(), mode = ?w.spool.mode, "fax spool watching");
+    started.done();
+    let mut result = Ok(());
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
             Some(msg) = rx.recv() => match msg {
                 Msg::Complete(p) => submit(&w, p, false, &mut tasks),
                 Msg::Rescan => {
+                    if !w.spool.incoming.is_dir() {
+                        result = Err(FaxError::Gone { path: w.spool.incoming.clone() });
+                        break;
+                    }
                     tracing::warn!("fax spool events were lost; scanning the folder");
                     scan(&w, &w.spool.incoming.clone(), false, settle, &mut tasks);
                 }
             },
             _ = tick.tick() => {
+                if !w.spool.incoming.is_dir() {
+                    result = Err(FaxError::Gone { path: w.spool.incoming.clone() });
+                    break;
+                }
                 tracing::debug!("fax spool scan");
                 if w.spool.mode == FaxMode::Move {
                     scan(&w, &w.spool.processing.clone(), true, Duration::ZERO, &mut tasks);
@@ -133,12 +141,19 @@ pub async fn run(ctx: Ctx) {
     w.permits.close();
     while tasks.join_next().await.is_some() {}
     tracing::info!("fax spool stopped");
+    result
 }
 
 fn watch(dir: &Path, tx: mpsc::UnboundedSender<Msg>) -> notify::Result<notify::RecommendedWatcher> {
+    // The watcher names paths absolute.
+    let folder = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let msgs: Vec<Msg> = match res {
             Ok(ev) if ev.need_rescan() => vec![Msg::Rescan],
+            // The folder itself removed: the rescan finds it gone.
+            Ok(ev) if matches!(ev.kind, EventKind::Remove(_)) && ev.paths.contains(&folder) => {
+                vec![Msg::Rescan]
+            }
             Ok(ev) => match ev.kind {
                 EventKind::Access(AccessKind::Close(AccessMode::Write))
                 | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
@@ -409,7 +424,7 @@ mod tests {
             shutdown: CancellationToken::new(),
         };
         let mut rx = ctx.bus.subscribe();
-        let task = tokio::spawn(run(ctx.clone()));
+        let task = tokio::spawn(run(ctx.clone(), Started::unwatched()));
         let inc = dir.path().join("spool/incoming");
         while !inc.exists() {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -433,7 +448,7 @@ mod tests {
             "{e:?}"
         );
         ctx.shutdown.cancel();
-        task.await.unwrap();
+        task.await.unwrap().unwrap();
         assert!(dir.path().join("spool/failed/junk.tif.reason").exists());
     }
 }

@@ -14,7 +14,7 @@
 //! and records their outcome.
 //!
 //! May depend on: `config`, `store`, `domain` (the backoff rule), `events`,
-//! `app::Ctx`, lettre.
+//! `context`, lettre.
 
 pub mod transport;
 
@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MailConfig;
+use crate::context::{Ctx, Started};
 use crate::domain::callback::backoff;
 use crate::events::{Bus, Event};
 use crate::store::outbox::{self, Message};
@@ -65,7 +66,7 @@ pub struct Delivery {
 /// Runs the delivery task of the daemon until `ctx.shutdown`, sending
 /// through `sender` (built by the caller with [`Sender::from_config`], so a
 /// bad transport setting stops the start instead of this task).
-pub async fn run(ctx: crate::app::Ctx, sender: Sender) {
+pub async fn run(ctx: Ctx, sender: Sender, mut started: Started) {
     let cfg = &ctx.config;
     tracing::info!(
         transport = ?cfg.mail.transport,
@@ -80,6 +81,7 @@ pub async fn run(ctx: crate::app::Ctx, sender: Sender) {
         poll: Duration::from_millis(cfg.mail.poll_ms),
         batch: cfg.mail.batch,
     };
+    started.done();
     d.run(ctx.shutdown.clone()).await;
 }
 

@@ -4,6 +4,7 @@
 mod callbacks;
 mod cli;
 mod fax;
+mod layering;
 mod mail;
 mod sip;
 mod support;

@@ -3,12 +3,12 @@
 use anyhow::{Result, bail};
 use chrono::Utc;
 
+use super::args::{CallbacksCmd, Cli, MissedResult, OutboxArgs, OutboxCmd};
 use super::{UsageError, actor, local, open, print_json};
-use crate::cli::{CallbacksCmd, Cli, MissedResult, OutboxArgs, OutboxCmd};
-use crate::config::Config;
-use crate::core::callbacks::{self, Reached};
-use crate::core::{CoreError, Rules};
-use crate::store::{self, outbox};
+use faultdesk::config::Config;
+use faultdesk::core::callbacks::{self, Reached};
+use faultdesk::core::{CoreError, Rules};
+use faultdesk::store::{self, outbox};
 
 const CALLBACK_STATES: [&str; 6] = [
     "pending",

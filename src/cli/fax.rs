@@ -1,0 +1,158 @@
+//! `faultdesk fax …`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+
+use super::args::*;
+use super::{UsageError, actor, local, open, print_json};
+use faultdesk::config::Config;
+use faultdesk::core::Rules;
+use faultdesk::store::{self};
+
+pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Result<()> {
+    use faultdesk::fax::{hook, preview};
+    use faultdesk::store::faxes;
+    if let FaxCmd::Faxrcvd {
+        qfile,
+        devid,
+        commid,
+        error_msg,
+        call_ids,
+    } = cmd
+    {
+        if cfg.fax.mode == faultdesk::config::FaxMode::Remember {
+            bail!(UsageError(
+                "fax.mode is \"remember\": the spool folder is watched read-only, nothing is handed into it"
+                    .into()
+            ));
+        }
+        let r = hook::Received {
+            qfile: qfile.clone(),
+            devid: devid.clone(),
+            commid: commid.clone(),
+            error: error_msg.clone(),
+            call_ids: call_ids.clone(),
+            received: Utc::now().with_timezone(&rules.tz).fixed_offset(),
+        };
+        let dest = hook::hand_over(&cfg.fax.incoming, &r)?;
+        println!("handed to the fax spool: {}", dest.display());
+        return Ok(());
+    }
+    let mut st = open(cfg)?;
+    match cmd {
+        FaxCmd::Faxrcvd { .. } => Ok(()),
+        FaxCmd::List { state, class, json } => {
+            let check = |v: &Option<String>, key: &str, known: &[&str]| match v {
+                Some(x) if !known.contains(&x.as_str()) => Err(UsageError(format!(
+                    "--{key} {x}: expected one of {}",
+                    known.join(", ")
+                ))),
+                _ => Ok(()),
+            };
+            check(state, "state", &["recorded", "duplicate", "failed"])?;
+            check(class, "class", &["workorders", "desk", "triage"])?;
+            let f = faxes::Filter {
+                state: state.clone(),
+                class: class.clone(),
+            };
+            let list = st.read(|c| faxes::list(c, &f).map_err(anyhow::Error::from))?;
+            if *json {
+                return print_json(&list);
+            }
+            for x in &list {
+                println!(
+                    "{:>6}  {}  {:<9} {:<10} {:<12} {:>3}p  {}  {}",
+                    x.id,
+                    local(rules, x.received_at),
+                    x.state,
+                    x.class.as_deref().unwrap_or("-"),
+                    x.sender.as_deref().or(x.tsi.as_deref()).unwrap_or("-"),
+                    x.pages.unwrap_or(0),
+                    x.ticket.as_deref().unwrap_or(""),
+                    x.reason.as_deref().unwrap_or(&x.name),
+                );
+            }
+            Ok(())
+        }
+        FaxCmd::Show { id, json: json_out } => {
+            let (f, batch, ack) = st.read(|c| {
+                let f =
+                    faxes::get(c, *id)?.ok_or_else(|| anyhow::anyhow!("fax {id}: no such fax"))?;
+                let batch = faxes::batch_of(c, *id)?;
+                let ack = match &batch {
+                    Some(b) => store::outbox::by_message_id(c, &b.ack_message)?,
+                    None => None,
+                };
+                Ok::<_, anyhow::Error>((f, batch, ack))
+            })?;
+            if *json_out {
+                let mut v = serde_json::to_value(&f)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("batch".into(), serde_json::to_value(&batch)?);
+                    o.insert("acknowledgment".into(), serde_json::to_value(&ack)?);
+                }
+                return print_json(&v);
+            }
+            println!("fax {}  {}  {}", f.id, f.state, f.name);
+            println!("  file      {}", f.path);
+            println!("  received  {}", local(rules, f.received_at));
+            println!(
+                "  sender    {} (TSI {})",
+                f.sender.as_deref().unwrap_or("-"),
+                f.tsi.as_deref().unwrap_or("-")
+            );
+            println!("  pages     {}", f.pages.unwrap_or(0));
+            if let Some(c) = &f.class {
+                println!("  class     {c} {}", f.tag.as_deref().unwrap_or(""));
+            }
+            if let Some(t) = &f.ticket {
+                println!("  ticket    {t}");
+            }
+            if let Some(b) = &batch {
+                println!(
+                    "  batch     {} ({} orders), acknowledgment {}",
+                    b.id, b.orders, b.ack_message
+                );
+            }
+            if let Some(r) = &f.reason {
+                println!("  reason    {r}");
+            }
+            if let Some(d) = f.duplicate_of {
+                println!("  duplicate of fax {d}");
+            }
+            Ok(())
+        }
+        FaxCmd::Preview { id, page, output } => {
+            // A fax's pages may show customers' data: the look is recorded under a person.
+            let who = actor(cli, &st)?;
+            let f = st.write(|c| {
+                let f =
+                    faxes::get(c, *id)?.ok_or_else(|| anyhow::anyhow!("fax {id}: no such fax"))?;
+                store::audit::record(
+                    c,
+                    Utc::now(),
+                    &who,
+                    "fax.preview",
+                    Some(&id.to_string()),
+                    Some(&format!("page {page}")),
+                )?;
+                Ok::<_, anyhow::Error>(f)
+            })?;
+            if f.state == "failed" {
+                bail!(
+                    "fax {id}: the file could not be read ({}); there is no preview",
+                    f.reason.as_deref().unwrap_or("unknown reason")
+                );
+            }
+            let key = f.sha256.clone().unwrap_or_else(|| format!("fax{id}"));
+            let cached = preview::cached(&cfg.fax, Path::new(&f.path), &key, *page)
+                .with_context(|| format!("fax {id}"))?;
+            std::fs::copy(&cached, output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!("fax {id} page {page}: {}", output.display());
+            Ok(())
+        }
+    }
+}

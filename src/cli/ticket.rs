@@ -1,0 +1,276 @@
+//! `faultdesk ticket …`.
+
+use anyhow::{Result, bail};
+use chrono::Utc;
+use serde_json::json;
+
+use super::args::*;
+use super::{UsageError, actor, local, open, print_json};
+use faultdesk::config::Config;
+use faultdesk::core::tickets::{self, Report, SlaChange, StepInput};
+use faultdesk::core::{CoreError, Rules};
+use faultdesk::domain::ticket::{FaultFields, State, Step};
+use faultdesk::store::{self, Store};
+
+fn show_ticket(
+    rules: &Rules,
+    t: &store::tickets::Ticket,
+    json_out: bool,
+    extra: serde_json::Value,
+) -> Result<()> {
+    if json_out {
+        let mut v = serde_json::to_value(t)?;
+        if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        return print_json(&v);
+    }
+    println!(
+        "{}  {} {}  {}  {}  due {}",
+        t.number,
+        t.state,
+        t.state.mark(),
+        t.tag.as_deref().unwrap_or("(untagged)"),
+        t.address.as_deref().or(t.caller.as_deref()).unwrap_or("-"),
+        local(rules, t.due_at),
+    );
+    Ok(())
+}
+
+pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()> {
+    let mut st = open(cfg)?;
+    let now = Utc::now();
+    match cmd {
+        TicketCmd::New(n) => {
+            let who = actor(cli, &st)?;
+            let report = new_report(n, &who);
+            let out = st.write(|c| tickets::report(c, rules, &who, now, report))?;
+            if !n.json {
+                println!(
+                    "{}",
+                    if out.repeat {
+                        "repeat report on the open ticket:"
+                    } else {
+                        "opened:"
+                    }
+                );
+            }
+            show_ticket(rules, &out.ticket, n.json, json!({ "repeat": out.repeat }))
+        }
+        TicketCmd::List {
+            state,
+            tag,
+            open,
+            json,
+        } => {
+            let state = state
+                .as_deref()
+                .map(|s| s.parse::<State>().map_err(UsageError))
+                .transpose()?;
+            let f = store::tickets::Filter {
+                state,
+                tag: tag.clone(),
+                open: *open,
+                ..Default::default()
+            };
+            let list = st.read(|c| store::tickets::list(c, &f).map_err(anyhow::Error::from))?;
+            if *json {
+                return print_json(&list);
+            }
+            for t in &list {
+                show_ticket(rules, t, false, json!({}))?;
+            }
+            Ok(())
+        }
+        TicketCmd::Show { number, json } => {
+            let who = actor(cli, &st)?;
+            let (t, events) = st.write(|c| {
+                let t = tickets::get(c, number)?;
+                let ev = store::tickets::events(c, t.id)?;
+                store::audit::record(c, now, &who, "ticket.show", Some(number), None)?;
+                Ok::<_, CoreError>((t, ev))
+            })?;
+            if *json {
+                return show_ticket(rules, &t, true, json!({ "events": events }));
+            }
+            show_ticket(rules, &t, false, json!({}))?;
+            for e in events {
+                println!(
+                    "  {}  {:<10} {:<20} {}",
+                    local(rules, e.at),
+                    e.actor,
+                    e.kind,
+                    e.detail.map(|d| d.to_string()).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        TicketCmd::Dispatch {
+            number,
+            depot,
+            technician,
+            json,
+        } => step(
+            cli,
+            &mut st,
+            rules,
+            number,
+            Step::Dispatch,
+            StepInput {
+                depot: depot.clone(),
+                technician: technician.clone(),
+                ..Default::default()
+            },
+            *json,
+        ),
+        TicketCmd::Repaired {
+            number,
+            cause,
+            json,
+        } => step(
+            cli,
+            &mut st,
+            rules,
+            number,
+            Step::Repair,
+            StepInput {
+                cause: cause.clone(),
+                ..Default::default()
+            },
+            *json,
+        ),
+        TicketCmd::Callback {
+            number,
+            result,
+            satisfaction,
+            note,
+            keep_open,
+            json,
+        } => {
+            let s = match result {
+                CallbackResult::Passed => Step::CallbackPassed,
+                CallbackResult::Failed => Step::CallbackFailed,
+                CallbackResult::NoAnswer => Step::CallbackNoAnswer,
+            };
+            step(
+                cli,
+                &mut st,
+                rules,
+                number,
+                s,
+                StepInput {
+                    satisfaction: satisfaction.clone(),
+                    note: note.clone(),
+                    close_on_pass: !keep_open,
+                    ..Default::default()
+                },
+                *json,
+            )
+        }
+        TicketCmd::Close { number, json } => step(
+            cli,
+            &mut st,
+            rules,
+            number,
+            Step::Close,
+            StepInput::default(),
+            *json,
+        ),
+        TicketCmd::Reopen {
+            number,
+            reason,
+            json,
+        } => {
+            if reason.trim().is_empty() {
+                bail!(UsageError(
+                    "--reason must say why the fault is registered again".into()
+                ));
+            }
+            step(
+                cli,
+                &mut st,
+                rules,
+                number,
+                Step::Reopen,
+                StepInput {
+                    note: Some(reason.clone()),
+                    ..Default::default()
+                },
+                *json,
+            )
+        }
+        TicketCmd::Sla {
+            number,
+            pause,
+            resume,
+            exempt,
+            json,
+        } => {
+            let who = actor(cli, &st)?;
+            let change = match (pause, resume, exempt) {
+                (Some(r), false, None) => SlaChange::Pause(r.clone()),
+                (None, true, None) => SlaChange::Resume,
+                (None, false, Some(r)) => SlaChange::Exempt(r.clone()),
+                _ => bail!(UsageError(
+                    "give one of --pause REASON, --resume, --exempt REASON".into()
+                )),
+            };
+            let t = st.write(|c| tickets::change_sla(c, &who, now, number, change))?;
+            show_ticket(rules, &t, *json, json!({}))
+        }
+        TicketCmd::Amend {
+            number,
+            subscriber,
+            remarks,
+            json,
+        } => {
+            let who = actor(cli, &st)?;
+            let t = st.write(|c| {
+                tickets::amend(
+                    c,
+                    rules,
+                    &who,
+                    now,
+                    number,
+                    subscriber.as_deref(),
+                    remarks.as_deref(),
+                )
+            })?;
+            show_ticket(rules, &t, *json, json!({}))
+        }
+    }
+}
+
+fn step(
+    cli: &Cli,
+    st: &mut Store,
+    rules: &Rules,
+    number: &str,
+    s: Step,
+    input: StepInput,
+    json_out: bool,
+) -> Result<()> {
+    let who = actor(cli, st)?;
+    let t = st.write(|c| tickets::step(c, rules, &who, Utc::now(), number, s, input))?;
+    show_ticket(rules, &t, json_out, json!({}))
+}
+
+fn new_report(n: &NewTicket, who: &str) -> Report {
+    Report {
+        source: n.source.clone(),
+        caller_raw: n.phone.clone(),
+        subscriber: n.account.clone(),
+        address: n.address.clone(),
+        tag: n.tag.clone(),
+        fields: FaultFields {
+            accepting_agent: Some(who.to_string()),
+            service_type: n.service.clone(),
+            reporter: n.reporter.clone(),
+            fault: n.fault.clone(),
+            cause: None,
+            remarks: n.remarks.clone(),
+            depot: n.depot.clone(),
+        },
+        detail: None,
+    }
+}
