@@ -1,7 +1,8 @@
 //! The fax spool through the real daemon: real fax files made by ghostscript
 //! (tiffg3, tiffg32d, tiffg4, pdfwrite, jpeg) and libtiff (tiffset, tiffcp)
 //! dropped into a running `faultdesk run`, rows read back with `--json`,
-//! files checked where they must end up; a kill -9 in the middle of a burst.
+//! files checked where they must end up; a kill -9 in the middle of a burst;
+//! previews compared pixel by pixel with libtiff's own rendering (tiff2rgba).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -591,12 +592,7 @@ fn remember_mode_reads_in_place_and_changes_nothing() {
     let d = daemon(&s);
     drop_renamed(&s, "fax00005.tif", &fx.bytes("g32d.tif"));
     wait_for_names(&s, &["fax00005.tif"]);
-    let scans = || {
-        std::fs::read_to_string(s.file("daemon.log"))
-            .unwrap_or_default()
-            .matches("fax spool scan")
-            .count()
-    };
+    let scans = || s.daemon_log().matches("fax spool scan").count();
     let seen = scans();
     wait_until("a periodic scan", || scans() > seen);
     d.stop();

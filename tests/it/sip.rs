@@ -68,7 +68,7 @@ impl Hotline {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.site.file("daemon.log")).unwrap_or_default()
+        self.site.daemon_log()
     }
 
     fn calls(&self) -> Vec<Value> {

@@ -249,6 +249,11 @@ impl Site {
         rusqlite::Connection::open(self.file("var/faultdesk.db")).expect("open the database")
     }
 
+    /// Everything the daemons of this site logged so far.
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.file(DAEMON_LOG)).unwrap_or_default()
+    }
+
     /// What the components report (`faultdesk status --json`), key → value;
     /// None while there is no database to read.
     pub fn status(&self) -> Option<serde_json::Map<String, Value>> {
@@ -263,6 +268,9 @@ impl Site {
         )
     }
 }
+
+/// Where the daemons of a site log (stderr, appended run after run).
+const DAEMON_LOG: &str = "daemon.log";
 
 /// `faultdesk run` in a site as a child process, its stderr appended to the
 /// site's `daemon.log`; killed when dropped.
@@ -280,7 +288,7 @@ impl Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(site.file("daemon.log"))
+            .open(site.file(DAEMON_LOG))
             .unwrap();
         let child = site
             .cmd(&["run"])
@@ -311,8 +319,16 @@ impl Daemon {
                     );
                 }
                 let s = site.status()?;
-                (s.get("daemon.pid")? == pid.as_str() && s.get("daemon.state")? == "ready")
-                    .then_some(())
+                if s.get("daemon.pid")? != pid.as_str() {
+                    return None; // the rows of a previous run
+                }
+                let state = s.get("daemon.state")?;
+                assert!(
+                    state != "failed",
+                    "the daemon failed to start: {s:?}\n{}",
+                    self.log()
+                );
+                (state == "ready").then_some(())
             },
         );
     }
@@ -323,7 +339,7 @@ impl Daemon {
 
     /// Everything the daemons of this site logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join(DAEMON_LOG)).unwrap_or_default()
     }
 
     /// SIGTERM, then a clean exit within [`PATIENCE`]; returns the log.
