@@ -55,15 +55,22 @@ impl Smtpd {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the SMTP server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        // Its first line, read aside so that the wait has a deadline.
+        let stdout = child.stdout.take().unwrap();
+        self.child = Some(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("the SMTP server said nothing within {PATIENCE:?}: {e}"));
         assert!(
             line.starts_with("READY"),
             "SMTP server did not start: {line:?}"
         );
-        self.child = Some(child);
     }
 
     fn stop(&mut self) {
