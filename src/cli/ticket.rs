@@ -9,7 +9,7 @@ use super::{UsageError, actor, local, open, print_json};
 use faultdesk::config::Config;
 use faultdesk::core::tickets::{self, Report, SlaChange, StepInput};
 use faultdesk::core::{CoreError, Rules};
-use faultdesk::domain::ticket::{FaultFields, State, Step};
+use faultdesk::domain::ticket::{FaultFields, Step};
 use faultdesk::store::{self, Store};
 
 fn show_ticket(
@@ -63,12 +63,8 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             open,
             json,
         } => {
-            let state = state
-                .as_deref()
-                .map(|s| s.parse::<State>().map_err(UsageError))
-                .transpose()?;
             let f = store::tickets::Filter {
-                state,
+                state: *state,
                 tag: tag.clone(),
                 open: *open,
                 ..Default::default()
@@ -257,7 +253,7 @@ fn step(
 
 fn new_report(n: &NewTicket, who: &str) -> Report {
     Report {
-        source: n.source.clone(),
+        source: n.source,
         caller_raw: n.phone.clone(),
         subscriber: n.account.clone(),
         address: n.address.clone(),

@@ -1,4 +1,6 @@
 //! Fault reports and the steps of the fault workflow.
+//!
+//! May depend on: `domain`, `store`, `core::callbacks` (what a step means for its callback).
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -10,15 +12,14 @@ use crate::domain::account::Account;
 use crate::domain::number::Phone;
 use crate::domain::sla::Sla;
 use crate::domain::tag::{self, Origin};
-use crate::domain::ticket::{self, FaultFields, State, Step};
+use crate::domain::ticket::{self, EventKind, FaultFields, Source, State, Step};
 use crate::store::subscribers::{self, Stored};
-use crate::store::tickets::{self as rows, Ticket};
+use crate::store::tickets::{self as rows, NewEvent, Ticket};
 
 /// A fault as reported, from any source.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// phone, fax, cli, counter, web.
-    pub source: String,
+    pub source: Source,
     /// The caller or sender as received (any written form).
     pub caller_raw: Option<String>,
     /// The subscriber's account, when the reporter names it.
@@ -162,13 +163,7 @@ pub fn report(
         });
         rows::add_event(
             conn,
-            t.id,
-            now,
-            actor,
-            "repeat_report",
-            Some(t.state),
-            Some(t.state),
-            Some(&detail),
+            &NewEvent::on(&t, now, actor, EventKind::RepeatReport, &detail),
         )?;
         return Ok(Reported {
             ticket: t,
@@ -199,14 +194,9 @@ pub fn report(
         id: 0,
         number: ticket::number(&prefix, day, seq, rules.sequence_digits),
         tag: origin.tag().map(str::to_string),
-        origin: match origin {
-            Origin::Desk(_) => "desk",
-            Origin::Estate(_) => "estate",
-            Origin::Untagged => "untagged",
-        }
-        .to_string(),
+        origin: origin.kind(),
         state: State::New,
-        source: r.source.clone(),
+        source: r.source,
         subscriber: sub.as_ref().map(|s| s.subscriber.account.clone()),
         caller: caller.as_ref().map(|c| c.digits.clone()),
         caller_raw: r.caller_raw.clone(),
@@ -227,13 +217,15 @@ pub fn report(
     let detail = json!({ "source": r.source, "caller_raw": r.caller_raw, "extra": r.detail });
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        "reported",
-        None,
-        Some(State::New),
-        Some(&detail),
+        &NewEvent {
+            ticket_id: t.id,
+            at: now,
+            actor,
+            kind: EventKind::Reported,
+            from: None,
+            to: Some(State::New),
+            detail: Some(&detail),
+        },
     )?;
     Ok(Reported {
         ticket: t,
@@ -264,13 +256,15 @@ fn transition(
     t.updated_at = now;
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        step.as_str(),
-        Some(from),
-        Some(to),
-        Some(detail),
+        &NewEvent {
+            ticket_id: t.id,
+            at: now,
+            actor,
+            kind: step.into(),
+            from: Some(from),
+            to: Some(to),
+            detail: Some(detail),
+        },
     )?;
     Ok(())
 }
@@ -376,15 +370,15 @@ pub fn change_sla(
     let (kind, detail) = match &change {
         SlaChange::Pause(reason) => {
             sla.pause(now, reason).map_err(err)?;
-            ("sla_paused", json!({ "reason": reason }))
+            (EventKind::SlaPaused, json!({ "reason": reason }))
         }
         SlaChange::Resume => {
             sla.resume(now).map_err(err)?;
-            ("sla_resumed", json!({ "due_at": sla.due_at }))
+            (EventKind::SlaResumed, json!({ "due_at": sla.due_at }))
         }
         SlaChange::Exempt(reason) => {
             sla.exempt(reason).map_err(err)?;
-            ("sla_exempt", json!({ "reason": reason }))
+            (EventKind::SlaExempt, json!({ "reason": reason }))
         }
     };
     t.due_at = sla.due_at;
@@ -392,16 +386,7 @@ pub fn change_sla(
     t.sla_exempt = sla.exempt;
     t.updated_at = now;
     rows::save(conn, &t)?;
-    rows::add_event(
-        conn,
-        t.id,
-        now,
-        actor,
-        kind,
-        Some(t.state),
-        Some(t.state),
-        Some(&detail),
-    )?;
+    rows::add_event(conn, &NewEvent::on(&t, now, actor, kind, &detail))?;
     Ok(t)
 }
 
@@ -437,15 +422,10 @@ pub fn amend(
     }
     t.updated_at = now;
     rows::save(conn, &t)?;
+    let detail = serde_json::Value::Object(detail);
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        "amended",
-        Some(t.state),
-        Some(t.state),
-        Some(&serde_json::Value::Object(detail)),
+        &NewEvent::on(&t, now, actor, EventKind::Amended, &detail),
     )?;
     Ok(t)
 }
@@ -469,7 +449,7 @@ mod tests {
 
     fn phone_report(caller: &str) -> Report {
         Report {
-            source: "phone".into(),
+            source: crate::domain::ticket::Source::Phone,
             caller_raw: Some(caller.into()),
             ..Default::default()
         }
@@ -510,7 +490,7 @@ mod tests {
             .unwrap();
         assert_eq!(d1.ticket.number, "DC-20261126-001");
         assert_eq!(d2.ticket.number, "DC-20261126-002");
-        assert_eq!(d1.ticket.origin, "desk");
+        assert_eq!(d1.ticket.origin, crate::domain::tag::OriginKind::Desk);
 
         // A stranger: untagged, and a second call attaches.
         let u1 = s
@@ -580,17 +560,17 @@ mod tests {
             })
             .unwrap();
         assert_eq!(t.state, State::Closed);
-        let kinds: Vec<_> = ev.iter().map(|e| e.kind.as_str()).collect();
+        let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
             [
-                "reported",
-                "dispatch",
-                "repair",
-                "callback_failed",
-                "repair",
-                "callback_passed",
-                "close"
+                EventKind::Reported,
+                EventKind::Dispatch,
+                EventKind::Repair,
+                EventKind::CallbackFailed,
+                EventKind::Repair,
+                EventKind::CallbackPassed,
+                EventKind::Close
             ]
         );
         assert!(ev.iter().all(|e| e.actor == "li"));

@@ -2,13 +2,16 @@
 //!
 //! Functions here read and write rows; which step is legal and what a step
 //! means is decided in `domain::ticket` and `core::tickets`.
+//!
+//! May depend on: rusqlite, chrono, serde_json, `domain::ticket`, `domain::tag`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
-use crate::domain::ticket::{FaultFields, State};
+use crate::domain::tag::OriginKind;
+use crate::domain::ticket::{EventKind, FaultFields, Source, State};
 
 /// A ticket row.
 #[derive(Debug, Clone, Serialize)]
@@ -17,11 +20,10 @@ pub struct Ticket {
     pub id: i64,
     pub number: String,
     pub tag: Option<String>,
-    /// desk / estate / untagged.
-    pub origin: String,
+    pub origin: OriginKind,
     pub state: State,
-    /// Where the report came from: phone, fax, counter, cli.
-    pub source: String,
+    /// Where the report came in.
+    pub source: Source,
     pub subscriber: Option<String>,
     pub caller: Option<String>,
     pub caller_raw: Option<String>,
@@ -45,9 +47,9 @@ pub struct Ticket {
 pub struct Event {
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub kind: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
+    pub kind: EventKind,
+    pub from_state: Option<State>,
+    pub to_state: Option<State>,
     pub detail: Option<serde_json::Value>,
 }
 
@@ -56,10 +58,6 @@ const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, calle
     sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
-    let state: String = r.get(4)?;
-    let state = state.parse::<State>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
-    })?;
     let opt_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
     };
@@ -68,7 +66,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
         number: r.get(1)?,
         tag: r.get(2)?,
         origin: r.get(3)?,
-        state,
+        state: r.get(4)?,
         source: r.get(5)?,
         subscriber: r.get(6)?,
         caller: r.get(7)?,
@@ -122,7 +120,7 @@ pub fn insert(conn: &Connection, t: &mut Ticket) -> Result<i64, StoreError> {
         t.number,
         t.tag,
         t.origin,
-        t.state.as_str(),
+        t.state,
         t.source,
         t.subscriber,
         t.caller,
@@ -164,7 +162,7 @@ pub fn save(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
         t.id,
         t.tag,
         t.origin,
-        t.state.as_str(),
+        t.state,
         t.subscriber,
         t.address,
         f.accepting_agent,
@@ -187,30 +185,53 @@ pub fn save(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// An entry to append to a ticket's history.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub ticket_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub kind: EventKind,
+    pub from: Option<State>,
+    pub to: Option<State>,
+    pub detail: Option<&'a serde_json::Value>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// Something that happened to `t` and left it in its state.
+    pub fn on(
+        t: &Ticket,
+        at: DateTime<Utc>,
+        actor: &'a str,
+        kind: EventKind,
+        detail: &'a serde_json::Value,
+    ) -> NewEvent<'a> {
+        NewEvent {
+            ticket_id: t.id,
+            at,
+            actor,
+            kind,
+            from: Some(t.state),
+            to: Some(t.state),
+            detail: Some(detail),
+        }
+    }
+}
+
 /// Appends an event to a ticket's history.
-#[allow(clippy::too_many_arguments)]
-pub fn add_event(
-    conn: &Connection,
-    ticket_id: i64,
-    at: DateTime<Utc>,
-    actor: &str,
-    kind: &str,
-    from: Option<State>,
-    to: Option<State>,
-    detail: Option<&serde_json::Value>,
-) -> Result<(), StoreError> {
+pub fn add_event(conn: &Connection, e: &NewEvent<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO ticket_events (ticket_id, at, actor, kind, from_state, to_state, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        ticket_id,
-        to_ms(at),
-        actor,
-        kind,
-        from.map(State::as_str),
-        to.map(State::as_str),
-        detail.map(|d| d.to_string()),
+        e.ticket_id,
+        to_ms(e.at),
+        e.actor,
+        e.kind,
+        e.from,
+        e.to,
+        e.detail.map(|d| d.to_string()),
     ])?;
     Ok(())
 }
@@ -294,7 +315,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM tickets WHERE 1 = 1");
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
     if let Some(s) = f.state {
-        args.push(Box::new(s.as_str()));
+        args.push(Box::new(s));
         sql.push_str(&format!(" AND state = ?{}", args.len()));
     }
     if let Some(t) = &f.tag {

@@ -13,6 +13,8 @@
 //! ([`Writer::write_visible`]) at the commit itself: every reader sees the
 //! write and a crash of the process cannot lose it, only a power loss before
 //! the next sync (a fraction of a millisecond) could.
+//!
+//! May depend on: rusqlite, std threads, tokio's oneshot (to answer async callers).
 
 use std::path::PathBuf;
 use std::sync::Arc;

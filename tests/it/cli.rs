@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Daemon, Site, today};
+use crate::support::{self, Daemon, Site, today};
 
 const HEADER: [&str; 11] = [
     "账号",
@@ -448,18 +448,27 @@ fn an_illegal_step_is_refused_and_changes_nothing() {
     assert_eq!(before["events"], after["events"]);
     assert_eq!(before["state"], after["state"]);
     let err = site.fails(&["-u", "li", "ticket", "list", "--state", "fixed"], 2);
-    assert!(err.contains("`fixed` is not a ticket state"), "{err}");
+    assert!(
+        err.contains("'fixed'") && err.contains("possible values: new, dispatched, repaired"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_bad_config_is_refused_naming_key_and_line() {
     let site = Site::new(&[("[tickets]\n", "[tickets]\nsla_hour = 12\n")]);
     let err = site.fails(&["check-config"], 78);
+    let line = support::default_config()
+        .lines()
+        .position(|l| l == "[tickets]")
+        .unwrap()
+        + 2;
     assert!(
-        err.starts_with("faultdesk: config (config/faultdesk.toml): TOML parse error at line"),
+        err.starts_with(&format!(
+            "faultdesk: config (config/faultdesk.toml, line {line}, key `tickets.sla_hour`): unknown field `sla_hour`"
+        )),
         "{err}"
     );
-    assert!(err.contains("sla_hour"), "{err}");
     // Nothing was created.
     assert!(!site.file("var").exists());
     let err = site.fails(&["init"], 78);
@@ -472,6 +481,77 @@ fn a_bad_config_is_refused_naming_key_and_line() {
     assert_eq!(v["desks"][0]["reply_number"], "88217901");
     let missing = ok.fails(&["--config", "nope.toml", "check-config"], 78);
     assert!(missing.contains("nope.toml"), "{missing}");
+}
+
+#[test]
+fn a_misspelt_placeholder_is_refused_in_every_template() {
+    // (key, text at the start of the key's line, the same misspelt)
+    let cases = [
+        (
+            "work_order_room.ack_subject",
+            "ack_subject = \"{centre}",
+            "ack_subject = \"{cnetre}",
+        ),
+        (
+            "work_order_room.ack_body",
+            "ack_body = \"{centre}",
+            "ack_body = \"{cuont}",
+        ),
+        (
+            "callbacks.script",
+            "script = \"你好",
+            "script = \"{bulding}",
+        ),
+        ("callbacks.closing", "closing = \"", "closing = \"{centr}"),
+        (
+            "fax.ticket_fault",
+            "ticket_fault = \"",
+            "ticket_fault = \"{nmae}",
+        ),
+        (
+            "mail.templates.repair_confirmation.subject",
+            "subject = \"故障已修复",
+            "subject = \"{tickt}",
+        ),
+        (
+            "mail.templates.repair_confirmation.body",
+            "body = \"\"\"\n{desk}",
+            "body = \"\"\"\n{dsek}",
+        ),
+        (
+            "mail.templates.callback_escalation.subject",
+            "subject = \"回访无人接听",
+            "subject = \"{phnoe}",
+        ),
+        (
+            "mail.templates.callback_escalation.body",
+            "body = \"\"\"\n经理：\n\n回访",
+            "body = \"\"\"\n{attemps}经理：\n\n回访",
+        ),
+        (
+            "mail.templates.sla_breach.subject",
+            "subject = \"故障超时未修复",
+            "subject = \"{deu}",
+        ),
+        (
+            "mail.templates.sla_breach.body",
+            "body = \"\"\"\n经理：\n\n工单",
+            "body = \"\"\"\n{stat}经理：\n\n工单",
+        ),
+    ];
+    let default = support::default_config();
+    for (key, from, to) in cases {
+        let at = default.find(from).unwrap_or_else(|| panic!("{from}"));
+        let line = default[..at].matches('\n').count() + 1;
+        let site = Site::new(&[(from, to)]);
+        let err = site.fails(&["check-config"], 78);
+        assert!(
+            err.starts_with(&format!(
+                "faultdesk: config (config/faultdesk.toml, line {line}, key `{key}`): unknown placeholder"
+            )),
+            "{key}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -239,8 +239,18 @@ impl Site {
     pub fn initialised(edits: &[(&str, &str)]) -> Site {
         let s = Site::new(edits);
         s.ok(&["init"]);
-        s.ok(&["user", "add", "li", "--role", "agent", "--display", "李娜"]);
-        s.ok(&["user", "add", "wang", "--role", "manager"]);
+        s.ok(&["user", "add", "wang", "--role", "manager", "--first"]);
+        s.ok(&[
+            "-u",
+            "wang",
+            "user",
+            "add",
+            "li",
+            "--role",
+            "agent",
+            "--display",
+            "李娜",
+        ]);
         s
     }
 
