@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, Site, today};
+use crate::support::{self, Daemon, Site, today};
 
 const HEADER: [&str; 11] = [
     "账号",
@@ -560,31 +560,12 @@ fn the_daemon_starts_and_stops_on_sigterm() {
         ("enabled = true\nudp", "enabled = false\nudp"),
         ("[fax]\nenabled = true", "[fax]\nenabled = false"),
     ]);
-    let child = site
-        .cmd(&["run"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let db = site.file("var/faultdesk.db");
-    let t0 = std::time::Instant::now();
-    while !db.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(db.exists(), "the daemon did not create its database");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("faultdesk stopped"));
+    // Ready means it created its database and every component started.
+    let daemon = Daemon::start(&site, &[]);
+    assert!(site.file("var/faultdesk.db").exists());
+    let status = site.status().expect("status of the running daemon");
+    assert_eq!(status["daemon.pid"], daemon.pid().to_string().as_str());
+    let log = daemon.stop();
+    assert!(log.contains("faultdesk ready"), "{log}");
+    assert!(log.contains("faultdesk stopped"), "{log}");
 }
