@@ -124,7 +124,7 @@ mod tests {
     crate::named! {
         /// A test enum.
         enum Colour: "colour" {
-            Red = "red",
+            Red = "red" / "红",
             DarkBlue = "dark_blue",
         }
     }
@@ -135,6 +135,9 @@ mod tests {
             assert_eq!(c.as_str().parse::<Colour>().unwrap(), c);
             assert_eq!(c.to_string(), c.as_str());
         }
+        // The word where one is declared, else the name.
+        assert_eq!(Colour::Red.word(), "红");
+        assert_eq!(Colour::DarkBlue.word(), "dark_blue");
         let e = "blue".parse::<Colour>().unwrap_err();
         assert_eq!(
             e.to_string(),
