@@ -8,21 +8,14 @@ use crate::support::{Daemon, Site, wait_until};
 #[test]
 fn due_callbacks_show_the_script_and_results_are_recorded() {
     let site = Site::initialised(&[]);
-    let n = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
+    let n = site.new_ticket(&[
         "--tag",
         "X",
         "--address",
         "馨苑1#-2-502",
         "--phone",
         "68691234",
-    ])["number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    ]);
     site.ok(&["-u", "li", "ticket", "repaired", &n]);
     // Due in the calling window after the repair; make it due now.
     site.db()

@@ -117,11 +117,7 @@ fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
 
 /// A desk's ticket taken through report → repaired → callback passed.
 fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
-    let t = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
+    let n = site.new_ticket(&[
         "--phone",
         desk_number,
         "--address",
@@ -129,20 +125,8 @@ fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
         "--fault",
         "电话无拨号音",
     ]);
-    let n = t["number"].as_str().unwrap().to_string();
-    site.ok(&[
-        "-u",
-        "li",
-        "ticket",
-        "repaired",
-        &n,
-        "--cause",
-        "分线盒进水",
-    ]);
-    site.ok(&[
-        "-u",
-        "li",
-        "ticket",
+    site.ticket(&["repaired", &n, "--cause", "分线盒进水"]);
+    site.ticket(&[
         "callback",
         &n,
         "--result",
@@ -176,19 +160,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
     let d180 = desk_ticket_passed(&site, "88217901", "曲江观邸3号楼1单元1201");
     assert!(dc.starts_with("DC-") && d180.starts_with("D180-"));
     // An estate's own ticket tells no desk.
-    let x = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
-        "--tag",
-        "X",
-        "--address",
-        "馨苑2#-1-101",
-    ])["number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let x = site.new_ticket(&["--tag", "X", "--address", "馨苑2#-1-101"]);
     site.ok(&["-u", "li", "ticket", "repaired", &x]);
     site.ok(&["-u", "li", "ticket", "callback", &x, "--result", "passed"]);
     let cbs = site.json(&["callbacks", "list"]);

@@ -254,6 +254,22 @@ impl Site {
         s
     }
 
+    /// `faultdesk -u li ticket ARGS…` (an agent at the command line), its
+    /// JSON output parsed.
+    pub fn ticket(&self, args: &[&str]) -> Value {
+        let mut a = vec!["-u", "li", "ticket"];
+        a.extend_from_slice(args);
+        self.json(&a)
+    }
+
+    /// A report made at the command line (`ticket new ARGS…`): its number.
+    pub fn new_ticket(&self, args: &[&str]) -> String {
+        let mut a = vec!["new"];
+        a.extend_from_slice(args);
+        let t = self.ticket(&a);
+        t["number"].as_str().expect("a ticket number").to_string()
+    }
+
     /// The site's database, opened directly (to age rows or count them).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.file("var/faultdesk.db")).expect("open the database")
