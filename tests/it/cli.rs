@@ -539,3 +539,56 @@ fn the_daemon_starts_and_stops_on_sigterm() {
     assert!(log.contains("faultdesk ready"), "{log}");
     assert!(log.contains("faultdesk stopped"), "{log}");
 }
+
+#[test]
+fn the_first_user_is_a_manager_and_only_managers_add_users() {
+    let site = Site::new(&[]);
+    site.ok(&["init"]);
+    // Nobody yet: no acting person to name, and the first must be a manager.
+    let e = site.fails(&["user", "add", "li", "--role", "agent"], 2);
+    assert!(e.contains("--first"), "{e}");
+    let e = site.fails(&["user", "add", "li", "--role", "agent", "--first"], 1);
+    assert!(e.contains("the first user must be a manager"), "{e}");
+    site.ok(&["user", "add", "wang", "--role", "manager", "--first"]);
+    // Only once.
+    let e = site.fails(&["user", "add", "zhao", "--role", "manager", "--first"], 1);
+    assert!(e.contains("there are users already"), "{e}");
+    // A manager adds; an agent does not.
+    site.ok(&["-u", "wang", "user", "add", "li", "--role", "agent"]);
+    let e = site.fails(&["-u", "li", "user", "add", "zhao", "--role", "agent"], 1);
+    assert!(e.contains("only a manager adds users (li is agent)"), "{e}");
+    let e = site.fails(
+        &["-u", "nobody", "user", "add", "zhao", "--role", "agent"],
+        1,
+    );
+    assert!(e.contains("nobody"), "{e}");
+    let users = site.json(&["user", "list"]);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["li", "wang"]);
+    // The audit names who added whom.
+    let db = site.db();
+    let mut st = db
+        .prepare("SELECT actor, object, detail FROM audit WHERE action = 'user.add' ORDER BY id")
+        .unwrap();
+    let rows: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "wang".into(),
+                "wang".into(),
+                "manager (the first user)".into()
+            ),
+            ("wang".into(), "li".into(), "agent".into()),
+        ]
+    );
+}
