@@ -132,3 +132,25 @@ fn a_backup_under_a_storm_of_calls_restores_whole() {
         .unwrap();
     assert_eq!(who, "wang");
 }
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let site = Site::initialised(&[("format = \"text\"", "format = \"json\"")]);
+    let d = Daemon::start(&site, &[]);
+    let log = d.stop();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let ready = lines
+        .iter()
+        .find(|l| l["message"] == "faultdesk ready")
+        .expect("a ready line");
+    // Fields are fields, not text inside the message.
+    assert!(ready["pid"].is_u64(), "{ready}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
+}
