@@ -49,7 +49,7 @@ fn call(i: usize) -> InboundCall {
         call_id: format!("bench-{i}@127.0.0.1"),
         callee: "88833114".into(),
         caller: Some(Caller {
-            source: "from",
+            source: faultdesk::domain::call::IdentityHeader::From,
             raw: format!("sip:139{:08}@127.0.0.1:5070", i),
             display: Some("Bench".into()),
         }),

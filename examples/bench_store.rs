@@ -21,7 +21,7 @@ use faultdesk::store::{Options, Store, Writer};
 
 fn phone_report(i: usize) -> Report {
     Report {
-        source: "phone".into(),
+        source: faultdesk::domain::ticket::Source::Phone,
         // Distinct strangers' mobiles: every report opens a new ticket.
         caller_raw: Some(format!("+86 139{:08}", i)),
         ..Default::default()

@@ -23,7 +23,7 @@ fn main() -> Result<()> {
                 c,
                 &NewMessage {
                     message_id: format!("<bench.{i}@faultdesk.localhost>"),
-                    purpose: "bench".into(),
+                    purpose: faultdesk::domain::message::Purpose::RepairConfirmation,
                     ticket_id: None,
                     recipient: to.clone(),
                     subject: format!("故障已修复：BENCH-{i:05}"),

@@ -2,10 +2,14 @@
 //! console, the log, tests). Sources publish after their rows are committed;
 //! a slow listener misses events rather than slowing a source down.
 //!
-//! May depend on: nothing but serde and tokio's broadcast channel.
+//! May depend on: `domain` (the names of sources, steps, states and
+//! classes), serde and tokio's broadcast channel.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::domain::fax::ClassName;
+use crate::domain::ticket::{Source, State, Step};
 
 /// Something that happened, already recorded in the store.
 #[derive(Debug, Clone, Serialize)]
@@ -14,24 +18,24 @@ pub enum Event {
     TicketOpened {
         number: String,
         tag: Option<String>,
-        source: String,
+        source: Source,
     },
     RepeatReport {
         number: String,
-        source: String,
+        source: Source,
     },
     TicketStep {
         number: String,
-        step: String,
-        state: String,
+        step: Step,
+        state: State,
         actor: String,
     },
     /// A fax was taken from the spool and recorded (or noted as a duplicate).
     FaxReceived {
         id: i64,
         name: String,
-        /// workorders, desk, triage; none for a duplicate.
-        class: Option<String>,
+        /// None for a duplicate.
+        class: Option<ClassName>,
         sender: Option<String>,
         pages: Option<u32>,
         ticket: Option<String>,

@@ -21,6 +21,7 @@ use serde_json::json;
 use crate::core::tickets::{self, Report};
 use crate::core::{CoreError, Rules};
 use crate::domain::call::Outcome;
+use crate::domain::ticket::Source;
 use crate::events::{Bus, CallEvent, Event};
 use crate::sip::{Admission, Handler, InboundCall};
 use crate::store::calls::{self, Call, Ended, NewCall};
@@ -48,7 +49,7 @@ impl Hotline {
             .writer
             .write(move |c| {
                 status::clear(c, "sip.")?;
-                Ok::<_, CoreError>(calls::close_ringing(c, Outcome::Interrupted.as_str(), now)?)
+                Ok::<_, CoreError>(calls::close_ringing(c, Outcome::Interrupted, now)?)
             })
             .await?;
         if n > 0 {
@@ -89,9 +90,9 @@ fn record_ringing(
     let caller = call.caller.as_ref();
     let caller_raw = caller.map(|c| c.raw.clone());
     let caller_display = caller.and_then(|c| c.display.clone());
-    let caller_source = caller.map(|c| c.source.to_string());
+    let caller_source = caller.map(|c| c.source);
     let report = Report {
-        source: "phone".into(),
+        source: Source::Phone,
         caller_raw: caller_raw.clone(),
         detail: Some(json!({
             "call_id": call.call_id,
@@ -117,23 +118,7 @@ fn record_ringing(
     let Some(id) = calls::insert(conn, &row)? else {
         return Err(RingError::Duplicate);
     };
-    let stored = Call {
-        id,
-        call_id: row.call_id,
-        caller_raw: row.caller_raw,
-        caller_display: row.caller_display,
-        caller_source: row.caller_source,
-        caller: row.caller,
-        callee: row.callee,
-        transport: row.transport,
-        peer: row.peer,
-        invited_at: row.invited_at,
-        ended_at: None,
-        ring_ms: None,
-        outcome: Outcome::Ringing.as_str().to_string(),
-        ticket: Some(reported.ticket.number.clone()),
-        repeat_report: reported.repeat,
-    };
+    let stored = Call::ringing(id, row, Some(reported.ticket.number.clone()));
     Ok((stored, reported))
 }
 
@@ -148,7 +133,7 @@ fn record_end(
     outcome: Outcome,
     at: DateTime<Utc>,
 ) -> Result<Option<(Ended, Option<Scheduled>)>, CoreError> {
-    let Some(ended) = calls::finish(conn, call_id, outcome.as_str(), at)? else {
+    let Some(ended) = calls::finish(conn, call_id, outcome, at)? else {
         return Ok(None);
     };
     // The caller as a number the callback rules can use (a withheld or
@@ -212,20 +197,20 @@ impl Handler for Hotline {
         self.bus.publish(if reported.repeat {
             Event::RepeatReport {
                 number: t.number.clone(),
-                source: "phone".into(),
+                source: Source::Phone,
             }
         } else {
             Event::TicketOpened {
                 number: t.number.clone(),
                 tag: t.tag.clone(),
-                source: "phone".into(),
+                source: Source::Phone,
             }
         });
         self.bus.publish(Event::Call(CallEvent::Ringing {
-            call_id: row.call_id,
-            caller: row.caller,
-            caller_raw: row.caller_raw,
-            display: row.caller_display,
+            call_id: row.call.call_id,
+            caller: row.call.caller,
+            caller_raw: row.call.caller_raw,
+            display: row.call.caller_display,
             ticket: Some(t.number.clone()),
             repeat: reported.repeat,
         }));
@@ -294,7 +279,7 @@ mod tests {
             call_id: call_id.into(),
             callee: "88833114".into(),
             caller: Some(Caller {
-                source: "from",
+                source: crate::domain::call::IdentityHeader::From,
                 raw: format!("sip:{from}@pbx"),
                 display: Some("张三".into()),
             }),
@@ -338,10 +323,10 @@ mod tests {
         assert_eq!(h.recover().await.unwrap(), 1);
 
         let a = calls::get(check.conn(), "a").unwrap().unwrap();
-        assert_eq!(a.outcome, "answered-elsewhere");
+        assert_eq!(a.outcome, Outcome::AnsweredElsewhere);
         assert!(a.ticket.as_deref().unwrap().starts_with("DC-"));
         let b = calls::get(check.conn(), "b").unwrap().unwrap();
-        assert_eq!(b.outcome, "interrupted");
+        assert_eq!(b.outcome, Outcome::Interrupted);
 
         let mut kinds = Vec::new();
         while let Ok(e) = rx.try_recv() {

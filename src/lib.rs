@@ -9,11 +9,11 @@
 //! layering test in `tests/it/layering.rs` reads this table and the code's
 //! `crate::` paths, and fails on an arrow the table does not allow or on an
 //! import cycle):
-//! - [`domain`]: the manual's rules, pure (no I/O) — on nothing here.
-//! - [`events`]: the in-process broadcast of what happened — on nothing here.
-//! - [`store`]: SQLite, migrations, one module per aggregate, group commit — on `domain`.
+//! - [`domain`]: the manual's rules, pure (no I/O), and its enums of named states, roles, kinds and origins — on nothing here.
+//! - [`events`]: the in-process broadcast of what happened — on `domain` (its enums).
+//! - [`store`]: SQLite, migrations, one module per aggregate, group commit; the domain's enums as text — on `domain`.
 //! - [`config`]: TOML → typed, validated config; the store's options from `[store]` — on `domain`, `store`.
-//! - [`core`]: reports and workflow steps inside a transaction — on `domain`, `store`, `config`.
+//! - [`core`]: reports, workflow and callback steps, messages and deadlines inside a transaction — on `domain`, `store`, `config`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
 //! - [`context`]: the handles every component receives, and its start-up word — on `config`, `core`, `store`, `events`.
 //! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.

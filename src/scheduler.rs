@@ -11,7 +11,7 @@
 //!
 //! At a deadline it announces due callbacks (`Event::CallbackDue`, once per
 //! callback and due time) and records broken promises through
-//! `core::callbacks::sla_breaches` (ticket event, counter row, message to
+//! `core::deadlines::sla_breaches` (ticket event, counter row, message to
 //! the manager; `Event::SlaBreached`).
 //!
 //! May depend on: `core`, `store`, `events`, `context`, tokio.
@@ -27,7 +27,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::{Ctx, Started};
-use crate::core::callbacks::{self, Breach, DueCallback};
+use crate::core::callbacks::{self, DueCallback};
+use crate::core::deadlines::{self, Breach};
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
 use crate::store::{Store, StoreError, Writer, to_ms};
@@ -216,8 +217,8 @@ impl Scheduler {
             .write(move |c| {
                 Ok(Pass {
                     due: callbacks::due(c, &rules, now)?,
-                    breaches: callbacks::sla_breaches(c, &rules, now)?,
-                    next: callbacks::next_deadline(c, now)?,
+                    breaches: deadlines::sla_breaches(c, &rules, now)?,
+                    next: deadlines::next_deadline(c, now)?,
                 })
             })
             .await
@@ -294,7 +295,8 @@ pub async fn run(ctx: Ctx, started: Started) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::callbacks::{missed_call, sla_breaches};
+    use crate::core::callbacks::missed_call;
+    use crate::core::deadlines::sla_breaches;
     use crate::core::testing::rules;
     use crate::core::tickets::{Report, StepInput, report, step};
     use crate::domain::ticket::Step;
@@ -409,7 +411,7 @@ mod tests {
                     "li",
                     reported,
                     Report {
-                        source: "phone".into(),
+                        source: crate::domain::ticket::Source::Phone,
                         caller_raw: Some("88218050".into()),
                         ..Default::default()
                     },
@@ -469,10 +471,13 @@ mod tests {
         );
         rig.no_answer(&n);
         let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
-        assert_eq!(cb.state, "escalated");
+        assert_eq!(cb.state, crate::domain::callback::State::Escalated);
         let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, None)?));
         assert_eq!(mail.len(), 1);
-        assert_eq!(mail[0].purpose, "callback_escalation");
+        assert_eq!(
+            mail[0].purpose,
+            crate::domain::message::Purpose::CallbackEscalation
+        );
         // Escalated: never announced again. The next event is the rescan's silence,
         // so check the counter after a day.
         tokio::time::sleep(48 * HOUR).await;
@@ -497,7 +502,7 @@ mod tests {
                 "li",
                 at(12, 0) - chrono::Duration::hours(13),
                 Report {
-                    source: "phone".into(),
+                    source: crate::domain::ticket::Source::Phone,
                     caller_raw: Some("88217901".into()),
                     ..Default::default()
                 },
@@ -542,9 +547,14 @@ mod tests {
         assert_eq!(breaches, 1);
         let more = rig.write(|c, r| sla_breaches(c, r, at(14, 0)));
         assert!(more.is_empty());
-        let mail = rig.write(|c, _| Ok(crate::store::outbox::list(c, Some("queued"))?));
+        let mail = rig.write(|c, _| {
+            Ok(crate::store::outbox::list(
+                c,
+                Some(crate::domain::message::State::Queued),
+            )?)
+        });
         assert_eq!(mail.len(), 1);
-        assert_eq!(mail[0].purpose, "sla_breach");
+        assert_eq!(mail[0].purpose, crate::domain::message::Purpose::SlaBreach);
     }
 
     #[tokio::test(start_paused = true)]

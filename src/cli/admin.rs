@@ -10,6 +10,7 @@ use super::args::*;
 use super::{PartialImport, UsageError, actor, open, print_json};
 use faultdesk::config::Config;
 use faultdesk::core::{self, Rules};
+use faultdesk::domain::staff::Role;
 use faultdesk::store::{self, Store, users};
 
 pub(super) fn init(cfg: &Config) -> Result<()> {
@@ -36,10 +37,10 @@ pub(super) fn check_config(cfg: &Config, json_out: bool) -> Result<()> {
         "time_zone": cfg.centre.time_zone.0.name(),
         "fault_line": cfg.centre.fault_line.as_str(),
         "estates": cfg.estates.iter().map(|e| json!({
-            "tag": e.tag.get_ref(), "name": e.name.get_ref(), "account_prefix": e.account_prefix.get_ref(),
+            "tag": e.tag, "name": e.name, "account_prefix": e.account_prefix,
         })).collect::<Vec<_>>(),
         "desks": cfg.desks.iter().map(|d| json!({
-            "tag": d.tag.get_ref(), "name": d.name, "reply_number": d.reply_number.as_str(), "reply_to": d.reply_to,
+            "tag": d.tag, "name": d.name, "reply_number": d.reply_number.as_str(), "reply_to": d.reply_to,
         })).collect::<Vec<_>>(),
         "work_order_room": { "fax": cfg.work_order_room.fax.as_str(), "phone": cfg.work_order_room.phone.as_str() },
         "sla_hours": cfg.tickets.sla_hours,
@@ -62,18 +63,13 @@ pub(super) fn check_config(cfg: &Config, json_out: bool) -> Result<()> {
     for e in &cfg.estates {
         println!(
             "  estate  {:<5} {} (accounts {}…)",
-            e.tag.get_ref(),
-            e.name.get_ref(),
-            e.account_prefix.get_ref()
+            e.tag, e.name, e.account_prefix
         );
     }
     for d in &cfg.desks {
         println!(
             "  desk    {:<5} {} (replies to {} / {})",
-            d.tag.get_ref(),
-            d.name,
-            d.reply_number,
-            d.reply_to
+            d.tag, d.name, d.reply_number, d.reply_to
         );
     }
     println!(
@@ -161,15 +157,7 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
     let mut st = open(cfg)?;
     let (entries, counts) =
         st.read(|c| Ok::<_, anyhow::Error>((store::status::all(c)?, store::calls::counts(c)?)))?;
-    // The rows stay after a kill -9: whether the process named in them lives
-    // tells a running daemon from a stale report.
-    let pid = entries
-        .iter()
-        .find(|e| e.key == "daemon.pid")
-        .map(|e| e.value.clone());
-    let alive = pid
-        .as_deref()
-        .is_some_and(|p| Path::new("/proc").join(p).exists());
+    let (pid, alive) = daemon_process(&entries);
     if json_out {
         let components: serde_json::Map<String, serde_json::Value> = entries
             .iter()
@@ -180,8 +168,10 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
                 )
             })
             .collect();
-        let calls: serde_json::Map<String, serde_json::Value> =
-            counts.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
+        let calls: serde_json::Map<String, serde_json::Value> = counts
+            .iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect();
         return print_json(&json!({
             "daemon_running": alive,
             "sip_enabled": cfg.sip.enabled,
@@ -208,6 +198,83 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
         println!("calls {o:<18} {n}");
     }
     Ok(())
+}
+
+/// The daemon's process id from the status rows, and whether it still runs:
+/// the rows stay after a kill -9, so only a living process counts.
+fn daemon_process(entries: &[store::status::Entry]) -> (Option<String>, bool) {
+    let pid = entries
+        .iter()
+        .find(|e| e.key == "daemon.pid")
+        .map(|e| e.value.clone());
+    let alive = pid
+        .as_deref()
+        .is_some_and(|p| Path::new("/proc").join(p).exists());
+    (pid, alive)
+}
+
+fn print_summary(s: &store::backup::Summary, what: &str, json_out: bool) -> Result<()> {
+    if json_out {
+        return print_json(s);
+    }
+    println!(
+        "{what} {}: integrity ok, {} bytes, schema version {}, {} tickets, {} calls",
+        s.path.display(),
+        s.bytes,
+        s.schema_version,
+        s.tickets,
+        s.calls
+    );
+    Ok(())
+}
+
+pub(super) fn backup(cli: &Cli, cfg: &Config, path: &Path, json_out: bool) -> Result<()> {
+    let mut st = open(cfg)?;
+    // A copy holds every customer: it is taken under a person's name.
+    let who = actor(cli, &st)?;
+    let summary = store::backup::backup(&st, path)?;
+    let detail = format!("{} bytes", summary.bytes);
+    st.write(|c| {
+        store::audit::record(
+            c,
+            Utc::now(),
+            &who,
+            "store.backup",
+            Some(&path.display().to_string()),
+            Some(&detail),
+        )
+    })?;
+    print_summary(&summary, "backup", json_out)
+}
+
+pub(super) fn restore(cli: &Cli, cfg: &Config, path: &Path, json_out: bool) -> Result<()> {
+    if cfg.store.path.exists() {
+        let mut st = open(cfg)?;
+        let who = actor(cli, &st)?;
+        let entries = st.read(store::status::all)?;
+        if let (Some(pid), true) = daemon_process(&entries) {
+            bail!(
+                "restore ({}): the daemon (process {pid}) is running; stop it first",
+                cfg.store.path.display()
+            );
+        }
+        drop(st);
+        let summary = store::backup::restore(path, &cfg.store.path)?;
+        let mut st = open(cfg)?;
+        st.write(|c| {
+            store::audit::record(
+                c,
+                Utc::now(),
+                &who,
+                "store.restore",
+                Some(&path.display().to_string()),
+                None,
+            )
+        })?;
+        return print_summary(&summary, "restored", json_out);
+    }
+    let summary = store::backup::restore(path, &cfg.store.path)?;
+    print_summary(&summary, "restored", json_out)
 }
 
 pub(super) fn find_subscriber(
@@ -248,28 +315,28 @@ pub(super) fn add_user(
     cli: &Cli,
     cfg: &Config,
     name: &str,
-    role: &str,
+    role: Role,
     display: Option<&str>,
+    first: bool,
 ) -> Result<()> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().any(char::is_whitespace) {
-        bail!(UsageError(format!(
-            "user name `{name}`: expected one word without spaces"
-        )));
-    }
+    let by = match (first, cli.user.as_deref()) {
+        (true, Some(_)) => bail!(UsageError(
+            "--first adds the first user, who acts for itself: leave out --user".into()
+        )),
+        (true, None) => None,
+        (false, Some(u)) => Some(u),
+        (false, None) => bail!(UsageError(
+            "a manager adds users: pass --user NAME (or, on a new database, --first)".into()
+        )),
+    };
     let mut st = open(cfg)?;
-    let by = cli.user.clone().unwrap_or_else(|| "admin".into());
-    let added = st.write(|c| {
-        let ok = users::add(c, name, display, role, Utc::now())?;
-        if ok {
-            store::audit::record(c, Utc::now(), &by, "user.add", Some(name), Some(role))?;
-        }
-        Ok::<_, anyhow::Error>(ok)
-    })?;
-    if !added {
-        bail!("user ({name}): already exists");
-    }
-    println!("added {role} {name}");
+    let new = core::users::NewUser {
+        name,
+        display,
+        role,
+    };
+    let added = st.write(|c| core::users::add(c, by, &new, Utc::now()))?;
+    println!("added {} {}", added.role, added.name);
     Ok(())
 }
 

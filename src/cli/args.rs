@@ -4,7 +4,17 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use faultdesk::domain::names::Named;
+use faultdesk::domain::{call, callback, fax, message, staff, ticket};
+
+/// The parser of an argument that takes one of the domain's named enums:
+/// `--help` lists the names and a wrong one is refused naming them, both
+/// from the enum itself.
+fn named<T: Named + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::ALL.iter().map(|v| v.name())).try_map(|s| T::from_name(&s))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +70,22 @@ pub enum Command {
     Call(CallCmd),
     /// What the running components report (SIP listening, registration).
     Status(JsonFlag),
+    /// A consistent copy of the live database, taken while the daemon runs;
+    /// checked (integrity, counts) before it is reported done.
+    Backup {
+        /// The new file to write (it must not exist).
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the database (the daemon must be stopped);
+    /// the current file is kept beside it as `….before-restore`.
+    Restore {
+        /// A file written by `faultdesk backup`.
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the daemon until SIGINT or SIGTERM.
     Run,
 }
@@ -68,12 +94,10 @@ pub enum Command {
 pub enum FaxCmd {
     /// List the faxes taken from the spool.
     List {
-        /// recorded, duplicate, failed.
-        #[arg(long)]
-        state: Option<String>,
-        /// workorders, desk, triage.
-        #[arg(long)]
-        class: Option<String>,
+        #[arg(long, value_parser = named::<fax::State>())]
+        state: Option<fax::State>,
+        #[arg(long, value_parser = named::<fax::ClassName>())]
+        class: Option<fax::ClassName>,
         #[arg(long)]
         json: bool,
     },
@@ -112,9 +136,9 @@ pub enum FaxCmd {
 pub enum CallCmd {
     /// List calls, oldest first.
     List {
-        /// Only calls with this outcome: ringing, answered-elsewhere, abandoned, timed-out, interrupted.
-        #[arg(long)]
-        outcome: Option<String>,
+        /// Only calls with this outcome.
+        #[arg(long, value_parser = named::<call::Outcome>())]
+        outcome: Option<call::Outcome>,
         /// Only the newest N calls.
         #[arg(long)]
         last: Option<u32>,
@@ -175,8 +199,8 @@ pub enum TicketCmd {
     New(NewTicket),
     /// List tickets.
     List {
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = named::<ticket::State>())]
+        state: Option<ticket::State>,
         #[arg(long)]
         tag: Option<String>,
         /// Only tickets not closed.
@@ -293,9 +317,9 @@ pub struct NewTicket {
     /// 归属维护处 (defaults to the estate's depot).
     #[arg(long)]
     pub depot: Option<String>,
-    /// Where the report came in: phone, fax, counter.
-    #[arg(long, default_value = "phone")]
-    pub source: String,
+    /// Where the report came in.
+    #[arg(long, default_value = "phone", value_parser = named::<ticket::Source>())]
+    pub source: ticket::Source,
     #[arg(long)]
     pub json: bool,
 }
@@ -305,11 +329,15 @@ pub enum UserCmd {
     /// Add a staff member.
     Add {
         name: String,
-        #[arg(long, value_parser = ["agent", "clerk", "manager", "technician"])]
-        role: String,
+        #[arg(long, value_parser = named::<staff::Role>())]
+        role: staff::Role,
         /// Full name as shown (e.g. 李娜).
         #[arg(long)]
         display: Option<String>,
+        /// The first user, on a new database: a manager who adds the others
+        /// (no --user then; the audit names the new user).
+        #[arg(long)]
+        first: bool,
     },
     /// List staff.
     List {
@@ -327,9 +355,8 @@ pub enum CallbacksCmd {
     },
     /// Every callback, newest first.
     List {
-        /// pending, passed, failed, resolved, escalated, cancelled.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = named::<callback::State>())]
+        state: Option<callback::State>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
         #[arg(long)]
@@ -357,9 +384,9 @@ pub enum MissedResult {
 pub struct OutboxArgs {
     #[command(subcommand)]
     pub cmd: Option<OutboxCmd>,
-    /// Only messages in this state: queued, sent, failed.
-    #[arg(long)]
-    pub state: Option<String>,
+    /// Only messages in this state.
+    #[arg(long, value_parser = named::<message::State>())]
+    pub state: Option<message::State>,
     #[arg(long)]
     pub json: bool,
 }

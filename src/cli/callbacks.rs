@@ -4,33 +4,12 @@ use anyhow::{Result, bail};
 use chrono::Utc;
 
 use super::args::{CallbacksCmd, Cli, MissedResult, OutboxArgs, OutboxCmd};
-use super::{UsageError, actor, local, open, print_json};
+use super::{actor, local, open, print_json};
 use faultdesk::config::Config;
 use faultdesk::core::callbacks::{self, Reached};
 use faultdesk::core::{CoreError, Rules};
+use faultdesk::domain::message::State as MessageState;
 use faultdesk::store::{self, outbox};
-
-const CALLBACK_STATES: [&str; 6] = [
-    "pending",
-    "passed",
-    "failed",
-    "resolved",
-    "escalated",
-    "cancelled",
-];
-const OUTBOX_STATES: [&str; 3] = ["queued", "sent", "failed"];
-
-fn check_state(state: Option<&str>, known: &[&str]) -> Result<()> {
-    if let Some(s) = state
-        && !known.contains(&s)
-    {
-        bail!(UsageError(format!(
-            "--state `{s}`: expected one of {}",
-            known.join(", ")
-        )));
-    }
-    Ok(())
-}
 
 pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> Result<()> {
     let mut st = open(cfg)?;
@@ -76,9 +55,8 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
             Ok(())
         }
         CallbacksCmd::List { state, limit, json } => {
-            check_state(state.as_deref(), &CALLBACK_STATES)?;
             let list = st.read(|c| {
-                let rows = store::callbacks::list(c, state.as_deref(), *limit)?;
+                let rows = store::callbacks::list(c, *state, *limit)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for cb in rows {
                     let ticket = match cb.ticket_id {
@@ -110,7 +88,7 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
                     cb.phone.as_deref().unwrap_or("-"),
                     local(rules, cb.due_at),
                     cb.attempts,
-                    cb.outcome.as_deref().unwrap_or("")
+                    cb.outcome.map_or("", |o| o.as_str())
                 );
             }
             Ok(())
@@ -168,8 +146,7 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
             }
         }
         None => {
-            check_state(args.state.as_deref(), &OUTBOX_STATES)?;
-            let list = st.read(|c| outbox::list(c, args.state.as_deref()))?;
+            let list = st.read(|c| outbox::list(c, args.state))?;
             if args.json {
                 return print_json(&list);
             }
@@ -177,12 +154,12 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
                 println!("the outbox is empty");
             }
             for m in &list {
-                let when = match m.state.as_str() {
-                    "sent" => m.sent_at.map(|t| format!("sent {}", local(rules, t))),
-                    "queued" => m
+                let when = match m.state {
+                    MessageState::Sent => m.sent_at.map(|t| format!("sent {}", local(rules, t))),
+                    MessageState::Queued => m
                         .next_attempt_at
                         .map(|t| format!("next {}", local(rules, t))),
-                    _ => m
+                    MessageState::Failed => m
                         .last_attempt_at
                         .map(|t| format!("last {}", local(rules, t))),
                 }

@@ -44,18 +44,9 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
     match cmd {
         FaxCmd::Faxrcvd { .. } => Ok(()),
         FaxCmd::List { state, class, json } => {
-            let check = |v: &Option<String>, key: &str, known: &[&str]| match v {
-                Some(x) if !known.contains(&x.as_str()) => Err(UsageError(format!(
-                    "--{key} {x}: expected one of {}",
-                    known.join(", ")
-                ))),
-                _ => Ok(()),
-            };
-            check(state, "state", &["recorded", "duplicate", "failed"])?;
-            check(class, "class", &["workorders", "desk", "triage"])?;
             let f = faxes::Filter {
-                state: state.clone(),
-                class: class.clone(),
+                state: *state,
+                class: *class,
             };
             let list = st.read(|c| faxes::list(c, &f).map_err(anyhow::Error::from))?;
             if *json {
@@ -67,7 +58,7 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
                     x.id,
                     local(rules, x.received_at),
                     x.state,
-                    x.class.as_deref().unwrap_or("-"),
+                    x.class.map_or("-", |c| c.as_str()),
                     x.sender.as_deref().or(x.tsi.as_deref()).unwrap_or("-"),
                     x.pages.unwrap_or(0),
                     x.ticket.as_deref().unwrap_or(""),
@@ -140,7 +131,7 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
                 )?;
                 Ok::<_, anyhow::Error>(f)
             })?;
-            if f.state == "failed" {
+            if f.state == faultdesk::domain::fax::State::Failed {
                 bail!(
                     "fax {id}: the file could not be read ({}); there is no preview",
                     f.reason.as_deref().unwrap_or("unknown reason")

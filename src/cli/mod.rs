@@ -82,11 +82,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::Call(c) => call::call(&cli, &cfg, &rules, c),
         Command::Status(f) => admin::status(&cfg, f.json),
+        Command::Backup { path, json } => admin::backup(&cli, &cfg, path, *json),
+        Command::Restore { path, json } => admin::restore(&cli, &cfg, path, *json),
         Command::User(UserCmd::Add {
             name,
             role,
             display,
-        }) => admin::add_user(&cli, &cfg, name, role, display.as_deref()),
+            first,
+        }) => admin::add_user(&cli, &cfg, name, *role, display.as_deref(), *first),
         Command::User(UserCmd::List { json }) => admin::list_users(&cfg, *json),
     }
 }

@@ -9,7 +9,7 @@ use super::{UsageError, actor, local, open, print_json};
 use faultdesk::config::Config;
 use faultdesk::core::tickets::{self, Report, SlaChange, StepInput};
 use faultdesk::core::{CoreError, Rules};
-use faultdesk::domain::ticket::{FaultFields, State, Step};
+use faultdesk::domain::ticket::{FaultFields, Step};
 use faultdesk::store::{self, Store};
 
 fn show_ticket(
@@ -26,11 +26,10 @@ fn show_ticket(
         return print_json(&v);
     }
     println!(
-        "{}  {} {}  {}  {}  due {}",
+        "{}  {}  {}  {}  时限 {}",
         t.number,
-        t.state,
-        t.state.mark(),
-        t.tag.as_deref().unwrap_or("(untagged)"),
+        t.state.word(),
+        t.tag.as_deref().unwrap_or("未分类"),
         t.address.as_deref().or(t.caller.as_deref()).unwrap_or("-"),
         local(rules, t.due_at),
     );
@@ -63,12 +62,8 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             open,
             json,
         } => {
-            let state = state
-                .as_deref()
-                .map(|s| s.parse::<State>().map_err(UsageError))
-                .transpose()?;
             let f = store::tickets::Filter {
-                state,
+                state: *state,
                 tag: tag.clone(),
                 open: *open,
                 ..Default::default()
@@ -94,13 +89,12 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 return show_ticket(rules, &t, true, json!({ "events": events }));
             }
             show_ticket(rules, &t, false, json!({}))?;
-            for e in events {
+            for line in tickets::history(rules, &events) {
                 println!(
-                    "  {}  {:<10} {:<20} {}",
-                    local(rules, e.at),
-                    e.actor,
-                    e.kind,
-                    e.detail.map(|d| d.to_string()).unwrap_or_default()
+                    "  {}  {:<10} {}",
+                    local(rules, line.at),
+                    line.actor,
+                    line.what
                 );
             }
             Ok(())
@@ -110,35 +104,25 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             depot,
             technician,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Dispatch,
-            StepInput {
+        } => {
+            let input = StepInput {
                 depot: depot.clone(),
                 technician: technician.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Dispatch, input, *json)
+        }
         TicketCmd::Repaired {
             number,
             cause,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Repair,
-            StepInput {
+        } => {
+            let input = StepInput {
                 cause: cause.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Repair, input, *json)
+        }
         TicketCmd::Callback {
             number,
             result,
@@ -152,30 +136,18 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 CallbackResult::Failed => Step::CallbackFailed,
                 CallbackResult::NoAnswer => Step::CallbackNoAnswer,
             };
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                s,
-                StepInput {
-                    satisfaction: satisfaction.clone(),
-                    note: note.clone(),
-                    close_on_pass: !keep_open,
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                satisfaction: satisfaction.clone(),
+                note: note.clone(),
+                close_on_pass: !keep_open,
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, s, input, *json)
         }
-        TicketCmd::Close { number, json } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Close,
-            StepInput::default(),
-            *json,
-        ),
+        TicketCmd::Close { number, json } => {
+            let input = StepInput::default();
+            step(cli, &mut st, rules, number, Step::Close, input, *json)
+        }
         TicketCmd::Reopen {
             number,
             reason,
@@ -186,18 +158,11 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                     "--reason must say why the fault is registered again".into()
                 ));
             }
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                Step::Reopen,
-                StepInput {
-                    note: Some(reason.clone()),
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                note: Some(reason.clone()),
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, Step::Reopen, input, *json)
         }
         TicketCmd::Sla {
             number,
@@ -257,7 +222,7 @@ fn step(
 
 fn new_report(n: &NewTicket, who: &str) -> Report {
     Report {
-        source: n.source.clone(),
+        source: n.source,
         caller_raw: n.phone.clone(),
         subscriber: n.account.clone(),
         address: n.address.clone(),

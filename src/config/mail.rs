@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::HhMm;
+use crate::domain::callback::{Closing, Escalation, Script, TicketNotice};
+use crate::domain::template::{MailTemplate, Template};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,8 +23,10 @@ pub struct CallbacksConfig {
     pub after_repair_minutes: u32,
     pub retry_minutes: Vec<u32>,
     pub manager_address: String,
-    pub script: String,
-    pub closing: String,
+    /// The manual's script: {centre} {estate} {building} {unit} {room}.
+    pub script: Template<Script>,
+    /// The closing line of a callback: {centre}.
+    pub closing: Template<Closing>,
     /// How often the scheduler re-reads the store for deadlines written by
     /// other processes (the CLI); deadlines made in the daemon wake it at once.
     #[serde(default = "default_rescan")]
@@ -194,30 +198,14 @@ fn warn_if_world_readable(path: &std::path::Path, key: &str) {
     }
 }
 
-/// A subject and a body, with `{placeholders}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Template {
-    pub subject: String,
-    pub body: String,
-}
-
+/// The messages the outbox sends, each with the placeholders its kind allows.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Templates {
     /// To a desk (DC, D180): its fault is repaired.
-    pub repair_confirmation: Template,
+    pub repair_confirmation: MailTemplate<TicketNotice>,
     /// To the manager: a callback went unanswered every time.
-    pub callback_escalation: Template,
+    pub callback_escalation: MailTemplate<Escalation>,
     /// To the manager: a ticket was not repaired in time.
-    pub sla_breach: Template,
+    pub sla_breach: MailTemplate<TicketNotice>,
 }
-
-/// The placeholders each template may use.
-pub const TICKET_FIELDS: &[&str] = &[
-    "centre", "ticket", "tag", "desk", "line", "address", "fault", "cause", "reported", "repaired",
-    "due", "state",
-];
-pub const ESCALATION_FIELDS: &[&str] = &[
-    "centre", "ticket", "kind", "phone", "address", "attempts", "created", "last",
-];

@@ -2,14 +2,17 @@
 //!
 //! Role: turn `faultdesk.toml` into a [`Config`] that the rest of the program
 //! trusts without checking again. Every section refuses unknown keys; every
-//! value that has a shape (a time zone, a time of day, a phone number, a CIDR)
-//! is parsed while deserialising, so an error names the key and the line.
-//! Rules that span several keys (unique tags, unique prefixes) are checked in
-//! [`Config::validate`], again naming key and line.
+//! value that has a shape (a time zone, a time of day, a phone number, a CIDR,
+//! a template and its placeholders) is parsed while deserialising. Rules that
+//! span several keys (unique tags, unique prefixes) and ranges are checked in
+//! `Config::validate`. Every error names the key by its dotted path
+//! (`estates[1].tag`) and the line where the key stands, both taken from the
+//! parser's spans (`doc`), never from a search of the text.
 //!
 //! May depend on: `domain` (for the numbering plan and value types). Nothing
 //! here performs I/O except [`Config::load`] reading the one file.
 
+mod doc;
 mod mail;
 mod sip;
 mod store;
@@ -18,16 +21,18 @@ mod values;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
 
 pub use mail::{
-    CallbacksConfig, ConfirmOn, ESCALATION_FIELDS, MailConfig, MailTransport, PasswordError,
-    Secret, SmtpConfig, SmtpTls, TICKET_FIELDS, Template, Templates,
+    CallbacksConfig, ConfirmOn, MailConfig, MailTransport, PasswordError, Secret, SmtpConfig,
+    SmtpTls, Templates,
 };
 pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 
+use crate::domain::fax::{Ack, FaultText};
 use crate::domain::number::NumberingPlan;
+use crate::domain::template::Template;
+use doc::Doc;
 
 /// The embedded default configuration (`config/faultdesk.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../config/faultdesk.toml");
@@ -43,6 +48,8 @@ pub enum ConfigError {
     },
     #[error("config ({path}): {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("config ({path}): the section `[{key}]` is missing (config/faultdesk.toml shows it)")]
+    Missing { path: PathBuf, key: String },
     #[error("config ({path}, line {line}, key `{key}`): {why}")]
     Invalid {
         path: PathBuf,
@@ -137,11 +144,11 @@ pub struct TicketsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estate {
-    pub tag: Spanned<String>,
-    pub name: Spanned<String>,
+    pub tag: String,
+    pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
-    pub account_prefix: Spanned<String>,
+    pub account_prefix: String,
     pub line_prefixes: Vec<Digits>,
     pub depot: String,
 }
@@ -149,9 +156,9 @@ pub struct Estate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Desk {
-    pub tag: Spanned<String>,
+    pub tag: String,
     pub name: String,
-    pub numbers: Spanned<Vec<Digits>>,
+    pub numbers: Vec<Digits>,
     pub reply_number: Digits,
     pub reply_to: String,
 }
@@ -165,30 +172,16 @@ pub struct WorkOrderRoom {
     pub ack_to: String,
     pub activation_days: u32,
     /// Subject of a batch's receipt acknowledgment: {centre} {count} {received}.
-    #[serde(default = "default_ack_subject")]
-    pub ack_subject: String,
+    pub ack_subject: Template<Ack>,
     /// Body of a batch's receipt acknowledgment: {centre} {count} {received}.
-    #[serde(default = "default_ack_body")]
-    pub ack_body: String,
+    pub ack_body: Template<Ack>,
     /// How {received} is written (chrono format, local time).
     #[serde(default = "default_ack_time_format")]
     pub ack_time_format: String,
-    /// Domain of the acknowledgment's Message-ID (`<workorder-ack.ID@domain>`).
-    #[serde(default = "default_ack_message_domain")]
-    pub ack_message_domain: String,
 }
 
-fn default_ack_subject() -> String {
-    "{centre}工单回执".into()
-}
-fn default_ack_body() -> String {
-    "{centre}已收到贵室工单 {count} 张({received})".into()
-}
 fn default_ack_time_format() -> String {
     "%Y-%m-%d %H:%M".into()
-}
-fn default_ack_message_domain() -> String {
-    "faultdesk.localhost".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -225,8 +218,7 @@ pub struct FaxConfig {
     #[serde(default = "default_true")]
     pub triage_ticket: bool,
     /// The fault text of a ticket opened by a fax: {name} {pages} {sender}.
-    #[serde(default = "default_fax_fault")]
-    pub ticket_fault: String,
+    pub ticket_fault: Template<FaultText>,
     /// Ghostscript, for previews of PDF faxes ("" = none).
     #[serde(default = "default_ghostscript")]
     pub ghostscript: String,
@@ -257,9 +249,6 @@ fn default_fax_max_bytes() -> u64 {
 fn default_true() -> bool {
     true
 }
-fn default_fax_fault() -> String {
-    "传真报障 {pages} 页 ({name})".into()
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -272,15 +261,36 @@ pub struct WebConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub filter: String,
+    /// `text` (fields first, for a person) or `json` (one object a line, for
+    /// a log collector).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             filter: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }
+
+/// Keys that moved: an old file names them, and is told where they went.
+const MOVED: &[(&str, &str, &str)] = &[(
+    "work_order_room.ack_message_domain",
+    "mail.message_id_domain",
+    "one domain serves every Message-ID",
+)];
 
 impl Config {
     /// Reads and validates the file at `path`.
@@ -299,218 +309,185 @@ impl Config {
 
     /// Parses and validates `text`; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let doc = Doc::parse(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: one_line(&e.to_string()),
         })?;
+        for (old, new, why) in MOVED {
+            if let Some(f) = doc.get(old) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: f.line,
+                    key: f.path,
+                    why: format!("this key has moved to `{new}` ({why}); set it there"),
+                });
+            }
+        }
+        let mut cfg = Config::deserialize(toml::de::Deserializer::from(doc.table()))
+            .map_err(|e| located(&doc, path, &e))?;
         cfg.source = path.to_path_buf();
-        cfg.validate(text)?;
+        cfg.validate(&doc)?;
         Ok(cfg)
     }
 
-    /// Checks the rules that span several keys.
-    fn validate(&self, text: &str) -> Result<(), ConfigError> {
-        let invalid =
-            |span: std::ops::Range<usize>, key: String, why: String| ConfigError::Invalid {
-                path: self.source.clone(),
-                line: line_of(text, span.start),
-                key,
-                why,
-            };
-        let find = |needle: &str| text.find(needle).unwrap_or(0)..0;
+    /// The error about `key`, at the line where the file writes it.
+    fn invalid(&self, doc: &Doc, key: &str, why: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.source.clone(),
+            line: doc.line(key),
+            key: key.to_string(),
+            why: why.into(),
+        }
+    }
 
+    /// Checks the rules that span several keys, and ranges.
+    fn validate(&self, doc: &Doc) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| self.invalid(doc, key, why);
         if self.estates.is_empty() {
             return Err(invalid(
-                find("estates"),
-                "estates".into(),
+                "estates",
                 "at least one [[estates]] entry is expected".into(),
             ));
         }
+        check_tag(&self.tickets.untagged_prefix)
+            .map_err(|why| invalid("tickets.untagged_prefix", why))?;
         let mut tags: Vec<&str> = vec![self.tickets.untagged_prefix.as_str()];
         let mut prefixes: Vec<&str> = Vec::new();
-        for (i, e) in self.estates.iter().enumerate() {
-            check_tag(e.tag.get_ref())
-                .map_err(|why| invalid(e.tag.span(), format!("estates[{i}].tag"), why))?;
-            if tags.contains(&e.tag.get_ref().as_str()) {
+        let estate_tags = self.estates.iter().map(|e| e.tag.as_str());
+        let desk_tags = self.desks.iter().map(|d| d.tag.as_str());
+        let all_tags = estate_tags
+            .enumerate()
+            .map(|(i, t)| (format!("estates[{i}].tag"), t))
+            .chain(
+                desk_tags
+                    .enumerate()
+                    .map(|(i, t)| (format!("desks[{i}].tag"), t)),
+            );
+        for (key, tag) in all_tags {
+            check_tag(tag).map_err(|why| invalid(&key, why))?;
+            if tags.contains(&tag) {
                 return Err(invalid(
-                    e.tag.span(),
-                    format!("estates[{i}].tag"),
-                    format!(
-                        "tag `{}` is used twice; every tag must be unique",
-                        e.tag.get_ref()
-                    ),
+                    &key,
+                    format!("tag `{tag}` is used twice; every tag must be unique"),
                 ));
             }
-            tags.push(e.tag.get_ref());
-            let p = e.account_prefix.get_ref();
+            tags.push(tag);
+        }
+        for (i, e) in self.estates.iter().enumerate() {
+            let key = format!("estates[{i}].account_prefix");
+            let p = e.account_prefix.as_str();
             if p.is_empty() || !p.chars().all(|c| c.is_ascii_lowercase()) {
                 return Err(invalid(
-                    e.account_prefix.span(),
-                    format!("estates[{i}].account_prefix"),
+                    &key,
                     format!("`{p}`: expected lower-case ASCII letters, e.g. \"dw\""),
                 ));
             }
             if prefixes
                 .iter()
-                .any(|q| p.starts_with(q) || q.starts_with(p.as_str()))
+                .any(|q| p.starts_with(q) || q.starts_with(p))
             {
                 return Err(invalid(
-                    e.account_prefix.span(),
-                    format!("estates[{i}].account_prefix"),
+                    &key,
                     format!("`{p}` overlaps another estate's prefix; prefixes must be distinct"),
                 ));
             }
             prefixes.push(p);
-            if e.name.get_ref().trim().is_empty() {
+            if e.name.trim().is_empty() {
                 return Err(invalid(
-                    e.name.span(),
-                    format!("estates[{i}].name"),
+                    &format!("estates[{i}].name"),
                     "an estate needs a name".into(),
                 ));
             }
         }
         for (i, d) in self.desks.iter().enumerate() {
-            check_tag(d.tag.get_ref())
-                .map_err(|why| invalid(d.tag.span(), format!("desks[{i}].tag"), why))?;
-            if tags.contains(&d.tag.get_ref().as_str()) {
+            if d.numbers.is_empty() {
                 return Err(invalid(
-                    d.tag.span(),
-                    format!("desks[{i}].tag"),
-                    format!(
-                        "tag `{}` is used twice; every tag must be unique",
-                        d.tag.get_ref()
-                    ),
-                ));
-            }
-            tags.push(d.tag.get_ref());
-            if d.numbers.get_ref().is_empty() {
-                return Err(invalid(
-                    d.numbers.span(),
-                    format!("desks[{i}].numbers"),
+                    &format!("desks[{i}].numbers"),
                     "a desk needs at least one number it calls from".into(),
                 ));
             }
         }
-        check_tag(&self.tickets.untagged_prefix).map_err(|why| {
-            invalid(
-                find("untagged_prefix"),
-                "tickets.untagged_prefix".into(),
-                why,
-            )
-        })?;
-        if !(1..=6).contains(&self.tickets.sequence_digits) {
-            return Err(invalid(
-                find("sequence_digits"),
-                "tickets.sequence_digits".into(),
-                "expected 1 to 6".into(),
-            ));
+        let ranges = [
+            (
+                "tickets.sequence_digits",
+                self.tickets.sequence_digits,
+                1,
+                6,
+            ),
+            ("numbering.local_length", self.numbering.local_length, 5, 10),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(key, format!("expected {min} to {max}")));
+            }
         }
-        if self.tickets.sla_hours == 0 {
-            return Err(invalid(
-                find("sla_hours"),
-                "tickets.sla_hours".into(),
-                "expected a whole number of hours above 0".into(),
-            ));
+        for (key, value) in self.counts() {
+            if value == 0 {
+                return Err(invalid(key, "expected a whole number above 0".into()));
+            }
         }
         if self.callbacks.window_start >= self.callbacks.window_end {
             return Err(invalid(
-                find("window_end"),
-                "callbacks.window_end".into(),
+                "callbacks.window_end",
                 "the calling window must end after it starts (same day)".into(),
             ));
         }
-        if self.callbacks.retry_minutes.contains(&0) {
+        if let Some(i) = self.callbacks.retry_minutes.iter().position(|m| *m == 0) {
             return Err(invalid(
-                find("retry_minutes"),
-                "callbacks.retry_minutes".into(),
+                &format!("callbacks.retry_minutes[{i}]"),
                 "every retry interval must be at least 1 minute".into(),
             ));
         }
-        self.validate_mail(text)?;
-        let plan = &self.numbering;
-        if plan.local_length < 5 || plan.local_length > 10 {
+        let format = &self.work_order_room.ack_time_format;
+        if chrono::format::StrftimeItems::new(format)
+            .any(|i| matches!(i, chrono::format::Item::Error))
+        {
             return Err(invalid(
-                find("local_length"),
-                "numbering.local_length".into(),
-                "expected 5 to 10 digits".into(),
+                "work_order_room.ack_time_format",
+                format!("`{format}` is not a chrono time format, e.g. \"%Y-%m-%d %H:%M\""),
             ));
         }
-        if self.fax.rescan_secs == 0 || self.fax.workers == 0 {
+        if let Some(r) = &self.sip.register
+            && r.password_env.is_some() == r.password_file.is_some()
+        {
             return Err(invalid(
-                find("rescan_secs"),
-                "fax.rescan_secs / fax.workers".into(),
-                "expected at least 1".into(),
+                "sip.register",
+                "set exactly one of password_env and password_file".into(),
             ));
         }
-        if self.sip.ring_timeout_secs == 0 {
-            return Err(invalid(
-                find("ring_timeout_secs"),
-                "sip.ring_timeout_secs".into(),
-                "expected at least 1 second".into(),
-            ));
-        }
-        if let Some(r) = &self.sip.register {
-            if r.password_env.is_some() == r.password_file.is_some() {
-                return Err(invalid(
-                    find("[sip.register]"),
-                    "sip.register".into(),
-                    "set exactly one of password_env and password_file".into(),
-                ));
-            }
-            if r.expires_secs == 0 {
-                return Err(invalid(
-                    find("expires_secs"),
-                    "sip.register.expires_secs".into(),
-                    "expected at least 1 second".into(),
-                ));
-            }
-        }
-        if self.store.batch_max == 0 {
-            return Err(invalid(
-                find("batch_max"),
-                "store.batch_max".into(),
-                "expected at least 1".into(),
-            ));
-        }
-        Ok(())
+        self.validate_mail(doc)
     }
 
-    /// The callback script and message templates name only known
-    /// placeholders; the outbox's numbers are sane.
-    fn validate_mail(&self, text: &str) -> Result<(), ConfigError> {
-        use crate::domain::callback::{SCRIPT_FIELDS, check};
-        let invalid = |needle: &str, key: &str, why: String| ConfigError::Invalid {
-            path: self.source.clone(),
-            line: line_of(text, text.find(needle).unwrap_or(0)),
-            key: key.to_string(),
-            why,
-        };
-        check(&self.callbacks.script, SCRIPT_FIELDS)
-            .map_err(|e| invalid("script", "callbacks.script", e.to_string()))?;
-        let t = &self.mail.templates;
-        for (name, tpl, fields) in [
-            ("repair_confirmation", &t.repair_confirmation, TICKET_FIELDS),
-            (
-                "callback_escalation",
-                &t.callback_escalation,
-                ESCALATION_FIELDS,
-            ),
-            ("sla_breach", &t.sla_breach, TICKET_FIELDS),
-        ] {
-            let section = format!("[mail.templates.{name}]");
-            for (part, s) in [("subject", &tpl.subject), ("body", &tpl.body)] {
-                check(s, fields).map_err(|e| {
-                    invalid(
-                        &section,
-                        &format!("mail.templates.{name}.{part}"),
-                        e.to_string(),
-                    )
-                })?;
-            }
+    /// The values that must be above 0, by key.
+    fn counts(&self) -> Vec<(&'static str, u64)> {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        let mut out = vec![
+            ("tickets.sla_hours", u64::from(self.tickets.sla_hours)),
+            ("callbacks.rescan_secs", self.callbacks.rescan_secs),
+            ("fax.rescan_secs", self.fax.rescan_secs),
+            ("fax.workers", n(self.fax.workers)),
+            ("sip.ring_timeout_secs", self.sip.ring_timeout_secs),
+            ("store.batch_max", n(self.store.batch_max)),
+            ("mail.poll_ms", self.mail.poll_ms),
+            ("mail.batch", n(self.mail.batch)),
+            ("mail.retry_base_secs", self.mail.retry_base_secs),
+        ];
+        if let Some(r) = &self.sip.register {
+            out.push(("sip.register.expires_secs", u64::from(r.expires_secs)));
+            out.push(("sip.register.timeout_secs", r.timeout_secs));
         }
+        if let Some(s) = &self.mail.smtp {
+            out.push(("mail.smtp.connections", u64::from(s.connections)));
+            out.push(("mail.smtp.timeout_secs", s.timeout_secs));
+        }
+        out
+    }
+
+    /// Mail addresses and the outbox's settings.
+    fn validate_mail(&self, doc: &Doc) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| self.invalid(doc, key, why);
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid(
-                "from =",
                 "mail.from",
                 format!(
                     "`{}` is not a mail address, e.g. \"中心 <faultdesk@example.org>\"",
@@ -518,83 +495,111 @@ impl Config {
                 ),
             ));
         }
-        let mut addresses = vec![(
-            "manager_address",
-            "callbacks.manager_address".to_string(),
-            &self.callbacks.manager_address,
-        )];
+        let mut addresses = vec![
+            (
+                "callbacks.manager_address".to_string(),
+                &self.callbacks.manager_address,
+            ),
+            (
+                "work_order_room.ack_to".to_string(),
+                &self.work_order_room.ack_to,
+            ),
+        ];
         for (i, d) in self.desks.iter().enumerate() {
-            addresses.push(("reply_to", format!("desks[{i}].reply_to"), &d.reply_to));
+            addresses.push((format!("desks[{i}].reply_to"), &d.reply_to));
         }
-        for (needle, key, a) in addresses {
+        for (key, a) in addresses {
             if a.parse::<lettre::Address>().is_err() {
                 return Err(invalid(
-                    needle,
                     &key,
                     format!("`{a}` is not a mail address, e.g. \"88218050@fax.example\""),
                 ));
             }
         }
-        if self.mail.message_id_domain.is_empty()
-            || !self
-                .mail
-                .message_id_domain
+        let domain = &self.mail.message_id_domain;
+        if domain.is_empty()
+            || !domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         {
             return Err(invalid(
-                "message_id_domain",
                 "mail.message_id_domain",
                 "expected a domain name, e.g. \"faultdesk.example.org\"".into(),
             ));
         }
-        if self.mail.batch == 0 || self.mail.poll_ms == 0 || self.mail.retry_base_secs == 0 {
+        if self.mail.smtp.is_none() && self.mail.transport == MailTransport::Smtp {
             return Err(invalid(
-                "[mail]",
-                "mail.batch / mail.poll_ms / mail.retry_base_secs",
-                "expected values above 0".into(),
+                "mail.transport",
+                "transport = \"smtp\" needs a [mail.smtp] section".into(),
             ));
         }
-        match (&self.mail.smtp, self.mail.transport) {
-            (None, MailTransport::Smtp) => {
-                return Err(invalid(
-                    "transport",
-                    "mail.smtp",
-                    "transport = \"smtp\" needs a [mail.smtp] section".into(),
-                ));
-            }
-            (Some(s), _) if s.connections == 0 || s.timeout_secs == 0 => {
-                return Err(invalid(
-                    "[mail.smtp]",
-                    "mail.smtp.connections / timeout_secs",
-                    "expected values above 0".into(),
-                ));
-            }
-            (Some(s), _)
-                if s.username.is_some()
-                    && s.password_env.is_none()
-                    && s.password_file.is_none()
-                    && s.password.is_none() =>
-            {
-                return Err(invalid(
-                    "username",
-                    "mail.smtp.username",
-                    "a username needs password_env or password_file".into(),
-                ));
-            }
-            _ => {}
+        if let Some(s) = &self.mail.smtp
+            && s.username.is_some()
+            && s.password_env.is_none()
+            && s.password_file.is_none()
+            && s.password.is_none()
+        {
+            return Err(invalid(
+                "mail.smtp.username",
+                "a username needs password_env or password_file".into(),
+            ));
         }
         Ok(())
     }
 
     /// The estate with `tag`, if any.
     pub fn estate(&self, tag: &str) -> Option<&Estate> {
-        self.estates.iter().find(|e| e.tag.get_ref() == tag)
+        self.estates.iter().find(|e| e.tag == tag)
     }
 
     /// The desk with `tag`, if any.
     pub fn desk(&self, tag: &str) -> Option<&Desk> {
-        self.desks.iter().find(|d| d.tag.get_ref() == tag)
+        self.desks.iter().find(|d| d.tag == tag)
+    }
+}
+
+/// A deserialising error, named by the key it concerns and that key's line.
+fn located(doc: &Doc, path: &Path, e: &toml::de::Error) -> ConfigError {
+    let why = e.message().to_string();
+    // The root table's span is empty: an error there concerns no written key.
+    let span = e.span().filter(|s| !s.is_empty());
+    if let Some(field) = why
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        // A table written only through its subtables shares its span with
+        // the first of them: the error's key path (`in `a.b``, without
+        // indices) tells which table lacks the key.
+        let text = e.to_string();
+        let table = text
+            .lines()
+            .find_map(|l| l.strip_prefix("in `")?.strip_suffix('`'))
+            .zip(span)
+            .and_then(|(keys, span)| doc.table_at(keys, span));
+        return match table {
+            Some(table) => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: table.line,
+                key: format!("{}.{field}", table.path),
+                why: "this table needs the key (config/faultdesk.toml shows it)".into(),
+            },
+            None => ConfigError::Missing {
+                path: path.to_path_buf(),
+                key: field.to_string(),
+            },
+        };
+    }
+    match span.and_then(|s| doc.key_at(s.start)) {
+        Some(f) => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: f.line,
+            key: f.path,
+            why,
+        },
+        None => ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&e.to_string()),
+        },
     }
 }
 
@@ -611,11 +616,6 @@ fn check_tag(tag: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The 1-based line of byte offset `at` in `text`.
-fn line_of(text: &str, at: usize) -> usize {
-    text.get(..at).map_or(1, |s| s.matches('\n').count() + 1)
 }
 
 /// toml's messages span several lines (a source excerpt); keep them readable
@@ -660,22 +660,240 @@ mod tests {
         Config::parse(&DEFAULT_TOML.replacen(replace, by, 1), Path::new("t.toml"))
     }
 
+    /// The line number and key an error message names: `(…, line N, key `K`)`.
+    fn line_and_key(message: &str) -> (usize, String) {
+        let after = |tag: &str| {
+            let at = message
+                .find(tag)
+                .unwrap_or_else(|| panic!("no `{tag}` in: {message}"));
+            &message[at + tag.len()..]
+        };
+        let digits: String = after(", line ")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let key = after(", key `").split('`').next().unwrap_or("");
+        (digits.parse().expect("a line number"), key.to_string())
+    }
+
+    /// `text` with the value of `key` replaced by `value` (a TOML literal).
+    fn set(text: &str, key: &str, value: &str) -> String {
+        let f = Doc::parse(text)
+            .unwrap()
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} is not in the text"));
+        format!("{}{value}{}", &text[..f.value.start], &text[f.value.end..])
+    }
+
+    /// `text` without what lies from `from` up to (not including) `to`.
+    fn cut(text: &str, from: &str, to: &str) -> String {
+        let start = text.find(from).expect(from);
+        let end = start + text[start..].find(to).expect(to);
+        format!("{}{}", &text[..start], &text[end..])
+    }
+
+    /// The default with `[sip.register]` written out (it ships commented).
+    fn with_register() -> String {
+        let start = DEFAULT_TOML
+            .find("# [sip.register]\n")
+            .expect("the register example");
+        let end = start + DEFAULT_TOML[start..].find("\n\n").unwrap_or(0);
+        let written: String = DEFAULT_TOML[start..end]
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+            .collect();
+        format!(
+            "{}{written}{}",
+            &DEFAULT_TOML[..start],
+            &DEFAULT_TOML[end + 1..]
+        )
+    }
+
+    /// Parses `text`, expects it refused about `key`, and checks that the
+    /// message names `key` and the line where `key` stands in `text`.
+    fn refused_at(text: &str, key: &str) -> String {
+        let e = Config::parse(text, Path::new("t.toml"))
+            .expect_err(key)
+            .to_string();
+        let (line, named) = line_and_key(&e);
+        assert_eq!(named, key, "{e}");
+        let expected = Doc::parse(text).unwrap().get(key).unwrap().line;
+        assert_eq!(line, expected, "{key}: {e}");
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        let leaf = leaf.split('[').next().unwrap_or(leaf);
+        let written = text.lines().nth(line - 1).unwrap_or("").trim_start();
+        assert!(
+            written.starts_with(leaf)
+                || written
+                    .trim_start_matches('[')
+                    .starts_with(key.split('[').next().unwrap_or(key)),
+            "{key}: line {line} is `{written}`"
+        );
+        e
+    }
+
+    #[test]
+    fn every_key_of_the_default_names_itself_and_its_line() {
+        let register = with_register();
+        for text in [DEFAULT_TOML, register.as_str()] {
+            if let Err(e) = Config::parse(text, Path::new("t.toml")) {
+                panic!("{e}");
+            }
+            let doc = Doc::parse(text).unwrap();
+            let mut n = 0;
+            for f in doc.keys() {
+                let written = text.lines().nth(f.line - 1).unwrap_or("").trim_start();
+                // Section headers and the elements of a value's array are not keys of their own.
+                if written.starts_with('[') || f.path.ends_with(']') {
+                    continue;
+                }
+                let value = &text[f.value.clone()];
+                let wrong = if value.starts_with(|c: char| c.is_ascii_digit())
+                    || value == "true"
+                    || value == "false"
+                {
+                    "\"x\""
+                } else {
+                    "1"
+                };
+                refused_at(&set(text, &f.path, wrong), &f.path);
+                n += 1;
+            }
+            assert!(n > 100, "only {n} keys");
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_and_line() {
+        let register = with_register();
+        for (key, bad) in [
+            ("tickets.untagged_prefix", "\"u\""),
+            ("tickets.sequence_digits", "0"),
+            ("tickets.sla_hours", "0"),
+            ("numbering.local_length", "3"),
+            ("estates[1].tag", "\"X\""),
+            ("estates[0].name", "\" \""),
+            ("estates[2].account_prefix", "\"D\""),
+            ("estates[1].account_prefix", "\"d\""),
+            ("estates[0].line_prefixes", "[\"6\", \"88x3\"]"),
+            ("desks[0].tag", "\"d180\""),
+            ("desks[1].numbers", "[]"),
+            ("desks[1].reply_to", "\"88218050\""),
+            ("work_order_room.ack_to", "\"room\""),
+            ("work_order_room.ack_time_format", "\"%Y-%Q\""),
+            ("callbacks.window_end", "\"08:00\""),
+            ("callbacks.window_start", "\"9h\""),
+            ("callbacks.retry_minutes[1]", "0"),
+            ("callbacks.manager_address", "\"manager\""),
+            ("callbacks.rescan_secs", "0"),
+            ("centre.time_zone", "\"Mars/Olympus\""),
+            ("centre.fault_line", "\"8883-x\""),
+            ("store.batch_max", "0"),
+            ("store.synchronous", "\"sometimes\""),
+            ("sip.ring_timeout_secs", "0"),
+            ("sip.allow", "[\"127.0.0.0/40\"]"),
+            ("fax.rescan_secs", "0"),
+            ("fax.workers", "0"),
+            ("fax.mode", "\"copy\""),
+            ("mail.from", "\"nobody\""),
+            ("mail.transport", "\"pigeon\""),
+            ("mail.message_id_domain", "\"a b\""),
+            ("mail.poll_ms", "0"),
+            ("mail.batch", "0"),
+            ("mail.retry_base_secs", "0"),
+            ("mail.smtp.connections", "0"),
+            ("mail.smtp.timeout_secs", "0"),
+            ("web.listen", "\"localhost\""),
+        ] {
+            refused_at(&set(DEFAULT_TOML, key, bad), key);
+        }
+        for (key, bad) in [
+            ("sip.register.expires_secs", "0"),
+            ("sip.register.timeout_secs", "0"),
+        ] {
+            refused_at(&set(&register, key, bad), key);
+        }
+        // Two passwords for one registration: the section is named.
+        let both = register.replacen(
+            "password_env = \"FAULTDESK_SIP_PASSWORD\"",
+            "password_env = \"FAULTDESK_SIP_PASSWORD\"\npassword_file = \"p\"",
+            1,
+        );
+        let e = refused_at(&both, "sip.register");
+        assert!(e.contains("exactly one"), "{e}");
+        // An SMTP transport without its section.
+        let text = set(DEFAULT_TOML, "mail.transport", "\"smtp\"");
+        let text = cut(&text, "\n[mail.smtp]", "\n[mail.templates");
+        let e = refused_at(&text, "mail.transport");
+        assert!(e.contains("needs a [mail.smtp] section"), "{e}");
+    }
+
+    /// Every key whose value is a template, with the placeholders the default uses.
+    const TEMPLATES: &[&str] = &[
+        "work_order_room.ack_subject",
+        "work_order_room.ack_body",
+        "callbacks.script",
+        "callbacks.closing",
+        "fax.ticket_fault",
+        "mail.templates.repair_confirmation.subject",
+        "mail.templates.repair_confirmation.body",
+        "mail.templates.callback_escalation.subject",
+        "mail.templates.callback_escalation.body",
+        "mail.templates.sla_breach.subject",
+        "mail.templates.sla_breach.body",
+    ];
+
+    #[test]
+    fn a_misspelt_placeholder_is_refused_in_every_template() {
+        // Every value of the default with a placeholder is in the list.
+        let doc = Doc::parse(DEFAULT_TOML).unwrap();
+        for f in doc.keys() {
+            let value = &DEFAULT_TOML[f.value.clone()];
+            if value.starts_with('"') && value.contains('{') {
+                assert!(
+                    TEMPLATES.contains(&f.path.as_str()),
+                    "{} is a template",
+                    f.path
+                );
+            }
+        }
+        for key in TEMPLATES {
+            let e = refused_at(&set(DEFAULT_TOML, key, "\"共 {cuont} 张\""), key);
+            assert!(e.contains("unknown placeholder `{cuont}`"), "{e}");
+            let e = refused_at(&set(DEFAULT_TOML, key, "\"共 {count 张\""), key);
+            assert!(e.contains("unclosed"), "{e}");
+            // Literal braces are fine.
+            let ok = set(DEFAULT_TOML, key, "\"{{count}}\"");
+            assert!(Config::parse(&ok, Path::new("t.toml")).is_ok(), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_old_acknowledgment_domain_says_where_it_moved() {
+        let text = DEFAULT_TOML.replacen(
+            "ack_time_format =",
+            "ack_message_domain = \"faultdesk.localhost\"\nack_time_format =",
+            1,
+        );
+        let e = refused_at(&text, "work_order_room.ack_message_domain");
+        assert!(e.contains("moved to `mail.message_id_domain`"), "{e}");
+    }
+
     #[test]
     fn unknown_key_names_key_and_line() {
-        let e = with("[centre]\n", "[centre]\ncolour = \"red\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("colour"), "{e}");
-        assert!(e.contains("line"), "{e}");
+        let text = DEFAULT_TOML.replacen("[centre]\n", "[centre]\ncolour = \"red\"\n", 1);
+        let e = refused_at(&text, "centre.colour");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        // The key's own line: the one after the section header.
+        let header = DEFAULT_TOML.lines().position(|l| l == "[centre]").unwrap();
+        assert_eq!(line_and_key(&e).0, header + 2, "{e}");
     }
 
     #[test]
     fn bad_time_zone_is_refused() {
-        let e = with("\"Asia/Shanghai\"", "\"Mars/Olympus\"")
-            .unwrap_err()
-            .to_string();
+        let text = set(DEFAULT_TOML, "centre.time_zone", "\"Mars/Olympus\"");
+        let e = refused_at(&text, "centre.time_zone");
         assert!(e.contains("Mars/Olympus"), "{e}");
-        assert!(e.contains("line 10"), "{e}");
     }
 
     #[test]
@@ -720,11 +938,37 @@ mod tests {
 
     #[test]
     fn missing_section_is_named() {
-        let text = DEFAULT_TOML.replace("[work_order_room]", "[work_order_rooms]");
-        let e = Config::parse(&text, Path::new("t.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("work_order_room"), "{e}");
+        // Without the section (and nothing else that names it).
+        let text = cut(DEFAULT_TOML, "[work_order_room]", "[callbacks]");
+        match Config::parse(&text, Path::new("t.toml")).unwrap_err() {
+            ConfigError::Missing { key, .. } => assert_eq!(key, "work_order_room"),
+            other => panic!("unexpected {other}"),
+        }
+        // A missing table inside a section, a key of an element of an
+        // array of tables, a key of a section: named with the line of the
+        // table that lacks it.
+        for (text, key) in [
+            (
+                cut(DEFAULT_TOML, "[mail.templates.sla_breach]", "[web]"),
+                "mail.templates.sla_breach",
+            ),
+            (
+                DEFAULT_TOML.replacen("depot = \"曲江维护处\"\n", "", 1),
+                "estates[1].depot",
+            ),
+            (
+                DEFAULT_TOML.replacen("ack_to = \"88247792@fax.localhost\"\n", "", 1),
+                "work_order_room.ack_to",
+            ),
+        ] {
+            let e = Config::parse(&text, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string();
+            let (line, named) = line_and_key(&e);
+            assert_eq!(named, key, "{e}");
+            let table = key.rsplit_once('.').map_or("", |(t, _)| t);
+            assert_eq!(Doc::parse(&text).unwrap().line(table), line, "{e}");
+        }
     }
 
     #[test]

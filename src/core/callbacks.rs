@@ -1,8 +1,10 @@
-//! Callbacks (回访), the messages they cause, and broken repair promises.
+//! Callbacks (回访): their lifecycle as the core records it.
 //!
 //! Every function runs inside the caller's write transaction, so a ticket
 //! step, the callback it schedules or closes and the message it queues are
-//! committed together or not at all:
+//! committed together or not at all. Which step a callback may take and what
+//! it leads to is decided by [`Policy::apply`] in `domain::callback`; this
+//! module loads the row, records the decision and queues what follows:
 //! - marking a ticket repaired (✓) schedules its verification callback;
 //! - a passed callback (☆) of a desk's ticket (DC, D180) queues one repair
 //!   confirmation to that desk (or already at ✓, by `mail.confirm_on`);
@@ -10,11 +12,12 @@
 //!   window, and after the last attempt escalates to the manager (a ticket
 //!   event and a message), never silently dropping the callback;
 //! - an abandoned call schedules a missed-call callback unless that number
-//!   already has one pending; a later answered call resolves it;
-//! - a ticket still not repaired at its due time is recorded overdue once
-//!   (event, counter row, message to the manager).
+//!   already has one pending; a later answered call resolves it.
 //!
-//! May depend on: `domain`, `store`, `config` (for [`Notices`]). No I/O but the
+//! The messages are composed in [`super::messages`]; broken repair promises
+//! are in [`super::deadlines`].
+//!
+//! May depend on: `domain`, `store`, `config` (for [`policy`]). No I/O but the
 //! caller's connection.
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,16 +25,16 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
+use super::messages::{callee, confirm, escalation, local, room_of};
 use super::{CoreError, Rules};
-use crate::config::{Config, ConfirmOn, Template, Templates};
+use crate::config::{Config, ConfirmOn};
 use crate::domain::account::Account;
-use crate::domain::callback::{self, Kind, NoAnswer, Policy, Window};
+use crate::domain::callback::{self, Change, Kind, Policy, Status, Window};
 use crate::domain::number::Phone;
-use crate::domain::ticket::Step;
+use crate::domain::ticket::{EventKind, Step};
 use crate::store::callbacks::{self as rows, Callback, NewCallback};
-use crate::store::outbox::{self, NewMessage};
 use crate::store::subscribers;
-use crate::store::tickets::{self as tickets, Ticket};
+use crate::store::tickets::{self as tickets, NewEvent, Ticket};
 
 /// The calling policy from `[callbacks]` and the centre's time zone.
 pub fn policy(c: &Config) -> Policy {
@@ -51,150 +54,54 @@ pub fn policy(c: &Config) -> Policy {
     }
 }
 
-/// A desk that hears when its faults are repaired.
-#[derive(Debug, Clone)]
-pub struct DeskAddress {
-    pub tag: String,
-    pub name: String,
-    pub reply_to: String,
-}
-
-/// Who hears of what, and in which words (from `[callbacks]`, `[mail]`, `[[desks]]`).
-#[derive(Debug, Clone)]
-pub struct Notices {
-    pub manager: String,
-    pub desks: Vec<DeskAddress>,
-    pub confirm_on: ConfirmOn,
-    pub message_id_domain: String,
-    pub script: String,
-    pub closing: String,
-    pub templates: Templates,
-}
-
-impl Notices {
-    pub fn from_config(c: &Config) -> Notices {
-        Notices {
-            manager: c.callbacks.manager_address.clone(),
-            desks: c
-                .desks
-                .iter()
-                .map(|d| DeskAddress {
-                    tag: d.tag.get_ref().clone(),
-                    name: d.name.clone(),
-                    reply_to: d.reply_to.clone(),
-                })
-                .collect(),
-            confirm_on: c.mail.confirm_on,
-            message_id_domain: c.mail.message_id_domain.clone(),
-            script: c.callbacks.script.clone(),
-            closing: c.callbacks.closing.clone(),
-            templates: c.mail.templates.clone(),
-        }
-    }
-
-    fn desk(&self, tag: Option<&str>) -> Option<&DeskAddress> {
-        tag.and_then(|t| self.desks.iter().find(|d| d.tag == t))
-    }
-
-    /// `<purpose.key@domain>`: the same message always has the same id.
-    pub fn message_id(&self, purpose: &str, key: &str) -> String {
-        format!("<{purpose}.{key}@{}>", self.message_id_domain)
-    }
-}
-
-fn local(rules: &Rules, t: DateTime<Utc>) -> String {
-    t.with_timezone(&rules.tz)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
-/// The room a ticket or number concerns, if the roster or the address tells.
-fn room_of(
-    conn: &Connection,
-    rules: &Rules,
-    account: Option<&str>,
-    address: Option<&str>,
-) -> Result<Option<Account>, CoreError> {
-    if let Some(acc) = account
-        && let Some(s) = subscribers::get(conn, acc)?
-    {
-        let s = s.subscriber;
-        return Ok(Some(Account {
-            estate: s.estate,
-            building: s.building,
-            unit: s.unit,
-            room: s.room,
-        }));
-    }
-    Ok(address.and_then(|a| Account::parse_address(a, &rules.estates).ok()))
-}
-
-/// The line (固话) a ticket is about: the subscriber's, else a customer caller's.
-fn line_of(conn: &Connection, t: &Ticket) -> Result<Option<String>, CoreError> {
-    if let Some(acc) = &t.subscriber
-        && let Some(s) = subscribers::get(conn, acc)?
-    {
-        let s = s.subscriber;
-        return Ok(s.fixed_line.or(s.mobile));
-    }
-    Ok(if t.origin == "desk" {
-        None
-    } else {
-        t.caller.clone()
-    })
-}
-
-fn fill_template(
-    tpl: &Template,
-    fields: &[(&str, String)],
-    which: &str,
-) -> Result<(String, String), CoreError> {
-    let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let fill = |s: &str, part: &str| {
-        callback::fill(s, &values).map_err(|e| CoreError::BadInput {
-            field: "mail template",
-            why: format!("mail.templates.{which}.{part}: {e}"),
-        })
-    };
-    Ok((
-        fill(&tpl.subject, "subject")?,
-        fill(tpl.body.trim_start_matches('\n'), "body")?,
-    ))
-}
-
-fn ticket_fields(
-    conn: &Connection,
-    rules: &Rules,
-    t: &Ticket,
-) -> Result<Vec<(&'static str, String)>, CoreError> {
-    let dash = || "-".to_string();
-    let desk = rules.notices.desk(t.tag.as_deref());
-    Ok(vec![
-        ("centre", rules.centre.clone()),
-        ("ticket", t.number.clone()),
-        ("tag", t.tag.clone().unwrap_or_else(dash)),
-        ("desk", desk.map_or_else(dash, |d| d.name.clone())),
-        ("line", line_of(conn, t)?.unwrap_or_else(dash)),
-        ("address", t.address.clone().unwrap_or_else(dash)),
-        ("fault", t.fields.fault.clone().unwrap_or_else(dash)),
-        ("cause", t.fields.cause.clone().unwrap_or_else(dash)),
-        ("reported", local(rules, t.reported_at)),
-        (
-            "repaired",
-            t.repaired_at.map_or_else(dash, |r| local(rules, r)),
-        ),
-        ("due", local(rules, t.due_at)),
-        ("state", t.state.to_string()),
-    ])
-}
-
 /// What the core did besides the ticket step itself.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Effects {
     pub callback_scheduled: Option<(i64, DateTime<Utc>)>,
-    pub callback_closed: Option<(i64, String)>,
+    pub callback_closed: Option<(i64, callback::State)>,
     pub escalated: Option<i64>,
     pub queued: Vec<String>,
+}
+
+/// Takes `step` on `cb` as the lifecycle decides, records it, and queues
+/// the manager's message when the callback escalates.
+fn take(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    cb: &mut Callback,
+    step: callback::Step,
+) -> Result<Change, CoreError> {
+    let status = Status {
+        kind: cb.kind,
+        state: cb.state,
+        attempts: u32::try_from(cb.attempts).unwrap_or(u32::MAX),
+    };
+    let change = rules
+        .callbacks
+        .apply(status, step, now)
+        .map_err(|source| CoreError::Callback { id: cb.id, source })?;
+    cb.state = change.state;
+    cb.attempts = i64::from(change.attempts);
+    if let Some(o) = change.outcome {
+        cb.outcome = Some(o);
+    }
+    if let Some(at) = change.due_at {
+        cb.due_at = at;
+    }
+    if step.is_attempt() {
+        cb.last_attempt_at = Some(now);
+    }
+    if step.by_person() {
+        cb.actor = Some(actor.into());
+    }
+    cb.updated_at = now;
+    rows::save(conn, cb)?;
+    if change.escalates() {
+        escalation(conn, rules, now, cb)?;
+    }
+    Ok(change)
 }
 
 /// The callback and mail consequences of a ticket step, in its transaction.
@@ -209,202 +116,52 @@ pub fn after_step(
 ) -> Result<Effects, CoreError> {
     let mut fx = Effects::default();
     let pending = rows::pending_for_ticket(conn, t.id)?;
-    let close =
-        |mut cb: Callback, state: &str, outcome: &str| -> Result<(i64, String), CoreError> {
-            cb.state = state.into();
-            cb.outcome = Some(outcome.into());
-            cb.actor = Some(actor.into());
-            cb.attempts += 1;
-            cb.last_attempt_at = Some(now);
-            cb.updated_at = now;
-            rows::save(conn, &cb)?;
-            Ok((cb.id, state.to_string()))
-        };
-    match step {
-        Step::Repair => {
-            let due = rules.callbacks.first_due(Kind::PostRepair, now);
-            let id = match pending {
-                Some(mut cb) => {
-                    cb.due_at = due;
-                    cb.updated_at = now;
-                    rows::save(conn, &cb)?;
-                    cb.id
-                }
-                None => rows::insert(
+    match (pending, callback::Step::of_ticket(step)) {
+        (Some(mut cb), Some(cb_step)) => {
+            let change = take(conn, rules, actor, now, &mut cb, cb_step)?;
+            if change.escalates() {
+                fx.escalated = Some(cb.id);
+                let detail = json!({ "callback": cb.id, "manager": rules.notices.manager });
+                tickets::add_event(
                     conn,
-                    &NewCallback {
-                        kind: Kind::PostRepair,
-                        ticket_id: Some(t.id),
-                        call_id: None,
-                        phone: None,
-                        due_at: due,
-                    },
-                    now,
-                )?
-                .ok_or_else(|| CoreError::BadInput {
-                    field: "callback",
-                    why: format!("ticket {}: the callback could not be scheduled", t.number),
-                })?,
-            };
-            fx.callback_scheduled = Some((id, due));
-            if rules.notices.confirm_on == ConfirmOn::Repaired {
-                fx.queued.extend(confirm(conn, rules, now, t)?);
+                    &NewEvent::on(t, now, actor, EventKind::CallbackEscalated, &detail),
+                )?;
+            } else if change.state == callback::State::Pending {
+                fx.callback_scheduled = Some((cb.id, cb.due_at));
+            } else {
+                fx.callback_closed = Some((cb.id, change.state));
             }
         }
-        Step::CallbackPassed => {
-            if let Some(cb) = pending {
-                fx.callback_closed = Some(close(cb, "passed", "passed")?);
-            }
-            if rules.notices.confirm_on == ConfirmOn::CallbackPassed {
-                fx.queued.extend(confirm(conn, rules, now, t)?);
-            }
-        }
-        Step::CallbackFailed => {
-            if let Some(cb) = pending {
-                fx.callback_closed = Some(close(cb, "failed", "failed")?);
-            }
-        }
-        Step::Reopen => {
-            if let Some(mut cb) = pending {
-                cb.state = "cancelled".into();
-                cb.outcome = Some("reopened".into());
-                cb.actor = Some(actor.into());
-                cb.updated_at = now;
-                rows::save(conn, &cb)?;
-                fx.callback_closed = Some((cb.id, cb.state));
-            }
-        }
-        Step::CallbackNoAnswer => {
-            if let Some(cb) = pending {
-                let id = cb.id;
-                match no_answer(conn, rules, actor, now, cb)? {
-                    NoAnswer::Retry(at) => fx.callback_scheduled = Some((id, at)),
-                    NoAnswer::Escalate => {
-                        fx.escalated = Some(id);
-                        tickets::add_event(
-                            conn,
-                            t.id,
-                            now,
-                            actor,
-                            "callback_escalated",
-                            Some(t.state),
-                            Some(t.state),
-                            Some(&json!({ "callback": id, "manager": rules.notices.manager })),
-                        )?;
-                    }
-                }
-            }
-        }
-        Step::Dispatch | Step::Close => {}
-    }
-    Ok(fx)
-}
-
-/// One unanswered attempt of `cb`: rescheduled, or escalated with a message
-/// to the manager.
-fn no_answer(
-    conn: &Connection,
-    rules: &Rules,
-    actor: &str,
-    now: DateTime<Utc>,
-    mut cb: Callback,
-) -> Result<NoAnswer, CoreError> {
-    cb.attempts += 1;
-    cb.last_attempt_at = Some(now);
-    cb.actor = Some(actor.into());
-    cb.updated_at = now;
-    cb.outcome = Some("no_answer".into());
-    let next = rules
-        .callbacks
-        .after_no_answer(u32::try_from(cb.attempts).unwrap_or(u32::MAX), now);
-    match next {
-        NoAnswer::Retry(at) => cb.due_at = at,
-        NoAnswer::Escalate => {
-            cb.state = "escalated".into();
-            let ticket = match cb.ticket_id {
-                Some(id) => tickets::by_id(conn, id)?,
-                None => None,
-            };
-            let phone = match &cb.phone {
-                Some(p) => Some(p.clone()),
-                None => callee(conn, ticket.as_ref())?,
-            };
-            let dash = || "-".to_string();
-            let fields = vec![
-                ("centre", rules.centre.clone()),
-                (
-                    "ticket",
-                    ticket.as_ref().map_or_else(dash, |t| t.number.clone()),
-                ),
-                ("kind", cb.kind.as_str().to_string()),
-                ("phone", phone.unwrap_or_else(dash)),
-                (
-                    "address",
-                    ticket
-                        .as_ref()
-                        .and_then(|t| t.address.clone())
-                        .unwrap_or_else(dash),
-                ),
-                ("attempts", cb.attempts.to_string()),
-                ("created", local(rules, cb.created_at)),
-                ("last", local(rules, now)),
-            ];
-            let (subject, body) = fill_template(
-                &rules.notices.templates.callback_escalation,
-                &fields,
-                "callback_escalation",
-            )?;
-            outbox::enqueue(
+        // Repaired with no callback pending: its verification is scheduled.
+        (None, Some(callback::Step::Reschedule)) => {
+            let due = rules.callbacks.first_due(Kind::PostRepair, now);
+            let id = rows::insert(
                 conn,
-                &NewMessage {
-                    message_id: rules
-                        .notices
-                        .message_id("callback-escalation", &cb.id.to_string()),
-                    purpose: "callback_escalation".into(),
-                    ticket_id: cb.ticket_id,
-                    recipient: rules.notices.manager.clone(),
-                    subject,
-                    body,
+                &NewCallback {
+                    kind: Kind::PostRepair,
+                    ticket_id: Some(t.id),
+                    call_id: None,
+                    phone: None,
+                    due_at: due,
                 },
                 now,
-            )?;
+            )?
+            .ok_or_else(|| CoreError::BadInput {
+                field: "callback",
+                why: format!("ticket {}: the callback could not be scheduled", t.number),
+            })?;
+            fx.callback_scheduled = Some((id, due));
         }
+        _ => {}
     }
-    rows::save(conn, &cb)?;
-    Ok(next)
-}
-
-/// Queues the repair confirmation of a desk's ticket (none for other tickets).
-/// Its Message-ID is fixed per ticket, so it is queued at most once.
-fn confirm(
-    conn: &Connection,
-    rules: &Rules,
-    now: DateTime<Utc>,
-    t: &Ticket,
-) -> Result<Option<String>, CoreError> {
-    let Some(desk) = rules.notices.desk(t.tag.as_deref()) else {
-        return Ok(None);
+    let confirm_at = match rules.notices.confirm_on {
+        ConfirmOn::Repaired => Step::Repair,
+        ConfirmOn::CallbackPassed => Step::CallbackPassed,
     };
-    let fields = ticket_fields(conn, rules, t)?;
-    let (subject, body) = fill_template(
-        &rules.notices.templates.repair_confirmation,
-        &fields,
-        "repair_confirmation",
-    )?;
-    let message_id = rules.notices.message_id("repair-confirmation", &t.number);
-    let queued = outbox::enqueue(
-        conn,
-        &NewMessage {
-            message_id: message_id.clone(),
-            purpose: "repair_confirmation".into(),
-            ticket_id: Some(t.id),
-            recipient: desk.reply_to.clone(),
-            subject,
-            body,
-        },
-        now,
-    )?;
-    Ok(queued.then_some(message_id))
+    if step == confirm_at {
+        fx.queued.extend(confirm(conn, rules, now, t)?);
+    }
+    Ok(fx)
 }
 
 /// An abandoned call from `caller`: schedules a callback to that number, or
@@ -436,15 +193,13 @@ pub fn missed_call(
 /// callback to that number is resolved.
 pub fn answered_call(
     conn: &Connection,
-    _rules: &Rules,
+    rules: &Rules,
     now: DateTime<Utc>,
     caller: &Phone,
 ) -> Result<(), CoreError> {
     if let Some(mut cb) = rows::pending_for_phone(conn, caller.as_str())? {
-        cb.state = "resolved".into();
-        cb.outcome = Some("called_again".into());
-        cb.updated_at = now;
-        rows::save(conn, &cb)?;
+        // Nobody takes this step (`by_person` is false): no actor is recorded.
+        take(conn, rules, "", now, &mut cb, callback::Step::CalledAgain)?;
     }
     Ok(())
 }
@@ -481,32 +236,12 @@ pub fn record_missed(
             "{id}: a repair verification; record it with `faultdesk ticket callback {number} --result …`"
         )));
     }
-    if cb.state != "pending" {
-        return Err(bad(format!("{id}: already {}", cb.state)));
-    }
-    match result {
-        Reached::Yes => {
-            cb.state = "resolved".into();
-            cb.outcome = Some("reached".into());
-            cb.attempts += 1;
-            cb.last_attempt_at = Some(now);
-            cb.actor = Some(actor.into());
-            cb.updated_at = now;
-            rows::save(conn, &cb)?;
-        }
-        Reached::NoAnswer => {
-            no_answer(conn, rules, actor, now, cb)?;
-        }
-    }
+    let step = match result {
+        Reached::Yes => callback::Step::Reach,
+        Reached::NoAnswer => callback::Step::NoAnswer,
+    };
+    take(conn, rules, actor, now, &mut cb, step)?;
     rows::get(conn, id)?.ok_or_else(|| bad(format!("{id}: vanished")))
-}
-
-/// Whom a post-repair callback calls: the subscriber's line, else a customer caller.
-fn callee(conn: &Connection, t: Option<&Ticket>) -> Result<Option<String>, CoreError> {
-    match t {
-        Some(t) => line_of(conn, t),
-        None => Ok(None),
-    }
 }
 
 /// A callback due now, with what the agent says.
@@ -577,15 +312,14 @@ pub fn describe(
                 .iter()
                 .find(|e| e.tag == a.estate)
                 .map_or("", |e| e.name.as_str());
-            callback::script(
+            Some(callback::script(
                 &rules.notices.script,
                 &rules.centre,
                 estate,
                 a.building,
                 a.unit,
                 a.room,
-            )
-            .ok()
+            ))
         }
         None => None,
     };
@@ -604,92 +338,17 @@ pub fn describe(
         late_minutes: (now - cb.due_at).num_minutes().max(0),
         attempts: cb.attempts,
         script,
-        closing: rules.notices.closing.clone(),
-    })
-}
-
-/// A repair promise found broken.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Breach {
-    pub ticket: String,
-    pub due_at: DateTime<Utc>,
-    pub message_id: String,
-}
-
-/// Records every repair promise broken by `now` that was not recorded yet:
-/// a ticket event, a row (the counter) and a message to the manager. Each
-/// promise breaks once; a reopened ticket's fresh promise may break again.
-pub fn sla_breaches(
-    conn: &Connection,
-    rules: &Rules,
-    now: DateTime<Utc>,
-) -> Result<Vec<Breach>, CoreError> {
-    let mut out = Vec::new();
-    for (id, due_at) in rows::unbroken_overdue(conn, now)? {
-        if !rows::record_breach(conn, id, due_at, now)? {
-            continue;
-        }
-        let Some(t) = tickets::by_id(conn, id)? else {
-            continue;
-        };
-        tickets::add_event(
-            conn,
-            id,
-            now,
-            "scheduler",
-            "sla_breached",
-            Some(t.state),
-            Some(t.state),
-            Some(&json!({ "due_at": due_at, "manager": rules.notices.manager })),
-        )?;
-        let fields = ticket_fields(conn, rules, &t)?;
-        let (subject, body) =
-            fill_template(&rules.notices.templates.sla_breach, &fields, "sla_breach")?;
-        let message_id = rules.notices.message_id(
-            "sla-breach",
-            &format!("{}.{}", t.number, due_at.timestamp()),
-        );
-        outbox::enqueue(
-            conn,
-            &NewMessage {
-                message_id: message_id.clone(),
-                purpose: "sla_breach".into(),
-                ticket_id: Some(id),
-                recipient: rules.notices.manager.clone(),
-                subject,
-                body,
-            },
-            now,
-        )?;
-        out.push(Breach {
-            ticket: t.number,
-            due_at,
-            message_id,
-        });
-    }
-    Ok(out)
-}
-
-/// The next time something may fall due after `now`: a callback or a repair promise.
-pub fn next_deadline(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, CoreError> {
-    let a = rows::next_due_after(conn, now)?;
-    // A promise breaks strictly after its due time: wake just past it.
-    let b = rows::next_sla_due(conn, now)?.map(|d| d + Duration::milliseconds(1));
-    Ok(match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+        closing: rules.notices.closing.fill(&[("centre", &rules.centre)]),
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::testing::rules;
     use crate::core::tickets::{Report, StepInput, report, step};
     use crate::domain::ticket::State;
+    use crate::store::outbox;
     use crate::store::testing::temp_store;
 
     use crate::core::testing::xian as at;
@@ -698,13 +357,13 @@ mod tests {
         r.plan.normalise(s).unwrap()
     }
 
-    fn roster(s: &mut crate::store::Store) {
+    pub(crate) fn roster(s: &mut crate::store::Store) {
         let sub = crate::core::testing::subscriber("dw0120502", "X", "68691234");
         s.write(|c| subscribers::upsert(c, &sub, at(8, 0)).map(|_| ()))
             .unwrap();
     }
 
-    fn desk_ticket(s: &mut crate::store::Store, r: &Rules, from: &str) -> String {
+    pub(crate) fn desk_ticket(s: &mut crate::store::Store, r: &Rules, from: &str) -> String {
         s.write(|c| {
             report(
                 c,
@@ -712,7 +371,7 @@ mod tests {
                 "li",
                 at(9, 0),
                 Report {
-                    source: "phone".into(),
+                    source: crate::domain::ticket::Source::Phone,
                     caller_raw: Some(from.into()),
                     subscriber: Some("dw0120502".into()),
                     ..Default::default()
@@ -724,7 +383,13 @@ mod tests {
         .number
     }
 
-    fn go(s: &mut crate::store::Store, r: &Rules, n: &str, st: Step, when: DateTime<Utc>) {
+    pub(crate) fn go(
+        s: &mut crate::store::Store,
+        r: &Rules,
+        n: &str,
+        st: Step,
+        when: DateTime<Utc>,
+    ) {
         s.write(|c| {
             step(
                 c,
@@ -777,7 +442,7 @@ mod tests {
         assert!(m.body.contains("报障时间：2026-11-26 09:00"));
         assert!(m.body.contains("修复时间：2026-11-26 10:00"));
         let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
-        assert_eq!(cb[0].state, "passed");
+        assert_eq!(cb[0].state, callback::State::Passed);
         // Reopened, repaired and passed again: the desk was told already.
         go(&mut s, &r, &n, Step::Reopen, at(11, 0));
         go(&mut s, &r, &n, Step::Repair, at(12, 0));
@@ -813,7 +478,7 @@ mod tests {
         let t = s.read(|c| crate::core::tickets::get(c, &n)).unwrap();
         assert_eq!(t.state, State::Reopened);
         let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
-        assert_eq!((cb[0].state.as_str(), cb[0].attempts), ("failed", 1));
+        assert_eq!((cb[0].state, cb[0].attempts), (callback::State::Failed, 1));
         go(&mut s, &r, &n, Step::Repair, at(11, 0));
         go(&mut s, &r, &n, Step::CallbackPassed, at(12, 0));
         assert!(s.read(|c| outbox::list(c, None)).unwrap().is_empty());
@@ -848,11 +513,17 @@ mod tests {
             at(9, 0) + Duration::days(2),
         );
         let cb = s.read(|c| rows::list(c, None, 10)).unwrap();
-        assert_eq!((cb[0].state.as_str(), cb[0].attempts), ("escalated", 4));
+        assert_eq!(
+            (cb[0].state, cb[0].attempts),
+            (callback::State::Escalated, 4)
+        );
         let msgs = s.read(|c| outbox::list(c, None)).unwrap();
         assert_eq!(msgs.len(), 1);
         assert_eq!(msgs[0].recipient, "manager@localhost");
-        assert_eq!(msgs[0].purpose, "callback_escalation");
+        assert_eq!(
+            msgs[0].purpose,
+            crate::domain::message::Purpose::CallbackEscalation
+        );
         assert!(msgs[0].body.contains("4 次"), "{}", msgs[0].body);
         let ev = s
             .read(|c| {
@@ -860,7 +531,7 @@ mod tests {
                 Ok::<_, CoreError>(tickets::events(c, t.id)?)
             })
             .unwrap();
-        assert_eq!(ev.last().unwrap().kind, "callback_escalated");
+        assert_eq!(ev.last().unwrap().kind, EventKind::CallbackEscalated);
         // Escalated, not dropped: the ticket still awaits its callback.
         let t = s.read(|c| crate::core::tickets::get(c, &n)).unwrap();
         assert_eq!(t.state, State::Repaired);
@@ -902,7 +573,7 @@ mod tests {
         s.write(|c| answered_call(c, &r, at(8, 0), &p)).unwrap();
         assert!(s.read(|c| due(c, &r, at(9, 0))).unwrap().is_empty());
         let cb = s.read(|c| rows::get(c, first.unwrap())).unwrap().unwrap();
-        assert_eq!(cb.outcome.as_deref(), Some("called_again"));
+        assert_eq!(cb.outcome, Some(callback::Outcome::CalledAgain));
         assert_eq!(
             s.write(|c| missed_call(c, &r, at(8, 30), &p, "call-1"))
                 .unwrap(),
@@ -925,49 +596,11 @@ mod tests {
         let done = s
             .write(|c| record_missed(c, &r, "li", at(10, 5), third, Reached::Yes))
             .unwrap();
-        assert_eq!(done.state, "resolved");
+        assert_eq!(done.state, callback::State::Resolved);
         let e = s
             .write(|c| record_missed(c, &r, "li", at(10, 5), third, Reached::Yes))
             .unwrap_err()
             .to_string();
         assert!(e.contains("already resolved"), "{e}");
-    }
-
-    #[test]
-    fn a_broken_promise_is_recorded_once() {
-        let (_d, mut s) = temp_store();
-        let r = rules();
-        roster(&mut s);
-        let n = desk_ticket(&mut s, &r, "88218050");
-        let next = s.read(|c| next_deadline(c, at(9, 1))).unwrap();
-        assert_eq!(next, Some(at(21, 0) + Duration::milliseconds(1)));
-        assert!(
-            s.write(|c| sla_breaches(c, &r, at(21, 0)))
-                .unwrap()
-                .is_empty()
-        );
-        let b = s.write(|c| sla_breaches(c, &r, at(21, 1))).unwrap();
-        assert_eq!(b.len(), 1);
-        assert_eq!(b[0].ticket, n);
-        assert!(
-            s.write(|c| sla_breaches(c, &r, at(23, 0)))
-                .unwrap()
-                .is_empty()
-        );
-        let msgs = s.read(|c| outbox::list(c, None)).unwrap();
-        assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].recipient, "manager@localhost");
-        assert!(msgs[0].subject.contains(&n));
-        assert_eq!(s.read(rows::breach_count).unwrap(), 1);
-        // Repaired late: no further breach; reopened: a fresh promise that may break again.
-        go(&mut s, &r, &n, Step::Repair, at(23, 30));
-        go(&mut s, &r, &n, Step::CallbackFailed, at(23, 40));
-        assert!(
-            s.write(|c| sla_breaches(c, &r, at(23, 50)))
-                .unwrap()
-                .is_empty()
-        );
-        let later = at(23, 40) + Duration::hours(12) + Duration::minutes(1);
-        assert_eq!(s.write(|c| sla_breaches(c, &r, later)).unwrap().len(), 1);
     }
 }

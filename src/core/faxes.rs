@@ -3,6 +3,8 @@
 //! for triage) or a work-order batch with its receipt acknowledgment queued
 //! in the outbox. A file seen before (same identity) changes nothing; the
 //! same content under another identity is recorded as a duplicate only.
+//!
+//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -11,7 +13,8 @@ use serde_json::json;
 use super::tickets::{self, Report};
 use super::{CoreError, Rules};
 use crate::config::Config;
-use crate::domain::fax::{self, FaxClass};
+use crate::domain::fax::{self, Ack, FaultText, FaxClass};
+use crate::domain::template::Template;
 use crate::domain::ticket::FaultFields;
 use crate::store::faxes::{self, Fax, NewFax};
 use crate::store::outbox::{self, NewMessage};
@@ -22,12 +25,12 @@ pub struct FaxRules {
     /// The work-order room's fax number(s), normalised.
     pub work_order_fax: Vec<String>,
     pub ack_to: String,
-    pub ack_subject: String,
-    pub ack_body: String,
+    pub ack_subject: Template<Ack>,
+    pub ack_body: Template<Ack>,
     pub ack_time_format: String,
     pub ack_domain: String,
     pub triage_ticket: bool,
-    pub ticket_fault: String,
+    pub ticket_fault: Template<FaultText>,
 }
 
 impl FaxRules {
@@ -44,7 +47,7 @@ impl FaxRules {
             ack_subject: room.ack_subject.clone(),
             ack_body: room.ack_body.clone(),
             ack_time_format: room.ack_time_format.clone(),
-            ack_domain: room.ack_message_domain.clone(),
+            ack_domain: c.mail.message_id_domain.clone(),
             triage_ticket: c.fax.triage_ticket,
             ticket_fault: c.fax.ticket_fault.clone(),
         }
@@ -116,7 +119,7 @@ pub fn record(
         Some(h) => faxes::recorded_with_hash(conn, h)?,
         None => None,
     } {
-        f.state = "duplicate".into();
+        f.state = fax::State::Duplicate;
         f.duplicate_of = Some(of);
         let id = faxes::insert(conn, &f, now)?;
         return Ok(Outcome::Duplicate {
@@ -130,8 +133,8 @@ pub fn record(
         f.tsi.as_deref(),
     );
     let class = fax::classify(sender.as_ref(), &fr.work_order_fax, &rules.desks);
-    f.state = "recorded".into();
-    f.class = Some(class.as_str().to_string());
+    f.state = fax::State::Recorded;
+    f.class = Some(class.name());
     f.tag = match &class {
         FaxClass::Desk(t) => Some(t.clone()),
         _ => None,
@@ -159,7 +162,7 @@ pub fn record(
                 conn,
                 &NewMessage {
                     message_id: message_id.clone(),
-                    purpose: "workorder_ack".into(),
+                    purpose: crate::domain::message::Purpose::WorkorderAck,
                     ticket_id: None,
                     recipient: fr.ack_to.clone(),
                     subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),
@@ -171,13 +174,11 @@ pub fn record(
         }
         FaxClass::Desk(_) | FaxClass::Triage => {
             if matches!(class, FaxClass::Desk(_)) || fr.triage_ticket {
-                let fault = fax::fill(
+                let fault = fax::fault_text(
                     &fr.ticket_fault,
-                    &[
-                        ("name", &f.name),
-                        ("pages", &pages.to_string()),
-                        ("sender", f.sender.as_deref().unwrap_or("-")),
-                    ],
+                    &f.name,
+                    pages,
+                    f.sender.as_deref().unwrap_or("-"),
                 );
                 let out = tickets::report(
                     conn,
@@ -185,7 +186,7 @@ pub fn record(
                     "fax",
                     now,
                     Report {
-                        source: "fax".into(),
+                        source: crate::domain::ticket::Source::Fax,
                         caller_raw: intake.sender_number.clone().or_else(|| f.tsi.clone()),
                         fields: FaultFields {
                             fault: Some(fault),
@@ -217,7 +218,7 @@ pub fn record_failure(
     if let Some(known) = faxes::by_identity(conn, &f.identity)? {
         return Ok(Outcome::Known { fax: known });
     }
-    f.state = "failed".into();
+    f.state = fax::State::Failed;
     f.class = None;
     let id = faxes::insert(conn, &f, now)?;
     Ok(Outcome::Failed {
@@ -263,7 +264,7 @@ mod tests {
             panic!("{o:?}")
         };
         let (b, orders, mid) = batch.unwrap();
-        assert_eq!((orders, fax.class.as_deref()), (3, Some("workorders")));
+        assert_eq!((orders, fax.class), (3, Some(fax::ClassName::WorkOrders)));
         assert_eq!(mid, format!("<workorder-ack.{b}@faultdesk.localhost>"));
 
         let mut told = intake("b", "h2", None, 4);
@@ -297,7 +298,9 @@ mod tests {
             Outcome::Known { .. }
         ));
 
-        let msgs = s.read(|c| outbox::list(c, Some("queued"))).unwrap();
+        let msgs = s
+            .read(|c| outbox::list(c, Some(crate::domain::message::State::Queued)))
+            .unwrap();
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].recipient, "88247792@fax.localhost");
         assert_eq!(

@@ -5,13 +5,22 @@
 //! from `domain` inside the caller's write transaction. A source never writes
 //! tickets itself, so a rule holds the same whichever way a report arrives.
 //!
+//! Modules: [`tickets`] (reports and workflow steps), [`callbacks`] (the
+//! callback lifecycle), [`messages`] (notices, template fields, Message-IDs),
+//! [`deadlines`] (broken repair promises, the next deadline), [`faxes`],
+//! [`subscribers`]. The core records what `domain` decides; it holds no rule
+//! of its own.
+//!
 //! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
 //! an adapter (SIP, fax, mail, web) or on tokio.
 
 pub mod callbacks;
+pub mod deadlines;
 pub mod faxes;
+pub mod messages;
 pub mod subscribers;
 pub mod tickets;
+pub mod users;
 
 use chrono_tz::Tz;
 
@@ -39,7 +48,7 @@ pub struct Rules {
     /// The calling window, the first callback and its retries.
     pub callbacks: crate::domain::callback::Policy,
     /// Who hears of what, and in which words.
-    pub notices: callbacks::Notices,
+    pub notices: messages::Notices,
 }
 
 impl Rules {
@@ -52,25 +61,24 @@ impl Rules {
                 .estates
                 .iter()
                 .map(|e| EstateRule {
-                    tag: e.tag.get_ref().clone(),
-                    name: e.name.get_ref().clone(),
+                    tag: e.tag.clone(),
+                    name: e.name.clone(),
                     aliases: e.aliases.clone(),
-                    account_prefix: e.account_prefix.get_ref().clone(),
+                    account_prefix: e.account_prefix.clone(),
                 })
                 .collect(),
             estate_depots: c
                 .estates
                 .iter()
-                .map(|e| (e.tag.get_ref().clone(), e.depot.clone()))
+                .map(|e| (e.tag.clone(), e.depot.clone()))
                 .collect(),
             desks: c
                 .desks
                 .iter()
                 .map(|d| DeskRule {
-                    tag: d.tag.get_ref().clone(),
+                    tag: d.tag.clone(),
                     numbers: d
                         .numbers
-                        .get_ref()
                         .iter()
                         .map(|n| {
                             plan.normalise(n.as_str())
@@ -86,7 +94,7 @@ impl Rules {
             service_types: c.tickets.service_types.clone(),
             depots: c.tickets.depots.clone(),
             callbacks: callbacks::policy(c),
-            notices: callbacks::Notices::from_config(c),
+            notices: messages::Notices::from_config(c),
         }
     }
 
@@ -124,12 +132,24 @@ pub enum CoreError {
         #[source]
         source: crate::domain::sla::SlaError,
     },
+    #[error("callback ({id}): {source}")]
+    Callback {
+        id: i64,
+        #[source]
+        source: crate::domain::callback::IllegalStep,
+    },
     #[error("subscriber ({0}): not in the roster")]
     NoSubscriber(String),
     #[error("{field}: {why}")]
     BadInput { field: &'static str, why: String },
     #[error("user ({0}): no such active user (add one with `faultdesk user add`)")]
     NoUser(String),
+    #[error("user ({name}): {source}")]
+    UserRefused {
+        name: String,
+        #[source]
+        source: crate::domain::staff::AddRefused,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,5 +1,7 @@
 //! Finding subscribers by whatever the caller or agent has at hand, with
 //! every lookup written to the audit log under the person who made it.
+//!
+//! May depend on: `domain`, `store`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

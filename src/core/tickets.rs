@@ -1,4 +1,6 @@
 //! Fault reports and the steps of the fault workflow.
+//!
+//! May depend on: `domain`, `store`, `core::callbacks` (what a step means for its callback).
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -10,15 +12,14 @@ use crate::domain::account::Account;
 use crate::domain::number::Phone;
 use crate::domain::sla::Sla;
 use crate::domain::tag::{self, Origin};
-use crate::domain::ticket::{self, FaultFields, State, Step};
+use crate::domain::ticket::{self, EventKind, FaultFields, Source, State, Step};
 use crate::store::subscribers::{self, Stored};
-use crate::store::tickets::{self as rows, Ticket};
+use crate::store::tickets::{self as rows, NewEvent, Ticket};
 
 /// A fault as reported, from any source.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// phone, fax, cli, counter, web.
-    pub source: String,
+    pub source: Source,
     /// The caller or sender as received (any written form).
     pub caller_raw: Option<String>,
     /// The subscriber's account, when the reporter names it.
@@ -162,13 +163,7 @@ pub fn report(
         });
         rows::add_event(
             conn,
-            t.id,
-            now,
-            actor,
-            "repeat_report",
-            Some(t.state),
-            Some(t.state),
-            Some(&detail),
+            &NewEvent::on(&t, now, actor, EventKind::RepeatReport, &detail),
         )?;
         return Ok(Reported {
             ticket: t,
@@ -199,14 +194,9 @@ pub fn report(
         id: 0,
         number: ticket::number(&prefix, day, seq, rules.sequence_digits),
         tag: origin.tag().map(str::to_string),
-        origin: match origin {
-            Origin::Desk(_) => "desk",
-            Origin::Estate(_) => "estate",
-            Origin::Untagged => "untagged",
-        }
-        .to_string(),
+        origin: origin.kind(),
         state: State::New,
-        source: r.source.clone(),
+        source: r.source,
         subscriber: sub.as_ref().map(|s| s.subscriber.account.clone()),
         caller: caller.as_ref().map(|c| c.digits.clone()),
         caller_raw: r.caller_raw.clone(),
@@ -225,15 +215,13 @@ pub fn report(
     };
     rows::insert(conn, &mut t)?;
     let detail = json!({ "source": r.source, "caller_raw": r.caller_raw, "extra": r.detail });
+    // A new ticket comes from nowhere into its first state.
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        "reported",
-        None,
-        Some(State::New),
-        Some(&detail),
+        &NewEvent {
+            from: None,
+            ..NewEvent::on(&t, now, actor, EventKind::Reported, &detail)
+        },
     )?;
     Ok(Reported {
         ticket: t,
@@ -264,13 +252,10 @@ fn transition(
     t.updated_at = now;
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        step.as_str(),
-        Some(from),
-        Some(to),
-        Some(detail),
+        &NewEvent {
+            from: Some(from),
+            ..NewEvent::on(t, now, actor, step.into(), detail)
+        },
     )?;
     Ok(())
 }
@@ -376,15 +361,15 @@ pub fn change_sla(
     let (kind, detail) = match &change {
         SlaChange::Pause(reason) => {
             sla.pause(now, reason).map_err(err)?;
-            ("sla_paused", json!({ "reason": reason }))
+            (EventKind::SlaPaused, json!({ "reason": reason }))
         }
         SlaChange::Resume => {
             sla.resume(now).map_err(err)?;
-            ("sla_resumed", json!({ "due_at": sla.due_at }))
+            (EventKind::SlaResumed, json!({ "due_at": sla.due_at }))
         }
         SlaChange::Exempt(reason) => {
             sla.exempt(reason).map_err(err)?;
-            ("sla_exempt", json!({ "reason": reason }))
+            (EventKind::SlaExempt, json!({ "reason": reason }))
         }
     };
     t.due_at = sla.due_at;
@@ -392,16 +377,7 @@ pub fn change_sla(
     t.sla_exempt = sla.exempt;
     t.updated_at = now;
     rows::save(conn, &t)?;
-    rows::add_event(
-        conn,
-        t.id,
-        now,
-        actor,
-        kind,
-        Some(t.state),
-        Some(t.state),
-        Some(&detail),
-    )?;
+    rows::add_event(conn, &NewEvent::on(&t, now, actor, kind, &detail))?;
     Ok(t)
 }
 
@@ -437,17 +413,95 @@ pub fn amend(
     }
     t.updated_at = now;
     rows::save(conn, &t)?;
+    let detail = serde_json::Value::Object(detail);
     rows::add_event(
         conn,
-        t.id,
-        now,
-        actor,
-        "amended",
-        Some(t.state),
-        Some(t.state),
-        Some(&serde_json::Value::Object(detail)),
+        &NewEvent::on(&t, now, actor, EventKind::Amended, &detail),
     )?;
     Ok(t)
+}
+
+/// One entry of a ticket's history as a person reads it: who, when, and
+/// what happened in the manual's words with the logbook's marks.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub what: String,
+}
+
+/// The readable history of a ticket (`ticket show`, the console).
+pub fn history(rules: &Rules, events: &[rows::Event]) -> Vec<HistoryLine> {
+    events
+        .iter()
+        .map(|e| HistoryLine {
+            at: e.at,
+            actor: e.actor.clone(),
+            what: describe(rules, e),
+        })
+        .collect()
+}
+
+fn describe(rules: &Rules, e: &rows::Event) -> String {
+    let empty = serde_json::Value::Null;
+    let d = e.detail.as_ref().unwrap_or(&empty);
+    // A non-empty text field of the detail.
+    let text = |key: &str| {
+        d.get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut add = |label: &str, v: Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("{label}{v}"));
+        }
+    };
+    match e.kind {
+        EventKind::Reported | EventKind::RepeatReport => {
+            let source = text("source").and_then(|s| s.parse::<Source>().ok());
+            add("来源 ", source.map(|s| s.word().to_string()));
+            add("来电 ", text("caller").or_else(|| text("caller_raw")));
+            add("故障现象 ", text("fault"));
+            add("上报人 ", text("reporter"));
+        }
+        EventKind::Dispatch => {
+            add("→ ", text("depot"));
+            add("维修人员 ", text("technician"));
+        }
+        EventKind::Repair => add("故障原因 ", text("cause")),
+        EventKind::CallbackPassed | EventKind::CallbackFailed | EventKind::CallbackNoAnswer => {
+            add("满意度 ", text("satisfaction"));
+            add("", text("note"));
+        }
+        EventKind::Reopen => add("原因 ", text("note")),
+        EventKind::SlaPaused | EventKind::SlaExempt => add("原因 ", text("reason")),
+        EventKind::SlaResumed => add(
+            "新时限 ",
+            text("due_at")
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+                .map(|t| t.with_timezone(&rules.tz).format("%m-%d %H:%M").to_string()),
+        ),
+        EventKind::Amended => {
+            add("用户 ", text("subscriber"));
+            add("备注 ", text("remarks"));
+        }
+        EventKind::CallbackEscalated | EventKind::SlaBreached => add("→ ", text("manager")),
+        EventKind::Close => {}
+    }
+    if let (Some(from), Some(to)) = (e.from_state, e.to_state)
+        && from != to
+    {
+        parts.push(format!("({} → {})", from.word(), to.word()));
+    }
+    let mut line = e.kind.word().to_string();
+    if !parts.is_empty() {
+        line.push_str("  ");
+        line.push_str(&parts.join(", "));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -469,7 +523,7 @@ mod tests {
 
     fn phone_report(caller: &str) -> Report {
         Report {
-            source: "phone".into(),
+            source: crate::domain::ticket::Source::Phone,
             caller_raw: Some(caller.into()),
             ..Default::default()
         }
@@ -510,7 +564,7 @@ mod tests {
             .unwrap();
         assert_eq!(d1.ticket.number, "DC-20261126-001");
         assert_eq!(d2.ticket.number, "DC-20261126-002");
-        assert_eq!(d1.ticket.origin, "desk");
+        assert_eq!(d1.ticket.origin, crate::domain::tag::OriginKind::Desk);
 
         // A stranger: untagged, and a second call attaches.
         let u1 = s
@@ -580,20 +634,81 @@ mod tests {
             })
             .unwrap();
         assert_eq!(t.state, State::Closed);
-        let kinds: Vec<_> = ev.iter().map(|e| e.kind.as_str()).collect();
+        let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
             [
-                "reported",
-                "dispatch",
-                "repair",
-                "callback_failed",
-                "repair",
-                "callback_passed",
-                "close"
+                EventKind::Reported,
+                EventKind::Dispatch,
+                EventKind::Repair,
+                EventKind::CallbackFailed,
+                EventKind::Repair,
+                EventKind::CallbackPassed,
+                EventKind::Close
             ]
         );
         assert!(ev.iter().all(|e| e.actor == "li"));
+        // The history reads as the logbook: words, marks, state changes.
+        let what: Vec<String> = history(&r, &ev).into_iter().map(|l| l.what).collect();
+        assert_eq!(
+            what,
+            [
+                "受理  来源 电话, 来电 88218050",
+                "下发  (已接收 → 已下发)",
+                "修好 ✓  (已下发 → 已修好 ✓)",
+                "回访未通过 ×  (已修好 ✓ → 重新登记 ×)",
+                "修好 ✓  (重新登记 × → 已修好 ✓)",
+                "回访通过 ☆  (已修好 ✓ → 已回访 ☆)",
+                "关闭  (已回访 ☆ → 已关闭 ☆)",
+            ]
+        );
+    }
+
+    #[test]
+    fn history_lines_carry_the_details_a_person_needs() {
+        let r = rules();
+        let ev = |kind, detail: serde_json::Value| rows::Event {
+            at: at(1),
+            actor: "li".into(),
+            kind,
+            from_state: Some(State::New),
+            to_state: Some(State::New),
+            detail: Some(detail),
+        };
+        let lines = history(
+            &r,
+            &[
+                ev(
+                    EventKind::Dispatch,
+                    json!({ "depot": "馨苑维护处", "technician": "张工" }),
+                ),
+                ev(
+                    EventKind::Repair,
+                    json!({ "cause": "光猫故障", "note": null }),
+                ),
+                ev(
+                    EventKind::CallbackPassed,
+                    json!({ "satisfaction": "满意", "note": " " }),
+                ),
+                ev(EventKind::SlaPaused, json!({ "reason": "暴雨" })),
+                ev(EventKind::SlaResumed, json!({ "due_at": at(20) })),
+                ev(EventKind::Amended, json!({ "subscriber": "dw0120502" })),
+                ev(EventKind::SlaBreached, json!({ "manager": "boss@x" })),
+            ],
+        );
+        let what: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "下发  → 馨苑维护处, 维修人员 张工",
+                "修好 ✓  故障原因 光猫故障",
+                "回访通过 ☆  满意度 满意",
+                "暂停时限  原因 暴雨",
+                "恢复时限  新时限 11-27 04:00",
+                "补录  用户 dw0120502",
+                "超时未修复,已告知经理  → boss@x",
+            ]
+        );
     }
 
     #[test]

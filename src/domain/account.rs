@@ -4,6 +4,8 @@
 //! room (4 digits): `dw0120502` is 馨苑 building 1, unit 2, room 502, written on
 //! paper as `馨苑1#-2-502`. People also write `曲江观邸3号楼1单元1201` or
 //! `融侨城 12-2-0803`; all of these parse to the same [`Account`].
+//!
+//! May depend on: std, serde. No I/O.
 
 use serde::Serialize;
 

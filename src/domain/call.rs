@@ -6,37 +6,40 @@
 //! Reason says `SIP;cause=200` means an agent answered on another phone; any
 //! other CANCEL means the caller hung up. Outcomes belong to the call, never
 //! to a phone that rang.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::names`. No I/O.
 
 use serde::Serialize;
 
 use super::number::NumberingPlan;
 
-/// How a call to the fault line ended (or that it has not yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Ringing,
-    /// An agent picked up on another phone of the ring group.
-    AnsweredElsewhere,
-    /// The caller hung up before anyone answered.
-    Abandoned,
-    /// Nobody answered within the configured ring limit (answered with 480).
-    TimedOut,
-    /// faultdesk stopped (or crashed) while the call was ringing.
-    Interrupted,
+crate::named! {
+    /// How a call to the fault line ended (or that it has not yet).
+    pub enum Outcome: "call outcome" {
+        Ringing = "ringing",
+        /// An agent picked up on another phone of the ring group.
+        AnsweredElsewhere = "answered-elsewhere",
+        /// The caller hung up before anyone answered.
+        Abandoned = "abandoned",
+        /// Nobody answered within the configured ring limit (answered with 480).
+        TimedOut = "timed-out",
+        /// faultdesk stopped (or crashed) while the call was ringing.
+        Interrupted = "interrupted",
+    }
+}
+
+crate::named! {
+    /// The identity header a caller was taken from.
+    pub enum IdentityHeader: "identity header" {
+        /// P-Asserted-Identity.
+        Pai = "pai",
+        /// Remote-Party-ID.
+        Rpid = "rpid",
+        From = "from",
+    }
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ringing => "ringing",
-            Outcome::AnsweredElsewhere => "answered-elsewhere",
-            Outcome::Abandoned => "abandoned",
-            Outcome::TimedOut => "timed-out",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-
     /// The outcome a CANCEL carrying these Reason header values means.
     pub fn of_cancel<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Outcome {
         if reasons.into_iter().any(reason_is_answered_elsewhere) {
@@ -44,12 +47,6 @@ impl Outcome {
         } else {
             Outcome::Abandoned
         }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -124,8 +121,8 @@ pub fn name_addr(value: &str) -> Option<NameAddr> {
 /// The caller of a call, as chosen from its identity headers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Caller {
-    /// Which header it came from: pai, rpid, from.
-    pub source: &'static str,
+    /// Which header it came from.
+    pub source: IdentityHeader,
     /// The address as received, e.g. `sip:+8613800000000@carrier`.
     pub raw: String,
     pub display: Option<String>,
@@ -140,17 +137,21 @@ pub fn choose_caller(
     rpid: Option<&str>,
     from: Option<&str>,
 ) -> Option<Caller> {
-    let candidates: Vec<Caller> = [("pai", pai), ("rpid", rpid), ("from", from)]
-        .into_iter()
-        .filter_map(|(source, v)| {
-            let na = name_addr(v?)?;
-            Some(Caller {
-                source,
-                raw: na.uri,
-                display: na.display,
-            })
+    let candidates: Vec<Caller> = [
+        (IdentityHeader::Pai, pai),
+        (IdentityHeader::Rpid, rpid),
+        (IdentityHeader::From, from),
+    ]
+    .into_iter()
+    .filter_map(|(source, v)| {
+        let na = name_addr(v?)?;
+        Some(Caller {
+            source,
+            raw: na.uri,
+            display: na.display,
         })
-        .collect();
+    })
+    .collect();
     let usable = candidates
         .iter()
         .position(|c| plan.normalise(&c.raw).is_ok())
@@ -234,7 +235,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (c.source, c.raw.as_str()),
-            ("pai", "sip:+8613800000000@carrier")
+            (IdentityHeader::Pai, "sip:+8613800000000@carrier")
         );
         let c = choose_caller(
             &p,
@@ -243,7 +244,10 @@ mod tests {
             Some("<sip:1@x>"),
         )
         .unwrap();
-        assert_eq!((c.source, c.display.as_deref()), ("rpid", Some("X")));
+        assert_eq!(
+            (c.source, c.display.as_deref()),
+            (IdentityHeader::Rpid, Some("X"))
+        );
         let c = choose_caller(
             &p,
             Some("<sip:anonymous@anonymous.invalid>"),
@@ -251,9 +255,12 @@ mod tests {
             Some("<sip:68691234@pbx>"),
         )
         .unwrap();
-        assert_eq!(c.source, "from");
+        assert_eq!(c.source, IdentityHeader::From);
         let c = choose_caller(&p, None, None, Some("\"Anon\" <sip:anonymous@x>")).unwrap();
-        assert_eq!((c.source, c.raw.as_str()), ("from", "sip:anonymous@x"));
+        assert_eq!(
+            (c.source, c.raw.as_str()),
+            (IdentityHeader::From, "sip:anonymous@x")
+        );
         assert_eq!(choose_caller(&p, None, None, None), None);
     }
 }

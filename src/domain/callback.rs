@@ -2,46 +2,154 @@
 //!
 //! When a callback may be made (the calling window, in the centre's time
 //! zone), when it is first due, when "no answer" is tried again and when it
-//! is escalated instead; how the manual's script and the message templates
-//! are filled in; how long a failed delivery waits before the next attempt.
-//! The caller passes the clock and the configured values in.
+//! is escalated instead; the placeholders of the manual's script and of the
+//! messages (filled by [`super::template`]); how long a failed delivery waits before the next attempt.
+//! The lifecycle of a callback is a state machine ([`Policy::apply`]): a
+//! pending callback is rescheduled, tried again after "no answer", escalated
+//! after the last attempt, passed, failed, resolved or cancelled; every other
+//! step is refused with the reason. The caller passes the clock and the
+//! configured values in.
 //!
-//! May depend on: std, chrono, chrono-tz. No I/O.
+//! May depend on: std, chrono, chrono-tz, serde, thiserror. No I/O.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 
-/// What a callback is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Verify a repair with the customer (✓ → ☆).
-    PostRepair,
-    /// Call back a caller whose call nobody answered.
-    MissedCall,
+use super::template::{Placeholders, Template};
+use super::ticket;
+
+crate::named! {
+    /// What a callback is for.
+    pub enum Kind: "callback kind" {
+        /// Verify a repair with the customer (✓ → ☆).
+        PostRepair = "post_repair",
+        /// Call back a caller whose call nobody answered.
+        MissedCall = "missed_call",
+    }
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
+crate::named! {
+    /// Where a callback stands. Only a pending callback takes a step; every
+    /// other state is final.
+    pub enum State: "callback state" {
+        /// Due at its time (again, after an unanswered attempt).
+        Pending = "pending",
+        /// The customer confirmed the repair (☆).
+        Passed = "passed",
+        /// The customer says the fault is still there (×).
+        Failed = "failed",
+        /// A missed call settled: the caller was reached or called again.
+        Resolved = "resolved",
+        /// Every attempt went unanswered: the manager was told.
+        Escalated = "escalated",
+        /// Its ticket was registered again: a new repair brings a new callback.
+        Cancelled = "cancelled",
+    }
+}
+
+crate::named! {
+    /// What the last step of a callback found.
+    pub enum Outcome: "callback outcome" {
+        Passed = "passed",
+        Failed = "failed",
+        /// Cancelled because its ticket was reopened.
+        Reopened = "reopened",
+        NoAnswer = "no_answer",
+        /// The caller of a missed call called again and reached an agent.
+        CalledAgain = "called_again",
+        /// The caller of a missed call was reached.
+        Reached = "reached",
+    }
+}
+
+crate::named! {
+    /// A step of a callback's life.
+    pub enum Step: "callback step" {
+        /// Its ticket was marked repaired again: due anew after the repair.
+        Reschedule = "reschedule",
+        /// The customer confirmed the repair.
+        Pass = "pass",
+        /// The customer says the fault is still there.
+        Fail = "fail",
+        /// Its ticket was reopened.
+        Cancel = "cancel",
+        /// Nobody answered the attempt.
+        NoAnswer = "no_answer",
+        /// The caller of a missed call was reached.
+        Reach = "reach",
+        /// The caller of a missed call called again and reached an agent.
+        CalledAgain = "called_again",
+    }
+}
+
+impl Step {
+    /// What a step of a ticket means for its pending repair callback, if anything.
+    pub fn of_ticket(step: ticket::Step) -> Option<Step> {
+        match step {
+            ticket::Step::Repair => Some(Step::Reschedule),
+            ticket::Step::CallbackPassed => Some(Step::Pass),
+            ticket::Step::CallbackFailed => Some(Step::Fail),
+            ticket::Step::CallbackNoAnswer => Some(Step::NoAnswer),
+            ticket::Step::Reopen => Some(Step::Cancel),
+            ticket::Step::Dispatch | ticket::Step::Close => None,
+        }
+    }
+
+    /// The kind of callback the step belongs to; None for both kinds.
+    fn only_for(self) -> Option<Kind> {
         match self {
-            Kind::PostRepair => "post_repair",
-            Kind::MissedCall => "missed_call",
+            Step::Reschedule | Step::Pass | Step::Fail | Step::Cancel => Some(Kind::PostRepair),
+            Step::Reach | Step::CalledAgain => Some(Kind::MissedCall),
+            Step::NoAnswer => None,
         }
+    }
+
+    /// Whether the step is an attempt to call (it counts, and names who made it).
+    pub fn is_attempt(self) -> bool {
+        matches!(self, Step::Pass | Step::Fail | Step::NoAnswer | Step::Reach)
+    }
+
+    /// Whether a person takes the step (it is attributed to them).
+    pub fn by_person(self) -> bool {
+        !matches!(self, Step::Reschedule | Step::CalledAgain)
     }
 }
 
-impl std::str::FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "post_repair" => Ok(Kind::PostRepair),
-            "missed_call" => Ok(Kind::MissedCall),
-            _ => Err(format!(
-                "`{s}` is not a callback kind (expected post_repair or missed_call)"
-            )),
-        }
+/// What the lifecycle needs to know of a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub kind: Kind,
+    pub state: State,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// What a step does to a callback: the store records exactly this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub state: State,
+    /// The outcome to record; None keeps the last one.
+    pub outcome: Option<Outcome>,
+    /// Attempts made, this step's included.
+    pub attempts: u32,
+    /// The new due time, when the callback stays pending at another time.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl Change {
+    /// Every attempt went unanswered: the manager must hear of it.
+    pub fn escalates(&self) -> bool {
+        self.state == State::Escalated
     }
+}
+
+/// A step the lifecycle refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IllegalStep {
+    #[error("already {state} (only a pending callback can {step})")]
+    NotPending { state: State, step: Step },
+    #[error("a {kind} callback cannot {step}")]
+    WrongKind { kind: Kind, step: Step },
 }
 
 /// The hours callbacks may be made, local time of `tz`, same day: `[start, end)`.
@@ -125,94 +233,102 @@ impl Policy {
             None => NoAnswer::Escalate,
         }
     }
-}
 
-/// A template refers to a name nobody fills in, or is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    #[error("unknown placeholder `{{{name}}}` (known: {known})")]
-    Unknown { name: String, known: String },
-    #[error("unclosed `{{` at character {at}")]
-    Unclosed { at: usize },
-}
-
-/// Fills `{name}` placeholders of `template` from `values`; `{{` and `}}`
-/// stand for literal braces. An unknown name is an error, never left as is.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    let mut pos = 0;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            out.push_str(&tail[..1]);
-            rest = &tail[2..];
-            pos += i + 2;
-            continue;
-        }
-        if let Some(after) = tail.strip_prefix('}') {
-            out.push('}');
-            rest = after;
-            pos += i + 1;
-            continue;
-        }
-        let Some(end) = tail.find('}') else {
-            return Err(TemplateError::Unclosed {
-                at: template[..pos + i].chars().count() + 1,
+    /// The callback after `step`, taken at `now`, or why it is refused.
+    pub fn apply(&self, cb: Status, step: Step, now: DateTime<Utc>) -> Result<Change, IllegalStep> {
+        if cb.state != State::Pending {
+            return Err(IllegalStep::NotPending {
+                state: cb.state,
+                step,
             });
-        };
-        let name = tail[1..end].trim();
-        match values.iter().find(|(k, _)| *k == name) {
-            Some((_, v)) => out.push_str(v),
-            None => {
-                return Err(TemplateError::Unknown {
-                    name: name.to_string(),
-                    known: values
-                        .iter()
-                        .map(|(k, _)| *k)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
         }
-        rest = &tail[end + 1..];
-        pos += i + end + 1;
+        if step.only_for().is_some_and(|k| k != cb.kind) {
+            return Err(IllegalStep::WrongKind {
+                kind: cb.kind,
+                step,
+            });
+        }
+        let attempts = cb.attempts.saturating_add(u32::from(step.is_attempt()));
+        let change = |state, outcome| Change {
+            state,
+            outcome: Some(outcome),
+            attempts,
+            due_at: None,
+        };
+        Ok(match step {
+            Step::Reschedule => Change {
+                state: State::Pending,
+                outcome: None,
+                attempts,
+                due_at: Some(self.first_due(cb.kind, now)),
+            },
+            Step::Pass => change(State::Passed, Outcome::Passed),
+            Step::Fail => change(State::Failed, Outcome::Failed),
+            Step::Cancel => change(State::Cancelled, Outcome::Reopened),
+            Step::Reach => change(State::Resolved, Outcome::Reached),
+            Step::CalledAgain => change(State::Resolved, Outcome::CalledAgain),
+            Step::NoAnswer => match self.after_no_answer(attempts, now) {
+                NoAnswer::Retry(at) => Change {
+                    due_at: Some(at),
+                    ..change(State::Pending, Outcome::NoAnswer)
+                },
+                NoAnswer::Escalate => change(State::Escalated, Outcome::NoAnswer),
+            },
+        })
     }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Checks that `template` only names placeholders in `names`.
-pub fn check(template: &str, names: &[&str]) -> Result<(), TemplateError> {
-    let values: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
-    fill(template, &values).map(|_| ())
 }
 
 /// The placeholders of the callback script.
-pub const SCRIPT_FIELDS: &[&str] = &["centre", "estate", "building", "unit", "room"];
+#[derive(Debug, Clone, Copy)]
+pub struct Script;
+impl Placeholders for Script {
+    const NAMES: &'static [&'static str] = &["centre", "estate", "building", "unit", "room"];
+}
+
+/// The placeholders of the closing line said at the end of a callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Closing;
+impl Placeholders for Closing {
+    const NAMES: &'static [&'static str] = &["centre"];
+}
+
+/// The placeholders of a message about a ticket (repair confirmation, SLA breach).
+#[derive(Debug, Clone, Copy)]
+pub struct TicketNotice;
+impl Placeholders for TicketNotice {
+    const NAMES: &'static [&'static str] = &[
+        "centre", "ticket", "tag", "desk", "line", "address", "fault", "cause", "reported",
+        "repaired", "due", "state",
+    ];
+}
+
+/// The placeholders of the manager's message about an unanswered callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Escalation;
+impl Placeholders for Escalation {
+    const NAMES: &'static [&'static str] = &[
+        "centre", "ticket", "kind", "phone", "address", "attempts", "created", "last",
+    ];
+}
 
 /// The script for a customer at a known room, e.g. “你好,我是金辉社区通信服务中心的,
 /// 请问您是不是1号楼2单元502室的用户?”.
 pub fn script(
-    template: &str,
+    template: &Template<Script>,
     centre: &str,
     estate: &str,
     building: u8,
     unit: u8,
     room: u16,
-) -> Result<String, TemplateError> {
+) -> String {
     let (b, u, r) = (building.to_string(), unit.to_string(), room.to_string());
-    fill(
-        template,
-        &[
-            ("centre", centre),
-            ("estate", estate),
-            ("building", &b),
-            ("unit", &u),
-            ("room", &r),
-        ],
-    )
+    template.fill(&[
+        ("centre", centre),
+        ("estate", estate),
+        ("building", &b),
+        ("unit", &u),
+        ("room", &r),
+    ])
 }
 
 /// How long a delivery waits after its `attempt`-th transient failure (1 for
@@ -306,39 +422,169 @@ mod tests {
         assert_eq!(none.after_no_answer(1, local(10, 0)), NoAnswer::Escalate);
     }
 
+    fn pending(kind: Kind, attempts: u32) -> Status {
+        Status {
+            kind,
+            state: State::Pending,
+            attempts,
+        }
+    }
+
     #[test]
-    fn the_manuals_script() {
-        let s = script(
-            "你好,我是{centre}的,请问您是不是{building}号楼{unit}单元{room}室的用户?",
-            "金辉社区通信服务中心",
-            "馨苑",
-            1,
-            2,
-            502,
-        )
-        .unwrap();
+    fn every_allowed_step() {
+        let p = policy();
+        let now = local(10, 0);
+        let repair = pending(Kind::PostRepair, 0);
+        let missed = pending(Kind::MissedCall, 0);
+        let done = |state, outcome, attempts| Change {
+            state,
+            outcome: Some(outcome),
+            attempts,
+            due_at: None,
+        };
         assert_eq!(
-            s,
-            "你好,我是金辉社区通信服务中心的,请问您是不是1号楼2单元502室的用户?"
+            p.apply(repair, Step::Reschedule, now).unwrap(),
+            Change {
+                state: State::Pending,
+                outcome: None,
+                attempts: 0,
+                due_at: Some(local(10, 30)),
+            }
+        );
+        assert_eq!(
+            p.apply(repair, Step::Pass, now).unwrap(),
+            done(State::Passed, Outcome::Passed, 1)
+        );
+        assert_eq!(
+            p.apply(repair, Step::Fail, now).unwrap(),
+            done(State::Failed, Outcome::Failed, 1)
+        );
+        assert_eq!(
+            p.apply(repair, Step::Cancel, now).unwrap(),
+            done(State::Cancelled, Outcome::Reopened, 0)
+        );
+        assert_eq!(
+            p.apply(missed, Step::Reach, now).unwrap(),
+            done(State::Resolved, Outcome::Reached, 1)
+        );
+        assert_eq!(
+            p.apply(missed, Step::CalledAgain, now).unwrap(),
+            done(State::Resolved, Outcome::CalledAgain, 0)
+        );
+        for cb in [repair, missed] {
+            let c = p.apply(cb, Step::NoAnswer, now).unwrap();
+            assert_eq!(
+                c,
+                Change {
+                    state: State::Pending,
+                    outcome: Some(Outcome::NoAnswer),
+                    attempts: 1,
+                    due_at: Some(local(11, 0)),
+                }
+            );
+            assert!(!c.escalates());
+            // The fourth unanswered attempt (three retries configured) escalates.
+            let c = p.apply(pending(cb.kind, 3), Step::NoAnswer, now).unwrap();
+            assert_eq!(c, done(State::Escalated, Outcome::NoAnswer, 4));
+            assert!(c.escalates());
+        }
+    }
+
+    #[test]
+    fn what_a_ticket_step_means_for_its_callback() {
+        use crate::domain::ticket::Step as T;
+        let meant: Vec<_> = T::ALL.iter().map(|&t| Step::of_ticket(t)).collect();
+        assert_eq!(
+            meant,
+            [
+                None,
+                Some(Step::Reschedule),
+                Some(Step::Pass),
+                Some(Step::Fail),
+                Some(Step::NoAnswer),
+                None,
+                Some(Step::Cancel),
+            ]
+        );
+        // Each is a step a pending repair callback may take.
+        for step in meant.into_iter().flatten() {
+            assert!(
+                policy()
+                    .apply(pending(Kind::PostRepair, 0), step, local(10, 0))
+                    .is_ok()
+            );
+        }
+        assert!(!Step::Reschedule.by_person() && !Step::CalledAgain.by_person());
+        assert!(!Step::Cancel.is_attempt() && Step::Cancel.by_person());
+    }
+
+    #[test]
+    fn every_refused_step() {
+        let p = policy();
+        let now = local(10, 0);
+        let mut refused = 0;
+        for &kind in Kind::ALL {
+            for &state in State::ALL {
+                for &step in Step::ALL {
+                    let cb = Status {
+                        kind,
+                        state,
+                        attempts: 1,
+                    };
+                    match p.apply(cb, step, now) {
+                        Ok(_) => assert_eq!(state, State::Pending),
+                        Err(IllegalStep::NotPending { state: s, .. }) => {
+                            assert_ne!(state, State::Pending);
+                            assert_eq!(s, state);
+                            refused += 1;
+                        }
+                        Err(IllegalStep::WrongKind { kind: k, .. }) => {
+                            assert_eq!((state, k), (State::Pending, kind));
+                            refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // 2 kinds × 6 states × 7 steps; pending: 5 steps of a repair, 3 of a missed call.
+        assert_eq!(refused, 2 * 6 * 7 - 5 - 3);
+        let e = p
+            .apply(
+                Status {
+                    kind: Kind::MissedCall,
+                    state: State::Resolved,
+                    attempts: 1,
+                },
+                Step::Reach,
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "already resolved (only a pending callback can reach)"
+        );
+        let e = p
+            .apply(pending(Kind::PostRepair, 0), Step::Reach, now)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "a post_repair callback cannot reach");
+        assert_eq!(
+            "late".parse::<State>().unwrap_err().to_string(),
+            "`late` is not a callback state (expected one of pending, passed, failed, resolved, escalated, cancelled)"
         );
     }
 
     #[test]
-    fn templates() {
+    fn the_manuals_script() {
+        let t = Template::parse(
+            "你好,我是{centre}的,请问您是不是{building}号楼{unit}单元{room}室的用户?",
+        )
+        .unwrap();
+        let s = script(&t, "金辉社区通信服务中心", "馨苑", 1, 2, 502);
         assert_eq!(
-            fill("{a}-{ b }{{x}}", &[("a", "1"), ("b", "二")]).unwrap(),
-            "1-二{x}"
+            s,
+            "你好,我是金辉社区通信服务中心的,请问您是不是1号楼2单元502室的用户?"
         );
-        let e = fill("工单 {tickt}", &[("ticket", "X")]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "unknown placeholder `{tickt}` (known: ticket)"
-        );
-        assert!(matches!(
-            fill("故障 {ticket", &[("ticket", "X")]),
-            Err(TemplateError::Unclosed { at: 4 })
-        ));
-        assert!(check("{centre}{room}", SCRIPT_FIELDS).is_ok());
+        assert!(Template::<Script>::parse("{bulding}").is_err());
     }
 
     #[test]

@@ -9,11 +9,15 @@
 //! a fault report tagged with the desk; anything else waits for triage.
 //!
 //! Pure: no I/O, no clock. Callers pass configured values and times in.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::tag`, `domain::names`. No I/O.
 
 use serde::Serialize;
 
+use super::mail::message_id;
 use super::number::{NumberingPlan, Phone};
 use super::tag::{DeskRule, desk_for};
+use super::template::{Placeholders, Template};
 
 /// What HylaFAX writes when the sending machine gave no TSI.
 pub const UNSPECIFIED_TSI: &str = "<UNSPECIFIED>";
@@ -61,6 +65,34 @@ pub fn sender_number(
         .find_map(|s| plan.normalise(s).ok())
 }
 
+crate::named! {
+    /// What became of a file taken from the spool.
+    pub enum State: "fax state" {
+        /// Read and recorded (a batch, a ticket or triage).
+        Recorded = "recorded",
+        /// The same content was recorded before.
+        Duplicate = "duplicate",
+        /// The file could not be read.
+        Failed = "failed",
+    }
+}
+
+/// A file is taken as recorded until it turns out a duplicate or unreadable.
+impl Default for State {
+    fn default() -> Self {
+        State::Recorded
+    }
+}
+
+crate::named! {
+    /// The name of a fax's class, as stored: [`FaxClass`] without the tag.
+    pub enum ClassName: "fax class" {
+        WorkOrders = "workorders",
+        Desk = "desk",
+        Triage = "triage",
+    }
+}
+
 /// What a fax becomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "class", content = "tag", rename_all = "snake_case")]
@@ -74,12 +106,12 @@ pub enum FaxClass {
 }
 
 impl FaxClass {
-    /// The stored name of the class: workorders, desk, triage.
-    pub fn as_str(&self) -> &'static str {
+    /// The stored name of the class.
+    pub fn name(&self) -> ClassName {
         match self {
-            FaxClass::WorkOrders => "workorders",
-            FaxClass::Desk(_) => "desk",
-            FaxClass::Triage => "triage",
+            FaxClass::WorkOrders => ClassName::WorkOrders,
+            FaxClass::Desk(_) => ClassName::Desk,
+            FaxClass::Triage => ClassName::Triage,
         }
     }
 }
@@ -104,32 +136,44 @@ pub fn orders_in_batch(pages: u32, told: Option<u32>) -> u32 {
     told.unwrap_or(pages)
 }
 
-/// Fills `{name}` placeholders of a configured template; unknown ones stay as written.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
+/// The placeholders of a work-order batch's receipt acknowledgment.
+#[derive(Debug, Clone, Copy)]
+pub struct Ack;
+impl Placeholders for Ack {
+    const NAMES: &'static [&'static str] = &["centre", "count", "received"];
+}
+
+/// The placeholders of the fault text of a ticket opened by a fax.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultText;
+impl Placeholders for FaultText {
+    const NAMES: &'static [&'static str] = &["name", "pages", "sender"];
 }
 
 /// The receipt acknowledgment of a work-order batch (subject or body):
 /// `{centre}`, `{count}` and `{received}` (the local time, already formatted).
-pub fn ack_text(template: &str, centre: &str, count: u32, received: &str) -> String {
-    fill(
-        template,
-        &[
-            ("centre", centre),
-            ("count", &count.to_string()),
-            ("received", received),
-        ],
-    )
+pub fn ack_text(template: &Template<Ack>, centre: &str, count: u32, received: &str) -> String {
+    template.fill(&[
+        ("centre", centre),
+        ("count", &count.to_string()),
+        ("received", received),
+    ])
+}
+
+/// The fault text of a ticket opened by a fax: `{name}` (the file),
+/// `{pages}` and `{sender}` (its number, "-" when unknown).
+pub fn fault_text(template: &Template<FaultText>, name: &str, pages: u32, sender: &str) -> String {
+    template.fill(&[
+        ("name", name),
+        ("pages", &pages.to_string()),
+        ("sender", sender),
+    ])
 }
 
 /// The deterministic Message-ID of a batch's acknowledgment, so queueing it
 /// again (a retried transaction) keeps one message.
 pub fn ack_message_id(batch_id: i64, domain: &str) -> String {
-    format!("<workorder-ack.{batch_id}@{domain}>")
+    message_id("workorder-ack", &batch_id.to_string(), domain)
 }
 
 #[cfg(test)]
@@ -185,7 +229,7 @@ mod tests {
         assert_eq!(c("0086 29 88218050"), FaxClass::Desk("DC".into()));
         assert_eq!(c("13912345678"), FaxClass::Triage);
         assert_eq!(classify(None, &room, &d), FaxClass::Triage);
-        assert_eq!(FaxClass::Desk("DC".into()).as_str(), "desk");
+        assert_eq!(FaxClass::Desk("DC".into()).name(), ClassName::Desk);
     }
 
     #[test]
@@ -193,7 +237,7 @@ mod tests {
         assert_eq!(orders_in_batch(3, None), 3);
         assert_eq!(orders_in_batch(3, Some(2)), 2);
         let t = ack_text(
-            "{centre}已收到贵室工单 {count} 张({received})",
+            &Template::parse("{centre}已收到贵室工单 {count} 张({received})").unwrap(),
             "金辉社区通信服务中心",
             3,
             "2026-11-26 14:05",
@@ -202,7 +246,9 @@ mod tests {
             t,
             "金辉社区通信服务中心已收到贵室工单 3 张(2026-11-26 14:05)"
         );
-        assert_eq!(fill("{x} {unknown}", &[("x", "1")]), "1 {unknown}");
+        assert!(Template::<Ack>::parse("{cuont}").is_err());
+        let f = Template::parse("传真报障 {pages} 页 ({name}) {sender}").unwrap();
+        assert_eq!(fault_text(&f, "a.tif", 2, "-"), "传真报障 2 页 (a.tif) -");
         assert_eq!(
             ack_message_id(7, "faultdesk.localhost"),
             "<workorder-ack.7@faultdesk.localhost>"

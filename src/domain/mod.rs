@@ -5,14 +5,23 @@
 //! the repair promise runs out, when a callback may be made — is decided here
 //! and only here. Callers pass the current time and the configured values in.
 //!
-//! May depend on: std, chrono, serde (for data shapes). Never on `store`,
-//! `config`, tokio or any adapter.
+//! States, roles, kinds and origins are enums declared with [`named!`](crate::named)
+//! ([`names`]): each variant has one name, the text the store keeps and the
+//! CLI and JSON show; nothing else turns them into text.
+//!
+//! May depend on: std, chrono, serde (for data shapes), thiserror. Never on
+//! `store`, `config`, tokio, rusqlite or any adapter.
 
 pub mod account;
 pub mod call;
 pub mod callback;
 pub mod fax;
+pub mod mail;
+pub mod message;
+pub mod names;
 pub mod number;
 pub mod sla;
+pub mod staff;
 pub mod tag;
+pub mod template;
 pub mod ticket;

@@ -5,6 +5,8 @@
 //! All of them reduce, by the configured numbering plan, to the local number
 //! (8 digits in Xi'an) or a mobile (11 digits, kept whole). Nothing here knows
 //! a country: the plan comes from the configuration.
+//!
+//! May depend on: std, serde. No I/O.
 
 use serde::{Deserialize, Serialize};
 

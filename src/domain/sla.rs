@@ -2,6 +2,8 @@
 //! natural disasters and special cases excepted. The clock can be paused
 //! (waiting on the customer, say) and a ticket can be exempted; both need a
 //! recorded reason, which the caller stores as a ticket event.
+//!
+//! May depend on: std, chrono, serde, thiserror. No I/O, no clock: the caller passes the time.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;

@@ -4,6 +4,8 @@
 //! customer's own report carries the estate's tag (X, Q, R) once the customer
 //! is known; anything else stays untagged for a person to triage. A tag is
 //! never guessed from a number's shape.
+//!
+//! May depend on: std, serde, `domain::number`, `domain::names`. No I/O.
 
 use serde::Serialize;
 
@@ -29,7 +31,28 @@ pub enum Origin {
     Untagged,
 }
 
+crate::named! {
+    /// Which kind of origin a ticket has, as stored with it.
+    pub enum OriginKind: "ticket origin" {
+        /// From a telecom desk.
+        Desk = "desk",
+        /// From a known subscriber of an estate.
+        Estate = "estate",
+        /// Nobody known: a person decides.
+        Untagged = "untagged",
+    }
+}
+
 impl Origin {
+    /// Its kind, without the tag.
+    pub fn kind(&self) -> OriginKind {
+        match self {
+            Origin::Desk(_) => OriginKind::Desk,
+            Origin::Estate(_) => OriginKind::Estate,
+            Origin::Untagged => OriginKind::Untagged,
+        }
+    }
+
     /// The tag, if any.
     pub fn tag(&self) -> Option<&str> {
         match self {
@@ -110,5 +133,7 @@ pub(crate) mod tests {
         );
         assert_eq!(classify(None, &d, None), Origin::Untagged);
         assert_eq!(Origin::Untagged.tag(), None);
+        assert_eq!(Origin::Desk("DC".into()).kind(), OriginKind::Desk);
+        assert_eq!(Origin::Estate("X".into()).kind().as_str(), "estate");
     }
 }

@@ -4,43 +4,25 @@
 //! callback (×) reopens the ticket, which is then dispatched again. A fault
 //! solved over the phone may be marked repaired without a dispatch. Every
 //! other step is refused, naming the state the ticket is in.
+//!
+//! May depend on: std, chrono, serde, thiserror, `domain::names`. No I/O.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    New,
-    Dispatched,
-    Repaired,
-    CalledBack,
-    Closed,
-    Reopened,
+crate::named! {
+    /// Where a ticket stands.
+    pub enum State: "ticket state" {
+        New = "new" / "已接收",
+        Dispatched = "dispatched" / "已下发",
+        Repaired = "repaired" / "已修好 ✓",
+        CalledBack = "called_back" / "已回访 ☆",
+        Closed = "closed" / "已关闭 ☆",
+        Reopened = "reopened" / "重新登记 ×",
+    }
 }
 
 impl State {
-    pub const ALL: [State; 6] = [
-        State::New,
-        State::Dispatched,
-        State::Repaired,
-        State::CalledBack,
-        State::Closed,
-        State::Reopened,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::New => "new",
-            State::Dispatched => "dispatched",
-            State::Repaired => "repaired",
-            State::CalledBack => "called_back",
-            State::Closed => "closed",
-            State::Reopened => "reopened",
-        }
-    }
-
     /// The mark the paper logbook uses, if any.
     pub fn mark(self) -> &'static str {
         match self {
@@ -62,53 +44,87 @@ impl State {
     }
 }
 
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::named! {
+    /// A step of the workflow.
+    pub enum Step: "ticket step" {
+        /// 下发: sent to the depot / technician.
+        Dispatch = "dispatch",
+        /// ✓: the technician says it is fixed.
+        Repair = "repair",
+        /// ☆: the customer was called and the repair holds.
+        CallbackPassed = "callback_passed",
+        /// ×: the customer was called and the fault is still there.
+        CallbackFailed = "callback_failed",
+        /// The customer did not answer; try again later.
+        CallbackNoAnswer = "callback_no_answer",
+        /// The fault is closed.
+        Close = "close",
+        /// Registered again by a person.
+        Reopen = "reopen",
     }
 }
 
-impl std::str::FromStr for State {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        State::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened)"))
+crate::named! {
+    /// What an entry of a ticket's history records.
+    pub enum EventKind: "ticket event" {
+        /// A new ticket from a report.
+        Reported = "reported" / "受理",
+        /// Another report of the same fault on the open ticket.
+        RepeatReport = "repeat_report" / "重复报障",
+        Dispatch = "dispatch" / "下发",
+        Repair = "repair" / "修好 ✓",
+        CallbackPassed = "callback_passed" / "回访通过 ☆",
+        CallbackFailed = "callback_failed" / "回访未通过 ×",
+        CallbackNoAnswer = "callback_no_answer" / "回访无人接听",
+        Close = "close" / "关闭",
+        Reopen = "reopen" / "重新登记 ×",
+        SlaPaused = "sla_paused" / "暂停时限",
+        SlaResumed = "sla_resumed" / "恢复时限",
+        SlaExempt = "sla_exempt" / "免除时限",
+        /// A person filled in what they learnt (the subscriber, remarks).
+        Amended = "amended" / "补录",
+        /// Every attempt of its callback went unanswered; the manager was told.
+        CallbackEscalated = "callback_escalated" / "回访无人接听,已报经理",
+        /// The repair promise broke; the manager was told.
+        SlaBreached = "sla_breached" / "超时未修复,已告知经理",
     }
 }
 
-/// A step of the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    /// 下发: sent to the depot / technician.
-    Dispatch,
-    /// ✓: the technician says it is fixed.
-    Repair,
-    /// ☆: the customer was called and the repair holds.
-    CallbackPassed,
-    /// ×: the customer was called and the fault is still there.
-    CallbackFailed,
-    /// The customer did not answer; try again later.
-    CallbackNoAnswer,
-    /// The fault is closed.
-    Close,
-    /// Registered again by a person.
-    Reopen,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Dispatch => "dispatch",
-            Step::Repair => "repair",
-            Step::CallbackPassed => "callback_passed",
-            Step::CallbackFailed => "callback_failed",
-            Step::CallbackNoAnswer => "callback_no_answer",
-            Step::Close => "close",
-            Step::Reopen => "reopen",
+/// A step of the workflow is recorded under its own name.
+impl From<Step> for EventKind {
+    fn from(step: Step) -> EventKind {
+        match step {
+            Step::Dispatch => EventKind::Dispatch,
+            Step::Repair => EventKind::Repair,
+            Step::CallbackPassed => EventKind::CallbackPassed,
+            Step::CallbackFailed => EventKind::CallbackFailed,
+            Step::CallbackNoAnswer => EventKind::CallbackNoAnswer,
+            Step::Close => EventKind::Close,
+            Step::Reopen => EventKind::Reopen,
         }
+    }
+}
+
+crate::named! {
+    /// Where a fault report came in (the ticket's source).
+    pub enum Source: "report source" {
+        /// A call to the fault line.
+        Phone = "phone" / "电话",
+        /// A fax from the spool.
+        Fax = "fax" / "传真",
+        /// Told at the counter.
+        Counter = "counter" / "柜台",
+        /// Entered at the command line.
+        Cli = "cli" / "命令行",
+        /// Entered in the web console.
+        Web = "web" / "控制台",
+    }
+}
+
+/// Most reports come in on the fault line.
+impl Default for Source {
+    fn default() -> Self {
+        Source::Phone
     }
 }
 
@@ -203,18 +219,9 @@ mod tests {
 
     #[test]
     fn every_illegal_step_is_refused_naming_the_state() {
-        let steps = [
-            Step::Dispatch,
-            Step::Repair,
-            Step::CallbackPassed,
-            Step::CallbackFailed,
-            Step::CallbackNoAnswer,
-            Step::Close,
-            Step::Reopen,
-        ];
         let mut refused = 0;
-        for s in State::ALL {
-            for step in steps {
+        for &s in State::ALL {
+            for &step in Step::ALL {
                 if let Err(e) = apply(s, step) {
                     refused += 1;
                     assert_eq!(e.state, s);
@@ -237,6 +244,13 @@ mod tests {
         assert_eq!(number("X", d, 3, 3), "X-20261126-003");
         assert_eq!(number("D180", d, 1234, 3), "D180-20261126-1234");
         assert_eq!("called_back".parse::<State>().unwrap(), State::CalledBack);
-        assert!("open".parse::<State>().is_err());
+        assert_eq!(
+            "open".parse::<State>().unwrap_err().to_string(),
+            "`open` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened)"
+        );
+        assert_eq!("fax".parse::<Source>().unwrap(), Source::Fax);
+        for &step in Step::ALL {
+            assert_eq!(EventKind::from(step).as_str(), step.as_str());
+        }
     }
 }

@@ -24,6 +24,8 @@ use crate::config::FaxMode;
 use crate::context::{Ctx, Started};
 use crate::core::faxes::{self as intake, FaxRules, Outcome};
 use crate::core::{CoreError, Rules};
+use crate::domain::fax::State;
+use crate::domain::ticket::Source;
 use crate::events::{Bus, Event};
 use crate::store::{Writer, faxes};
 
@@ -312,7 +314,7 @@ async fn take(w: &Worker, path: &Path, claimed: bool) -> Result<(), FaxError> {
     let spool = w.spool.clone();
     let (current, sidecar) = (prep.current.clone(), prep.sidecar.clone());
     let dest = PathBuf::from(&fax.path);
-    let reason = fax.reason.clone().filter(|_| fax.state == "failed");
+    let reason = fax.reason.clone().filter(|_| fax.state == State::Failed);
     let moved = tokio::task::spawn_blocking(move || {
         spool.finish(&current, sidecar.as_deref(), &dest, reason.as_deref())
     })
@@ -341,7 +343,7 @@ fn publish(bus: &Bus, outcome: &Outcome) {
             bus.publish(Event::FaxReceived {
                 id: fax.id,
                 name: fax.name.clone(),
-                class: fax.class.clone(),
+                class: fax.class,
                 sender: fax.sender.clone(),
                 pages: fax.pages,
                 ticket: fax.ticket.clone(),
@@ -351,13 +353,13 @@ fn publish(bus: &Bus, outcome: &Outcome) {
                 bus.publish(if *repeat {
                     Event::RepeatReport {
                         number: number.clone(),
-                        source: "fax".into(),
+                        source: Source::Fax,
                     }
                 } else {
                     Event::TicketOpened {
                         number: number.clone(),
                         tag: tag.clone(),
-                        source: "fax".into(),
+                        source: Source::Fax,
                     }
                 });
             }
@@ -436,7 +438,7 @@ mod tests {
         std::fs::write(inc.join("room.pdf"), PDF).unwrap();
         let e = next(&mut rx).await;
         assert!(
-            matches!(&e, Event::FaxReceived { class: Some(c), pages: Some(2), .. } if c == "workorders"),
+            matches!(&e, Event::FaxReceived { class: Some(c), pages: Some(2), .. } if *c == crate::domain::fax::ClassName::WorkOrders),
             "{e:?}"
         );
         let e = next(&mut rx).await;

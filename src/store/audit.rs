@@ -1,4 +1,6 @@
 //! The audit log: every view and change of customer data, by whom and when.
+//!
+//! May depend on: rusqlite, chrono.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};

@@ -2,13 +2,15 @@
 //!
 //! Functions here read and write rows; when a callback is due, retried or
 //! escalated is decided in `domain::callback` and `core::callbacks`.
+//!
+//! May depend on: rusqlite, chrono, `domain::callback`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
-use crate::domain::callback::Kind;
+use crate::domain::callback::{Kind, Outcome, State};
 
 /// A callback row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,11 +20,10 @@ pub struct Callback {
     pub ticket_id: Option<i64>,
     pub call_id: Option<String>,
     pub phone: Option<String>,
-    /// pending, passed, failed, resolved, escalated, cancelled.
-    pub state: String,
+    pub state: State,
     pub due_at: DateTime<Utc>,
     pub attempts: i64,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub actor: Option<String>,
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -33,13 +34,9 @@ const COLUMNS: &str = "id, kind, ticket_id, call_id, phone, state, due_at, attem
     last_attempt_at, created_at, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Callback> {
-    let kind: String = r.get(1)?;
-    let kind = kind.parse::<Kind>().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
-    })?;
     Ok(Callback {
         id: r.get(0)?,
-        kind,
+        kind: r.get(1)?,
         ticket_id: r.get(2)?,
         call_id: r.get(3)?,
         phone: r.get(4)?,
@@ -77,7 +74,7 @@ pub fn insert(
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, ?6, ?6) ON CONFLICT DO NOTHING",
         )?
         .execute(params![
-            c.kind.as_str(),
+            c.kind,
             c.ticket_id,
             c.call_id,
             c.phone,
@@ -167,7 +164,7 @@ pub fn next_due_after(
 /// Every callback, newest first, optionally only one state.
 pub fn list(
     conn: &Connection,
-    state: Option<&str>,
+    state: Option<State>,
     limit: usize,
 ) -> Result<Vec<Callback>, StoreError> {
     let mut st = conn.prepare_cached(&format!(

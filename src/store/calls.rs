@@ -2,21 +2,24 @@
 //!
 //! A row is inserted (ringing) when the INVITE arrives and updated once with
 //! its outcome; `UNIQUE (call_id)` makes a repeated INVITE insert nothing.
+//!
+//! May depend on: rusqlite, chrono, `domain::call`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
+use crate::domain::call::{IdentityHeader, Outcome};
 
 /// A new call, as the INVITE tells it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewCall {
     pub call_id: String,
     pub caller_raw: Option<String>,
     pub caller_display: Option<String>,
-    /// pai, rpid or from.
-    pub caller_source: Option<String>,
+    /// The identity header the caller was taken from.
+    pub caller_source: Option<IdentityHeader>,
     /// The normalised number, when the caller has one.
     pub caller: Option<String>,
     pub callee: String,
@@ -25,6 +28,7 @@ pub struct NewCall {
     pub peer: String,
     pub invited_at: DateTime<Utc>,
     /// The ticket the call's report opened or attached to.
+    #[serde(skip)]
     pub ticket_id: Option<i64>,
     /// True when that report was a repeat report on an open ticket.
     pub repeat_report: bool,
@@ -40,51 +44,67 @@ pub struct Ended {
     pub ticket: Option<String>,
 }
 
-/// A call row.
+/// A call row: the call as the INVITE told it, and how it ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
     #[serde(skip)]
     pub id: i64,
-    pub call_id: String,
-    pub caller_raw: Option<String>,
-    pub caller_display: Option<String>,
-    pub caller_source: Option<String>,
-    pub caller: Option<String>,
-    pub callee: String,
-    pub transport: String,
-    pub peer: String,
-    pub invited_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub call: NewCall,
     pub ended_at: Option<DateTime<Utc>>,
     pub ring_ms: Option<i64>,
-    pub outcome: String,
+    pub outcome: Outcome,
     /// The ticket number opened or attached to.
     pub ticket: Option<String>,
-    /// True when the call attached a repeat report to an open ticket.
-    pub repeat_report: bool,
+}
+
+/// A call row reads as the call the INVITE told.
+impl std::ops::Deref for Call {
+    type Target = NewCall;
+    fn deref(&self) -> &NewCall {
+        &self.call
+    }
+}
+
+impl Call {
+    /// A call just recorded, still ringing.
+    pub fn ringing(id: i64, call: NewCall, ticket: Option<String>) -> Call {
+        Call {
+            id,
+            call,
+            ended_at: None,
+            ring_ms: None,
+            outcome: Outcome::Ringing,
+            ticket,
+        }
+    }
 }
 
 // The ticket number by a correlated subquery (one index lookup per row).
 const SELECT: &str = "SELECT c.id, c.call_id, c.caller_raw, c.caller_display, c.caller_source, c.caller, \
     c.callee, c.transport, c.peer, c.invited_at, c.ended_at, c.ring_ms, c.outcome, \
-    (SELECT t.number FROM tickets t WHERE t.id = c.ticket_id), c.repeat_report FROM calls c";
+    (SELECT t.number FROM tickets t WHERE t.id = c.ticket_id), c.repeat_report, c.ticket_id FROM calls c";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
     Ok(Call {
         id: r.get(0)?,
-        call_id: r.get(1)?,
-        caller_raw: r.get(2)?,
-        caller_display: r.get(3)?,
-        caller_source: r.get(4)?,
-        caller: r.get(5)?,
-        callee: r.get(6)?,
-        transport: r.get(7)?,
-        peer: r.get(8)?,
-        invited_at: from_ms(r.get(9)?),
+        call: NewCall {
+            call_id: r.get(1)?,
+            caller_raw: r.get(2)?,
+            caller_display: r.get(3)?,
+            caller_source: r.get(4)?,
+            caller: r.get(5)?,
+            callee: r.get(6)?,
+            transport: r.get(7)?,
+            peer: r.get(8)?,
+            invited_at: from_ms(r.get(9)?),
+            ticket_id: r.get(15)?,
+            repeat_report: r.get(14)?,
+        },
         ended_at: r.get::<_, Option<i64>>(10)?.map(from_ms),
         ring_ms: r.get(11)?,
         outcome: r.get(12)?,
         ticket: r.get(13)?,
-        repeat_report: r.get(14)?,
     })
 }
 
@@ -117,7 +137,7 @@ pub fn insert(conn: &Connection, c: &NewCall) -> Result<Option<i64>, StoreError>
 pub fn finish(
     conn: &Connection,
     call_id: &str,
-    outcome: &str,
+    outcome: Outcome,
     ended_at: DateTime<Utc>,
 ) -> Result<Option<Ended>, StoreError> {
     Ok(conn
@@ -139,7 +159,7 @@ pub fn finish(
 /// Closes every call still ringing (left by a previous run) with `outcome`.
 pub fn close_ringing(
     conn: &Connection,
-    outcome: &str,
+    outcome: Outcome,
     at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     Ok(conn
@@ -160,7 +180,7 @@ pub fn get(conn: &Connection, call_id: &str) -> Result<Option<Call>, StoreError>
 /// What `list` selects.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub since: Option<DateTime<Utc>>,
     pub limit: Option<u32>,
 }
@@ -179,7 +199,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Call>, StoreError> {
 }
 
 /// How many calls have each outcome.
-pub fn counts(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn counts(conn: &Connection) -> Result<Vec<(Outcome, i64)>, StoreError> {
     let mut st = conn
         .prepare_cached("SELECT outcome, count(*) FROM calls GROUP BY outcome ORDER BY outcome")?;
     let rows = st
@@ -199,7 +219,7 @@ mod tests {
             call_id: id.into(),
             caller_raw: Some("sip:68691234@pbx".into()),
             caller_display: Some("张三".into()),
-            caller_source: Some("from".into()),
+            caller_source: Some(IdentityHeader::From),
             caller: Some("68691234".into()),
             callee: "88833114".into(),
             transport: "udp".into(),
@@ -218,7 +238,13 @@ mod tests {
         assert!(insert(c, &call("a", t0)).unwrap().is_some());
         assert!(insert(c, &call("a", t0)).unwrap().is_none());
         insert(c, &call("b", t0)).unwrap();
-        let ended = finish(c, "a", "abandoned", t0 + Duration::milliseconds(2500)).unwrap();
+        let ended = finish(
+            c,
+            "a",
+            Outcome::Abandoned,
+            t0 + Duration::milliseconds(2500),
+        )
+        .unwrap();
         assert_eq!(
             ended,
             Some(Ended {
@@ -228,16 +254,16 @@ mod tests {
             })
         );
         assert!(
-            finish(c, "a", "timed-out", t0 + Duration::seconds(9))
+            finish(c, "a", Outcome::TimedOut, t0 + Duration::seconds(9))
                 .unwrap()
                 .is_none()
         );
-        assert_eq!(close_ringing(c, "interrupted", t0).unwrap(), 1);
+        assert_eq!(close_ringing(c, Outcome::Interrupted, t0).unwrap(), 1);
         let a = get(c, "a").unwrap().unwrap();
-        assert_eq!((a.outcome.as_str(), a.ring_ms), ("abandoned", Some(2500)));
+        assert_eq!((a.outcome, a.ring_ms), (Outcome::Abandoned, Some(2500)));
         let all = list(c, &Filter::default()).unwrap();
         assert_eq!(all.len(), 2);
-        assert_eq!(all[1].outcome, "interrupted");
+        assert_eq!(all[1].outcome, Outcome::Interrupted);
         let last = list(
             c,
             &Filter {

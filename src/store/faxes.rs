@@ -5,12 +5,15 @@
 //! recorded or not at all. A file is known by its identity (device, inode,
 //! size, mtime, name), so seeing it again after a crash or in read-only mode
 //! changes nothing; the same content under another identity is a duplicate.
+//!
+//! May depend on: rusqlite, chrono, `domain::fax`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
+use crate::domain::fax::{ClassName, State};
 
 /// A fax as recorded (what the spool knows of the file and its sender).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -20,10 +23,9 @@ pub struct NewFax {
     pub name: String,
     /// Where the file is kept.
     pub path: String,
-    /// recorded, duplicate, failed.
-    pub state: String,
-    /// workorders, desk, triage (none for duplicates and failures).
-    pub class: Option<String>,
+    pub state: State,
+    /// None for duplicates and failures.
+    pub class: Option<ClassName>,
     pub tag: Option<String>,
     /// tiff, pdf.
     pub format: Option<String>,
@@ -238,8 +240,8 @@ pub fn identities(conn: &Connection) -> Result<Vec<String>, StoreError> {
 /// Which faxes to list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub state: Option<String>,
-    pub class: Option<String>,
+    pub state: Option<State>,
+    pub class: Option<ClassName>,
 }
 
 /// Faxes matching `f`, oldest first.
@@ -283,8 +285,8 @@ mod tests {
             identity: identity.into(),
             name: "fax00001.tif".into(),
             path: "spool/done/2026/11/26/fax00001.tif".into(),
-            state: "recorded".into(),
-            class: Some("workorders".into()),
+            state: State::Recorded,
+            class: Some(ClassName::WorkOrders),
             sha256: Some(hash.into()),
             size: 1234,
             pages: Some(3),
@@ -305,7 +307,7 @@ mod tests {
         assert!(insert(c, &fax("1:9:3:4:a", "h1"), now).is_err());
         assert_eq!(recorded_with_hash(c, "h1").unwrap(), Some(id));
         let dup = NewFax {
-            state: "duplicate".into(),
+            state: State::Duplicate,
             duplicate_of: Some(id),
             ..fax("1:9:3:4:a", "h1")
         };
@@ -322,7 +324,7 @@ mod tests {
         let dups = list(
             c,
             &Filter {
-                state: Some("duplicate".into()),
+                state: Some(State::Duplicate),
                 ..Default::default()
             },
         )

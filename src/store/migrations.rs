@@ -2,6 +2,8 @@
 //!
 //! Append new migrations at the end with a new name; never edit one that has
 //! been released. Times are milliseconds since the epoch (UTC).
+//!
+//! May depend on: nothing: SQL text only.
 
 /// (name, SQL) of every migration.
 pub const MIGRATIONS: &[(&str, &str)] = &[

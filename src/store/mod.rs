@@ -7,11 +7,17 @@
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
 //!
-//! May depend on: `domain` (value types), rusqlite. Never on adapters or `config`.
+//! The domain's enums become text only in `convert` (`ToSql`/`FromSql` by
+//! their names), and the names in SQL literals (`state = 'pending'`) are
+//! those names.
+//!
+//! May depend on: `domain` (value types), rusqlite. Never on adapters, `core` or `config`.
 
 pub mod audit;
+pub mod backup;
 pub mod callbacks;
 pub mod calls;
+mod convert;
 pub mod faxes;
 mod migrations;
 pub mod outbox;

@@ -4,38 +4,35 @@
 //!
 //! A message is known by its deterministic Message-ID (per ticket or batch
 //! and purpose), so queueing the same message twice keeps one row.
+//!
+//! May depend on: rusqlite, chrono, `domain::message`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
+use crate::domain::message::{Purpose, State};
 
 /// A message to queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewMessage {
     /// `<purpose.key@domain>`: the same message always gets the same id.
     pub message_id: String,
-    /// What it is for: repair_confirmation, workorder_ack, escalation, sla_breach …
-    pub purpose: String,
+    pub purpose: Purpose,
     pub ticket_id: Option<i64>,
     pub recipient: String,
     pub subject: String,
     pub body: String,
 }
 
-/// A queued or finished message.
+/// A queued or finished message: the message as queued, and its delivery.
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
     pub id: i64,
-    pub message_id: String,
-    pub purpose: String,
-    pub ticket_id: Option<i64>,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    /// queued, sent, failed (permanent; a person may retry it).
-    pub state: String,
+    #[serde(flatten)]
+    pub message: NewMessage,
+    pub state: State,
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -49,15 +46,25 @@ pub struct Message {
 const COLUMNS: &str = "id, message_id, purpose, ticket_id, recipient, subject, body, state, attempts, \
     next_attempt_at, last_error, created_at, sent_at, last_attempt_at, response";
 
+/// A message row reads as the message queued.
+impl std::ops::Deref for Message {
+    type Target = NewMessage;
+    fn deref(&self) -> &NewMessage {
+        &self.message
+    }
+}
+
 pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: r.get(0)?,
-        message_id: r.get(1)?,
-        purpose: r.get(2)?,
-        ticket_id: r.get(3)?,
-        recipient: r.get(4)?,
-        subject: r.get(5)?,
-        body: r.get(6)?,
+        message: NewMessage {
+            message_id: r.get(1)?,
+            purpose: r.get(2)?,
+            ticket_id: r.get(3)?,
+            recipient: r.get(4)?,
+            subject: r.get(5)?,
+            body: r.get(6)?,
+        },
         state: r.get(7)?,
         attempts: r.get(8)?,
         next_attempt_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
@@ -91,7 +98,7 @@ pub fn by_message_id(conn: &Connection, message_id: &str) -> Result<Option<Messa
 }
 
 /// Messages in `state` (all if None), oldest first.
-pub fn list(conn: &Connection, state: Option<&str>) -> Result<Vec<Message>, StoreError> {
+pub fn list(conn: &Connection, state: Option<State>) -> Result<Vec<Message>, StoreError> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
     ))?;
@@ -203,7 +210,7 @@ mod tests {
         let (_d, s) = temp_store();
         let m = NewMessage {
             message_id: "<workorder_ack.1@faultdesk.localhost>".into(),
-            purpose: "workorder_ack".into(),
+            purpose: Purpose::WorkorderAck,
             ticket_id: None,
             recipient: "88247792@fax.localhost".into(),
             subject: "工单回执".into(),
@@ -212,7 +219,7 @@ mod tests {
         let now = Utc::now();
         assert!(enqueue(s.conn(), &m, now).unwrap());
         assert!(!enqueue(s.conn(), &m, now).unwrap());
-        let all = list(s.conn(), Some("queued")).unwrap();
+        let all = list(s.conn(), Some(State::Queued)).unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].body, m.body);
         assert!(by_message_id(s.conn(), &m.message_id).unwrap().is_some());
@@ -225,7 +232,7 @@ mod tests {
         let t0 = Utc::now();
         let m = |k: &str| NewMessage {
             message_id: format!("<t.{k}@x>"),
-            purpose: "t".into(),
+            purpose: Purpose::SlaBreach,
             ticket_id: None,
             recipient: "a@x".into(),
             subject: "s".into(),
@@ -248,7 +255,7 @@ mod tests {
         assert!(mark_failed(c, a, later, "550 no such user").unwrap());
         assert_eq!(next_due(c).unwrap(), None);
         let f = get(c, a).unwrap().unwrap();
-        assert_eq!((f.state.as_str(), f.attempts), ("failed", 2));
+        assert_eq!((f.state, f.attempts), (State::Failed, 2));
         assert!(!retry(c, b, later).unwrap());
         assert!(retry(c, a, later).unwrap());
         assert_eq!(due(c, later, 10).unwrap()[0].id, a);

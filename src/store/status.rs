@@ -1,5 +1,7 @@
 //! What each running component says about itself (`faultdesk status`):
 //! a small key/value table, e.g. `sip.registration` = `registered`.
+//!
+//! May depend on: rusqlite, chrono.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};

@@ -1,5 +1,7 @@
 //! Subscribers: the roster of customers, keyed by broadband account.
 //! Passwords are never stored here (the importer drops that column).
+//!
+//! May depend on: rusqlite, chrono.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

@@ -1,27 +1,28 @@
 //! Users: the people every change and every look at customer data is attributed to.
+//!
+//! May depend on: rusqlite, chrono, `domain::staff`.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
+use crate::domain::staff::Role;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub name: String,
     pub display: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
-
-pub const ROLES: [&str; 4] = ["agent", "clerk", "manager", "technician"];
 
 /// Adds a user; false if the name is taken.
 pub fn add(
     conn: &Connection,
     name: &str,
     display: Option<&str>,
-    role: &str,
+    role: Role,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StoreError> {
     let n = conn.execute(
@@ -30,6 +31,12 @@ pub fn add(
         params![name, display, role, to_ms(now)],
     )?;
     Ok(n == 1)
+}
+
+/// How many users there are (active or not).
+pub fn count(conn: &Connection) -> Result<usize, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {

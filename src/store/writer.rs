@@ -13,8 +13,12 @@
 //! ([`Writer::write_visible`]) at the commit itself: every reader sees the
 //! write and a crash of the process cannot lose it, only a power loss before
 //! the next sync (a fraction of a millisecond) could.
+//!
+//! May depend on: rusqlite, std threads, tokio's oneshot (to answer async callers).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -59,6 +63,32 @@ pub struct Setup {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer has done so far (for status, metrics and tests).
+#[derive(Debug, Default)]
+pub struct Counts {
+    commits: AtomicU64,
+    synced_through: AtomicU64,
+}
+
+impl Counts {
+    /// Group commits made (each one answers many writes).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
+    /// With a separate sync: the commits up to this one are on disk.
+    pub fn synced_through(&self) -> u64 {
+        self.synced_through.load(Ordering::Acquire)
+    }
+}
+
+/// A group of durable writes waiting for the sync of commit number `commit`.
+struct Synced {
+    commit: u64,
+    dones: Vec<Done>,
 }
 
 impl Writer {
@@ -86,16 +116,18 @@ impl Writer {
             Some(every) if !every.is_zero() => start_checkpointer(&store, every),
             _ => None,
         };
+        let counts = Arc::new(Counts::default());
         let sync = if setup.separate_sync {
-            start_sync(&store)
+            start_sync(&store, counts.clone())
         } else {
             None
         };
         let batch_max = setup.batch_max.max(1);
+        let c = counts.clone();
         let spawned = thread::Builder::new()
             .name("faultdesk-writer".into())
             .spawn(move || {
-                run(store, rx, batch_max, sync.as_ref());
+                run(store, rx, batch_max, sync.as_ref(), &c);
                 drop(sync);
                 drop(stop);
             });
@@ -103,7 +135,12 @@ impl Writer {
             // Without a thread every write fails with WriterClosed, which callers report.
             tracing::error!(error = %e, "cannot start the database writer thread");
         }
-        Writer { tx }
+        Writer { tx, counts }
+    }
+
+    /// What the writer has done so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
     }
 
     /// Runs `f` in the next group transaction and returns its result once
@@ -161,7 +198,8 @@ fn run(
     mut store: Store,
     rx: mpsc::Receiver<Job>,
     batch_max: usize,
-    sync: Option<&mpsc::Sender<Vec<Done>>>,
+    sync: Option<&mpsc::Sender<Synced>>,
+    counts: &Counts,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
     while let Ok(first) = rx.recv() {
@@ -174,8 +212,13 @@ fn run(
         }
         let mut dones: Vec<(Wait, Done)> = Vec::with_capacity(batch.len());
         let result = commit_batch(&mut store.conn, &mut batch, &mut dones);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, writes = dones.len(), "group commit failed; the writes were not saved");
+        match &result {
+            Ok(()) => {
+                counts.commits.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = dones.len(), "group commit failed; the writes were not saved");
+            }
         }
         let mut durable: Vec<Done> = Vec::new();
         for (wait, d) in dones.drain(..) {
@@ -184,13 +227,17 @@ fn run(
                 _ => d(result.as_ref().err()),
             }
         }
-        if let (false, Some(sync)) = (durable.is_empty(), sync)
-            && let Err(mpsc::SendError(left)) = sync.send(durable)
-        {
-            // The sync thread is gone: say so rather than promise durability.
-            let e = StoreError::Sync("the sync thread has stopped".into());
-            for d in left {
-                d(Some(&e));
+        if let (false, Some(sync)) = (durable.is_empty(), sync) {
+            let group = Synced {
+                commit: counts.commits(),
+                dones: durable,
+            };
+            if let Err(mpsc::SendError(left)) = sync.send(group) {
+                // The sync thread is gone: say so rather than promise durability.
+                let e = StoreError::Sync("the sync thread has stopped".into());
+                for d in left.dones {
+                    d(Some(&e));
+                }
             }
         }
     }
@@ -264,7 +311,7 @@ fn run_jobs(
 /// commits with `synchronous = NORMAL` (checkpoints still sync). Returns the
 /// sender whose drop stops it; None (and commits keep syncing themselves)
 /// unless the connection is at FULL and the thread starts.
-fn start_sync(store: &Store) -> Option<mpsc::Sender<Vec<Done>>> {
+fn start_sync(store: &Store, counts: Arc<Counts>) -> Option<mpsc::Sender<Synced>> {
     let level: i64 = store
         .conn()
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
@@ -276,10 +323,10 @@ fn start_sync(store: &Store) -> Option<mpsc::Sender<Vec<Done>>> {
     let mut wal = store.path().as_os_str().to_owned();
     wal.push("-wal");
     let wal = PathBuf::from(wal);
-    let (tx, rx) = mpsc::channel::<Vec<Done>>();
+    let (tx, rx) = mpsc::channel::<Synced>();
     let spawned = thread::Builder::new()
         .name("faultdesk-sync".into())
-        .spawn(move || sync_loop(&wal, rx));
+        .spawn(move || sync_loop(&wal, rx, &counts));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "no sync thread; every commit syncs itself");
         return None;
@@ -291,16 +338,22 @@ fn start_sync(store: &Store) -> Option<mpsc::Sender<Vec<Done>>> {
     Some(tx)
 }
 
-fn sync_loop(wal: &std::path::Path, rx: mpsc::Receiver<Vec<Done>>) {
+fn sync_loop(wal: &std::path::Path, rx: mpsc::Receiver<Synced>, counts: &Counts) {
     let mut file: Option<std::fs::File> = None;
-    while let Ok(mut waiting) = rx.recv() {
+    while let Ok(first) = rx.recv() {
+        let mut through = first.commit;
+        let mut waiting = first.dones;
         while let Ok(more) = rx.try_recv() {
-            waiting.extend(more);
+            through = through.max(more.commit);
+            waiting.extend(more.dones);
         }
         let err = sync_wal(wal, &mut file).err().map(|e| {
             tracing::error!(wal = %wal.display(), error = %e, "cannot sync the write-ahead log");
             StoreError::Sync(format!("{}: {e}", wal.display()))
         });
+        if err.is_none() {
+            counts.synced_through.fetch_max(through, Ordering::AcqRel);
+        }
         for d in waiting {
             d(err.as_ref());
         }
@@ -391,31 +444,72 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// Holds the writer thread inside a write until the returned sender is
+    /// dropped or sent to; answers once the write has started.
+    async fn hold(w: &Writer) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = oneshot::channel::<()>();
+        let w = w.clone();
+        let task = tokio::spawn(async move {
+            w.write(move |_c| {
+                let _ = started.send(());
+                let _ = held.recv();
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        });
+        is_started.await.unwrap();
+        (release, task)
+    }
+
+    // One thread: every spawned write is queued before the writer is let go.
+    #[tokio::test(flavor = "current_thread")]
     async fn many_writers_share_commits_and_a_failure_rolls_back_alone() {
         let (_dir, store, check) = table_store();
         let w = Writer::start(store, 64);
+        let (release, held) = hold(&w).await;
+        let queued = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         for i in 0..200i64 {
             let w = w.clone();
+            let queued = queued.clone();
             tasks.push(tokio::spawn(async move {
                 // Every tenth write inserts a duplicate and must fail alone.
                 let v = if i % 10 == 9 { i - 1 } else { i };
-                w.write(move |c| {
+                let answer = w.write(move |c| {
                     c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
                     Ok::<_, StoreError>(v)
-                })
-                .await
+                });
+                queued.fetch_add(1, Ordering::SeqCst);
+                answer.await
             }));
         }
+        // On this one thread a task that counted itself has sent its write.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while queued.load(Ordering::SeqCst) < 200 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "writes not queued in time"
+            );
+            tokio::task::yield_now().await;
+        }
+        let before = w.counts().commits();
+        release.send(()).unwrap();
         let mut failed = 0;
         for t in tasks {
             if t.await.unwrap().is_err() {
                 failed += 1;
             }
         }
+        held.await.unwrap();
         assert_eq!(failed, 20);
         assert_eq!(count(&check), 180);
+        // The held write's commit, then 200 writes in batches of at most 64.
+        assert_eq!(
+            w.counts().commits() - before,
+            1 + 200usize.div_ceil(64) as u64
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,24 +527,36 @@ mod tests {
         for i in 0..300i64 {
             let w = w.clone();
             tasks.push(tokio::spawn(async move {
+                let counts = w.clone();
+                // The writer alone commits: this write's commit is the next one.
                 let f = move |c: &Connection| {
                     c.execute("INSERT INTO t (v) VALUES (?1)", [i])?;
-                    Ok::<_, StoreError>(i)
+                    Ok::<_, StoreError>(counts.counts().commits() + 1)
                 };
-                if i % 2 == 0 {
+                let durable = i % 2 == 0;
+                let commit = if durable {
                     w.write(f).await
                 } else {
                     w.write_visible(f).await
                 }
+                .unwrap();
+                (durable, commit, w.counts().synced_through())
             }));
         }
         for t in tasks {
-            t.await.unwrap().unwrap();
+            let (durable, commit, synced) = t.await.unwrap();
+            if durable {
+                assert!(
+                    synced >= commit,
+                    "a durable write (commit {commit}) was answered before its sync (synced through {synced})"
+                );
+            }
         }
         // A durable write also covers every visible one before it.
         w.write(|c| Ok::<_, StoreError>(c.execute("INSERT INTO t (v) VALUES (-1)", [])?))
             .await
             .unwrap();
         assert_eq!(count(&check), 301);
+        assert_eq!(w.counts().synced_through(), w.counts().commits());
     }
 }

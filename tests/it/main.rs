@@ -6,6 +6,7 @@ mod cli;
 mod fax;
 mod layering;
 mod mail;
+mod ops;
 mod sip;
 mod support;
 mod torture;

@@ -1,0 +1,31 @@
+//! Outgoing messages (repair confirmations to the desks, notices to the
+//! manager, work-order acknowledgments): what each is for, and where its
+//! delivery stands.
+//!
+//! May depend on: std, serde. No I/O.
+
+crate::named! {
+    /// What an outgoing message is for.
+    pub enum Purpose: "message purpose" {
+        /// To a desk (DC, D180): its fault is repaired.
+        RepairConfirmation = "repair_confirmation",
+        /// To the manager: nobody answered a callback's attempts.
+        CallbackEscalation = "callback_escalation",
+        /// To the manager: a repair promise broke.
+        SlaBreach = "sla_breach",
+        /// To the work-order room: how many orders its fax brought.
+        WorkorderAck = "workorder_ack",
+    }
+}
+
+crate::named! {
+    /// Where an outgoing message's delivery stands.
+    pub enum State: "message state" {
+        /// Waiting for its next attempt.
+        Queued = "queued",
+        /// Accepted by the server.
+        Sent = "sent",
+        /// Refused for good (or the retry horizon passed); a person may retry it.
+        Failed = "failed",
+    }
+}
