@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::Site;
+use crate::support::{Peer, Site, require};
 
 const LINE: &str = "88833114";
 const MESSAGES: &str = include_str!("../sip/rfc4475.txt");
@@ -229,10 +229,19 @@ struct Netns {
     name: String,
 }
 
+/// `ip` of iproute2: namespaces and their devices.
+const IP: Peer = Peer {
+    program: "ip",
+    probe: &[],
+    what: "ip",
+    package: "iproute2",
+};
+
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `ip` ({e}): this test needs the Debian package iproute2")
-    });
+    let out = require(&IP)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("ip {args:?}: {e}"));
     assert!(
         out.status.success(),
         "ip {args:?}: {}",
@@ -244,7 +253,7 @@ impl Netns {
     fn new() -> Netns {
         let name = format!("faultdesk-torture-{}", std::process::id());
         // A namespace left by a killed run of this process id goes first.
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let _ = require(&IP).args(["netns", "del", &name]).output();
         ip(&["netns", "add", &name]);
         let ns = Netns { name };
         ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
@@ -267,7 +276,7 @@ impl Netns {
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
+        let mut c = require(&IP);
         c.args(["netns", "exec", &self.name, program]);
         c
     }
