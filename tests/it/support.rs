@@ -79,6 +79,8 @@ pub const TIFFCP: Peer = Peer::program("tiffcp", "libtiff-tools");
 pub const TIFFSET: Peer = Peer::program("tiffset", "libtiff-tools");
 pub const TIFF2RGBA: Peer = Peer::program("tiff2rgba", "libtiff-tools");
 pub const OPENSSL: Peer = Peer::program("openssl", "openssl");
+/// `ip`: the private network namespaces of the SIP torture test.
+pub const IP: Peer = Peer::program("ip", "iproute2");
 /// Debian's own Python with its aiosmtpd (tests/smtp/smtpd.py).
 pub const AIOSMTPD: Peer = Peer {
     program: "/usr/bin/python3",
@@ -88,7 +90,7 @@ pub const AIOSMTPD: Peer = Peer {
 };
 
 /// Every peer, for the check that `scripts/test` installs each one's package.
-pub const PEERS: [&Peer; 8] = [
+pub const PEERS: [&Peer; 9] = [
     &SIPP,
     &KAMAILIO,
     &GHOSTSCRIPT,
@@ -97,6 +99,7 @@ pub const PEERS: [&Peer; 8] = [
     &TIFF2RGBA,
     &AIOSMTPD,
     &OPENSSL,
+    &IP,
 ];
 
 /// A command running `peer`; fails the test naming the Debian package to

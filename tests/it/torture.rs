@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Peer, Site, require};
+use crate::support::{IP, Site, require};
 
 const LINE: &str = "88833114";
 const MESSAGES: &str = include_str!("../sip/rfc4475.txt");
@@ -228,14 +228,6 @@ fn dial(msg: &[u8]) -> Vec<u8> {
 struct Netns {
     name: String,
 }
-
-/// `ip` of iproute2: namespaces and their devices.
-const IP: Peer = Peer {
-    program: "ip",
-    probe: &[],
-    what: "ip",
-    package: "iproute2",
-};
 
 fn ip(args: &[&str]) {
     let out = require(&IP)
