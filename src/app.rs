@@ -104,6 +104,9 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     if ctx.config.sip.enabled {
         tasks.push(start_sip(&ctx).await?);
     }
+    if ctx.config.web.enabled {
+        tasks.push(crate::web::start(ctx.clone(), opts.clone()).await?);
+    }
     shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

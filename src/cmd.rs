@@ -21,6 +21,7 @@ use crate::domain::ticket::{FaultFields, State, Step};
 use crate::store::{self, Options, Store, users};
 
 mod callbacks;
+mod desk;
 
 /// An error a person made in the command line itself (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +170,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("added {role} {name}");
             Ok(())
         }
+        Command::User(UserCmd::Passwd { name }) => desk::passwd(&cli, &cfg, name),
         Command::User(UserCmd::List { json }) => {
             let mut st = open(&cfg)?;
             let list = st.read(|c| users::list(c).map_err(anyhow::Error::from))?;
@@ -383,6 +385,7 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
             state,
             tag,
             open,
+            untagged,
             json,
         } => {
             let state = state
@@ -393,6 +396,7 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
                 state,
                 tag: tag.clone(),
                 open: *open,
+                untagged: *untagged,
                 ..Default::default()
             };
             let list = st.read(|c| store::tickets::list(c, &f).map_err(anyhow::Error::from))?;
@@ -540,26 +544,11 @@ fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) -> Result<()>
             let t = st.write(|c| tickets::change_sla(c, &who, now, number, change))?;
             show_ticket(rules, &t, *json, json!({}))
         }
-        TicketCmd::Amend {
-            number,
-            subscriber,
-            remarks,
-            json,
-        } => {
-            let who = actor(cli, &st)?;
-            let t = st.write(|c| {
-                tickets::amend(
-                    c,
-                    rules,
-                    &who,
-                    now,
-                    number,
-                    subscriber.as_deref(),
-                    remarks.as_deref(),
-                )
-            })?;
-            show_ticket(rules, &t, *json, json!({}))
-        }
+        TicketCmd::Amend { .. }
+        | TicketCmd::Classify { .. }
+        | TicketCmd::Void { .. }
+        | TicketCmd::Retag { .. }
+        | TicketCmd::Merge { .. } => desk::ticket(cli, &mut st, rules, cmd),
     }
 }
 
@@ -811,6 +800,7 @@ fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Result<()> {
             }
             Ok(())
         }
+        CallCmd::Claim { call_id, json } => desk::claim(cli, &mut st, call_id, *json),
         CallCmd::Show { call_id, json } => {
             let who = actor(cli, &st)?;
             let found = st.write(|c| {

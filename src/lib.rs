@@ -17,6 +17,7 @@
 //! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `config`, `store`, `events`.
 //! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.
 //! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `store`, `events`, `sip` types.
+//! - [`web`]: the agents' console (axum, askama, SSE, sessions) — on `domain`, `config`, `store`, `core`, `events`, `app::Ctx`.
 //! - [`app`]: wiring and supervision of the daemon — on everything above.
 //! - [`cli`], [`cmd`]: the command line and its commands — the binary edge.
 
@@ -34,3 +35,4 @@ pub mod outbox;
 pub mod scheduler;
 pub mod sip;
 pub mod store;
+pub mod web;

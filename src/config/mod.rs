@@ -13,6 +13,7 @@
 mod mail;
 mod sip;
 mod values;
+mod web;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ pub use mail::{
 };
 pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
+pub use web::WebConfig;
 
 use crate::domain::number::NumberingPlan;
 
@@ -258,13 +260,6 @@ fn default_true() -> bool {
 }
 fn default_fax_fault() -> String {
     "传真报障 {pages} 页 ({name})".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    pub enabled: bool,
-    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]

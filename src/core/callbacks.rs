@@ -162,7 +162,10 @@ pub fn after_step(
             }
         }
         Step::CallbackFailed => fx.callback_closed = close(callback::Step::Fail)?,
-        Step::Reopen => fx.callback_closed = close(callback::Step::Cancel)?,
+        // An inquiry or a voided ticket is called back by nobody.
+        Step::Reopen | Step::ClassifyInquiry | Step::Void | Step::Merge => {
+            fx.callback_closed = close(callback::Step::Cancel)?
+        }
         Step::CallbackNoAnswer => {
             if let Some(mut cb) = pending {
                 let change = take(conn, rules, actor, now, &mut cb, callback::Step::NoAnswer)?;
@@ -178,7 +181,7 @@ pub fn after_step(
                 }
             }
         }
-        Step::Dispatch | Step::Close => {}
+        Step::Dispatch | Step::Close | Step::ClassifyFault => {}
     }
     Ok(fx)
 }

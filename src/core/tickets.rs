@@ -126,16 +126,8 @@ pub fn report(
             Origin::Estate(t.to_string())
         };
     }
-    if let Some(st) = r.fields.service_type.as_deref()
-        && !rules.service_types.iter().any(|s| s == st)
-    {
-        return Err(CoreError::BadInput {
-            field: "service type",
-            why: format!(
-                "`{st}` is not a configured service type (known: {})",
-                rules.service_types.join(", ")
-            ),
-        });
+    if let Some(st) = r.fields.service_type.as_deref() {
+        super::configured("service type", st, &rules.service_types, "service type")?;
     }
 
     // A repeat report: the subscriber (or the unknown caller) already has an open ticket.
@@ -285,19 +277,12 @@ pub fn step(
         "satisfaction": input.satisfaction,
         "note": input.note,
     });
+    let from = t.state;
     transition(conn, &mut t, actor, now, step, &detail)?;
     match step {
         Step::Dispatch => {
             if let Some(d) = input.depot {
-                if !rules.depots.contains(&d) {
-                    return Err(CoreError::BadInput {
-                        field: "depot",
-                        why: format!(
-                            "`{d}` is not a configured depot (known: {})",
-                            rules.depots.join(", ")
-                        ),
-                    });
-                }
+                super::configured("depot", &d, &rules.depots, "depot")?;
                 t.fields.depot = Some(d);
             }
         }
@@ -332,7 +317,18 @@ pub fn step(
             t.sla_paused_at = None;
             t.sla_exempt = None;
         }
-        Step::CallbackNoAnswer => {}
+        Step::ClassifyFault if from == State::Inquiry => {
+            // An inquiry found to be a fault: the promise starts now.
+            let sla = Sla::start(now, rules.sla_hours);
+            t.due_at = sla.due_at;
+            t.sla_paused_at = None;
+            t.sla_exempt = None;
+        }
+        Step::CallbackNoAnswer
+        | Step::ClassifyFault
+        | Step::ClassifyInquiry
+        | Step::Void
+        | Step::Merge => {}
     }
     rows::save(conn, &t)?;
     // The callback this step schedules or closes, and the message it queues.
@@ -385,43 +381,6 @@ pub fn change_sla(
     t.updated_at = now;
     rows::save(conn, &t)?;
     rows::add_event(conn, &NewEvent::on(&t, now, actor, kind, &detail))?;
-    Ok(t)
-}
-
-/// Fills in what a person learnt about a ticket (the subscriber of a desk's report, say).
-pub fn amend(
-    conn: &Connection,
-    rules: &Rules,
-    actor: &str,
-    now: DateTime<Utc>,
-    number: &str,
-    subscriber: Option<&str>,
-    remarks: Option<&str>,
-) -> Result<Ticket, CoreError> {
-    let mut t = get(conn, number)?;
-    let mut detail = serde_json::Map::new();
-    if let Some(acc) = subscriber {
-        let s =
-            subscribers::get(conn, acc)?.ok_or_else(|| CoreError::NoSubscriber(acc.to_string()))?;
-        if t.fields.depot.is_none() {
-            t.fields.depot = rules.depot_of(&s.subscriber.estate).map(str::to_string);
-        }
-        if t.address.is_none() {
-            t.address = Account::parse(acc, &rules.estates)
-                .ok()
-                .and_then(|a| a.paper(&rules.estates));
-        }
-        t.subscriber = Some(acc.to_string());
-        detail.insert("subscriber".into(), json!(acc));
-    }
-    if let Some(r) = remarks {
-        t.fields.remarks = Some(r.to_string());
-        detail.insert("remarks".into(), json!(r));
-    }
-    t.updated_at = now;
-    rows::save(conn, &t)?;
-    let detail = serde_json::Value::Object(detail);
-    rows::add_event(conn, &NewEvent::on(&t, now, actor, "amended", &detail))?;
     Ok(t)
 }
 

@@ -38,6 +38,16 @@ crate::named! {
 }
 
 impl Outcome {
+    /// Whether an agent may say they took this call (我接的): it was answered,
+    /// is still ringing (picked up before the CANCEL arrived), or the daemon
+    /// stopped before knowing. A call the caller gave up on was taken by nobody.
+    pub fn claimable(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ringing | Outcome::AnsweredElsewhere | Outcome::Interrupted
+        )
+    }
+
     /// The outcome a CANCEL carrying these Reason header values means.
     pub fn of_cancel<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Outcome {
         if reasons.into_iter().any(reason_is_answered_elsewhere) {

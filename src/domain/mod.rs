@@ -19,6 +19,7 @@ pub mod fax;
 pub mod message;
 pub mod names;
 pub mod number;
+pub mod outage;
 pub mod sla;
 pub mod staff;
 pub mod tag;

@@ -16,10 +16,12 @@
 pub mod audit;
 pub mod callbacks;
 pub mod calls;
+pub mod console;
 mod convert;
 pub mod faxes;
 mod migrations;
 pub mod outbox;
+pub mod sessions;
 pub mod status;
 pub mod subscribers;
 pub mod tickets;

@@ -1,0 +1,285 @@
+//! The console's glossary: the one place a state, step, role, outcome or
+//! refusal of the core becomes Chinese (one word per thing, as on paper).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::Refusal;
+use crate::core::CoreError;
+use crate::domain::call::Outcome;
+use crate::domain::staff::{Action, Role};
+use crate::domain::ticket::{State, Step};
+use crate::domain::{callback, message};
+
+/// 目前状态, with the logbook's mark (√ ☆ ×).
+pub fn state(s: State) -> &'static str {
+    match s {
+        State::New => "已接收",
+        State::Dispatched => "已下发",
+        State::Repaired => "已修好 √",
+        State::CalledBack => "已回访 ☆",
+        State::Closed => "已关闭 ☆",
+        State::Reopened => "重新登记 ×",
+        State::Inquiry => "咨询",
+        State::Voided => "已作废",
+    }
+}
+
+pub fn step(s: Step) -> &'static str {
+    match s {
+        Step::Dispatch => "下发",
+        Step::Repair => "修好 √",
+        Step::CallbackPassed => "回访通过 ☆",
+        Step::CallbackFailed => "回访未通过 ×",
+        Step::CallbackNoAnswer => "回访无人接听",
+        Step::Close => "关闭",
+        Step::Reopen => "重新登记",
+        Step::ClassifyFault => "分类为故障",
+        Step::ClassifyInquiry => "分类为咨询",
+        Step::Void => "作废",
+        Step::Merge => "合并到",
+    }
+}
+
+/// A history entry's kind (a step's name, or one of the other events).
+pub fn event(kind: &str) -> String {
+    if let Ok(s) = kind.parse::<Step>() {
+        return step(s).to_string();
+    }
+    match kind {
+        "reported" => "受理",
+        "repeat_report" => "重复报障",
+        "amended" => "补录",
+        "claimed" => "我接的",
+        "retagged" => "改区域",
+        "merged" => "合并进来",
+        "sla_paused" => "暂停时限",
+        "sla_resumed" => "恢复时限",
+        "sla_exempt" => "免除时限",
+        "sla_breached" => "超时未修复,已告知经理",
+        "callback_escalated" => "回访无人接听,已报经理",
+        other => other,
+    }
+    .to_string()
+}
+
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Agent => "客服",
+        Role::Clerk => "营业员",
+        Role::Manager => "营业部经理",
+        Role::Technician => "维修人员",
+    }
+}
+
+/// What an action is, after "你的岗位不能".
+pub fn action(a: Action) -> &'static str {
+    match a {
+        Action::Calls => "处理来电",
+        Action::Tickets => "处理障碍单",
+        Action::RepairOwn => "标记修好",
+        Action::Callbacks => "回访",
+        Action::Subscribers => "查看用户资料",
+        Action::Faxes => "处理传真",
+        Action::WorkOrders => "处理工单",
+        Action::Outbox => "查看发件箱",
+        Action::OutboxRetry => "重发邮件",
+        Action::Users => "管理员工",
+        Action::Audit => "查看审计日志",
+    }
+}
+
+pub fn outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ringing => "振铃中",
+        Outcome::AnsweredElsewhere => "已接听",
+        Outcome::Abandoned => "未接·对方挂断",
+        Outcome::TimedOut => "未接·超时",
+        Outcome::Interrupted => "中断(系统停止)",
+    }
+}
+
+pub fn callback_kind(k: callback::Kind) -> &'static str {
+    match k {
+        callback::Kind::PostRepair => "修复回访",
+        callback::Kind::MissedCall => "未接回拨",
+    }
+}
+
+pub fn callback_state(s: callback::State) -> &'static str {
+    match s {
+        callback::State::Pending => "待回访",
+        callback::State::Passed => "回访通过",
+        callback::State::Failed => "回访未通过",
+        callback::State::Resolved => "已处理",
+        callback::State::Escalated => "已报经理",
+        callback::State::Cancelled => "已取消",
+    }
+}
+
+pub fn message_state(s: message::State) -> &'static str {
+    match s {
+        message::State::Queued => "待发送",
+        message::State::Sent => "已发送",
+        message::State::Failed => "发送失败",
+    }
+}
+
+pub fn purpose(p: &str) -> &str {
+    match p {
+        "repair_confirmation" => "回复已修好",
+        "callback_escalation" => "回访无人接听上报",
+        "sla_breach" => "超时未修复通知",
+        "workorder_ack" => "工单回执",
+        other => other,
+    }
+}
+
+/// The Chinese label of a field the core names in English.
+pub fn field(f: &str) -> &str {
+    match f {
+        "tag" => "区域",
+        "service type" => "业务类型",
+        "depot" => "归属维护处",
+        "reason" => "作废原因",
+        "into" => "合并到",
+        "call" => "来电",
+        "address" => "地址",
+        "fields" => "补录",
+        "query" => "搜索",
+        "callback" => "回访",
+        "subscriber" => "用户",
+        other => other,
+    }
+}
+
+/// A refusal of the core, in Chinese: a step the state does not allow is
+/// built from its state and step, never by translating the English.
+pub fn refusal(e: CoreError) -> Refusal {
+    match e {
+        CoreError::NoTicket(n) => Refusal::NotFound(format!("障碍单 {n}")),
+        CoreError::Illegal { source, .. } => Refusal::Illegal(format!(
+            "{}:此障碍单目前状态为 {},{}",
+            step(source.step),
+            state(source.state),
+            next_hint(source.state)
+        )),
+        CoreError::Sla { source, .. } => Refusal::field("时限", source.to_string()),
+        CoreError::Callback { source, .. } => Refusal::field("回访", source.to_string()),
+        CoreError::NoSubscriber(a) => Refusal::field("用户", format!("账号 {a} 不在用户名单里")),
+        CoreError::NoUser(u) => Refusal::field("受理人", format!("{u} 不是在职员工")),
+        CoreError::BadInput { field: f, why } => Refusal::field(field(f), bad_input(f, &why)),
+        CoreError::Store(e) => {
+            tracing::error!(error = %e, "web console: database error");
+            Refusal::Busy
+        }
+    }
+}
+
+/// The reason of a core's bad-input refusal, in Chinese where it is known.
+fn bad_input(f: &str, why: &str) -> String {
+    let known = why
+        .split_once("(known: ")
+        .map(|(_, k)| k.trim_end_matches(')'));
+    match (f, known) {
+        ("service type", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("depot", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("tag", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("reason", _) => "不能为空".into(),
+        ("into", _) if why.contains("itself") => "不能合并到自己".into(),
+        ("into", _) => "只能合并到未结的障碍单".into(),
+        ("tag", None) if why.contains("already") => {
+            "此障碍单已有区域,只有未分类的才能改区域".into()
+        }
+        ("call", _) if why.contains("no such") => "没有这通来电".into(),
+        ("call", _) => "这通来电没有人接听,不能认领".into(),
+        ("fields", _) => "没有要修改的内容".into(),
+        _ => why.to_string(),
+    }
+}
+
+fn next_hint(s: State) -> &'static str {
+    match s {
+        State::New | State::Reopened => "下一步:下发或修好",
+        State::Dispatched => "下一步:修好",
+        State::Repaired => "下一步:回访或重新登记",
+        State::CalledBack => "下一步:关闭或重新登记",
+        State::Closed => "只能重新登记",
+        State::Inquiry => "可改为故障或作废",
+        State::Voided => "已作废,不能再操作",
+    }
+}
+
+/// "今天 14:05" · "昨天 21:40" · "11-28 09:12" · "2025-11-28 09:12" in the centre's zone.
+pub fn when(tz: Tz, t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    let d = l.date_naive();
+    if d == today {
+        l.format("今天 %H:%M").to_string()
+    } else if Some(d) == today.pred_opt() {
+        l.format("昨天 %H:%M").to_string()
+    } else if d.format("%Y").to_string() == today.format("%Y").to_string() {
+        l.format("%m-%d %H:%M").to_string()
+    } else {
+        l.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// The full time, for a `title`.
+pub fn full(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// "6小时59分" (minutes rounded down).
+pub fn span(minutes: i64) -> String {
+    let m = minutes.abs();
+    if m >= 60 {
+        format!("{}小时{:02}分", m / 60, m % 60)
+    } else {
+        format!("{m}分")
+    }
+}
+
+/// A number as people read it: "8821 8050", "139 1234 5678".
+pub fn phone(digits: &str) -> String {
+    let all_digits = digits.chars().all(|c| c.is_ascii_digit());
+    match digits.len() {
+        8 if all_digits => format!("{} {}", &digits[..4], &digits[4..]),
+        11 if all_digits => format!("{} {} {}", &digits[..3], &digits[3..7], &digits[7..]),
+        _ => digits.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_and_step_has_a_word() {
+        for &s in State::ALL {
+            assert!(!state(s).is_empty());
+        }
+        for &s in Step::ALL {
+            assert_eq!(event(s.as_str()), step(s));
+        }
+        assert_eq!(phone("88218050"), "8821 8050");
+        assert_eq!(phone("13912345678"), "139 1234 5678");
+        assert_eq!(span(65), "1小时05分");
+    }
+
+    #[test]
+    fn an_illegal_step_is_said_from_its_state() {
+        let e = CoreError::Illegal {
+            number: "X-1".into(),
+            source: crate::domain::ticket::IllegalStep {
+                state: State::Closed,
+                step: Step::Repair,
+            },
+        };
+        assert_eq!(
+            refusal(e).message(),
+            "修好 √:此障碍单目前状态为 已关闭 ☆,只能重新登记"
+        );
+    }
+}
