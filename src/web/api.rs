@@ -12,7 +12,7 @@ use axum::{Form, Json};
 use chrono::Utc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::auth::{self, COOKIE, Person};
 use super::{Refusal, Web};
@@ -45,16 +45,26 @@ fn input<T: DeserializeOwned>(
     body(bytes)
 }
 
-/// A JSON body, refused in Chinese when it is not the expected shape.
+/// A JSON body, refused in Chinese when it is not the expected shape,
+/// naming the field that is wrong when there is one.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Refusal> {
     let raw: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
-    serde_json::from_slice(raw).map_err(|e| {
-        let what = e.to_string();
-        let field = what
-            .split('`')
-            .nth(1)
-            .map(|f| super::words::field(f).to_string())
-            .unwrap_or_else(|| "请求".into());
+    let value: Value =
+        serde_json::from_slice(raw).map_err(|_| Refusal::field("请求", "格式不对或缺少内容"))?;
+    serde_json::from_value(value.clone()).map_err(|_| {
+        // Every field is optional: the one that fails alone is the wrong one.
+        let wrong = value.as_object().and_then(|m| {
+            m.iter().find_map(|(k, v)| {
+                let alone = Value::Object([(k.clone(), v.clone())].into_iter().collect());
+                serde_json::from_value::<T>(alone)
+                    .is_err()
+                    .then(|| k.clone())
+            })
+        });
+        let field = wrong.map_or_else(
+            || "请求".to_string(),
+            |k| super::words::field(&k).to_string(),
+        );
         Refusal::field(&field, "格式不对或缺少内容")
     })
 }
@@ -193,6 +203,16 @@ pub async fn logout(State(web): State<Web>, headers: HeaderMap) -> Response {
     r
 }
 
+/// Who is logged in, with the session's token for the page's requests.
+pub async fn me(p: Person) -> Response {
+    ok(json!({
+        "name": p.name,
+        "display": p.display,
+        "role": p.role,
+        "csrf": p.csrf,
+    }))
+}
+
 /// 我接的: the first claim of a call stands.
 pub async fn claim(
     State(web): State<Web>,
@@ -210,9 +230,13 @@ pub async fn claim(
             if d.won {
                 audit::record(c, now, &who, "call.claim", Some(&id), d.ticket.as_deref())?;
             }
-            Ok(d)
+            let by = users::get(c, &d.claim.by)?
+                .and_then(|u| u.display)
+                .unwrap_or_else(|| d.claim.by.clone());
+            Ok((d, by))
         })
         .await?;
+    let (done, winner) = done;
     if done.won {
         web.ctx.bus.publish(Event::Call(CallEvent::Claimed {
             call_id: call_id.clone(),
@@ -222,7 +246,7 @@ pub async fn claim(
     let (status, by) = if done.won {
         (StatusCode::OK, p.display)
     } else {
-        (StatusCode::CONFLICT, done.claim.by.clone())
+        (StatusCode::CONFLICT, winner)
     };
     Ok((
         status,

@@ -90,7 +90,20 @@ impl FromRequestParts<Web> for Person {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Person, Refusal> {
-        let token = cookie(&parts.headers, COOKIE).ok_or(Refusal::Login)?;
+        // A page asked for without a session goes to the login page; the API
+        // and the live stream answer 401.
+        let path = parts.uri.path();
+        let page = parts.method == axum::http::Method::GET
+            && !path.starts_with("/api/")
+            && !path.starts_with("/live/");
+        let login = if page {
+            Refusal::LoginPage
+        } else {
+            Refusal::Login
+        };
+        let Some(token) = cookie(&parts.headers, COOKIE) else {
+            return Err(login);
+        };
         let key = token_hash(token);
         let now = Utc::now();
         let idle = now - chrono::Duration::minutes(i64::from(web.cfg().session_idle_minutes));
@@ -100,7 +113,7 @@ impl FromRequestParts<Web> for Person {
             .write_visible(move |c| sessions::touch(c, &key, idle, now))
             .await
             .map_err(|_| Refusal::Busy)?
-            .ok_or(Refusal::Login)?;
+            .ok_or(login)?;
         Ok(Person {
             display: s.display.clone().unwrap_or_else(|| s.user.clone()),
             name: s.user,

@@ -140,6 +140,8 @@ impl Readers {
 pub enum Refusal {
     /// Not logged in, or the session ended.
     Login,
+    /// The same, for a page: the browser is sent to the login page.
+    LoginPage,
     Forbidden(Action),
     CrossSite,
     RateLimited,
@@ -166,6 +168,7 @@ impl Refusal {
     fn status(&self) -> StatusCode {
         match self {
             Refusal::Login | Refusal::BadLogin => StatusCode::UNAUTHORIZED,
+            Refusal::LoginPage => StatusCode::SEE_OTHER,
             Refusal::Forbidden(_) | Refusal::CrossSite => StatusCode::FORBIDDEN,
             Refusal::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,7 +181,7 @@ impl Refusal {
     /// The sentence shown to the person.
     pub fn message(&self) -> String {
         match self {
-            Refusal::Login => "请先登录(登录已过期或未登录)".into(),
+            Refusal::Login | Refusal::LoginPage => "请先登录(登录已过期或未登录)".into(),
             Refusal::Forbidden(a) => format!("你的岗位不能{}", words::action(*a)),
             Refusal::CrossSite => "请求不是从本系统页面发出的,已拒绝".into(),
             Refusal::RateLimited => "登录失败次数过多,请稍后再试".into(),
@@ -212,6 +215,9 @@ impl From<crate::store::StoreError> for Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
+        if let Refusal::LoginPage = self {
+            return Redirect::to("/login").into_response();
+        }
         let status = self.status();
         let body = serde_json::json!({
             "error": self.message(),
@@ -233,7 +239,7 @@ impl From<Refusal> for PageRefusal {
 impl IntoResponse for PageRefusal {
     fn into_response(self) -> Response {
         match self.0 {
-            Refusal::Login => Redirect::to("/login").into_response(),
+            Refusal::Login | Refusal::LoginPage => Redirect::to("/login").into_response(),
             r => pages::error_page(&r).into_response(),
         }
     }
@@ -258,6 +264,7 @@ pub fn router(web: Web) -> Router {
         .route("/subscribers/{account}", get(pages::subscriber))
         .route("/outbox", get(pages::outbox))
         .route("/audit", get(pages::audit))
+        .route("/api/me", get(api::me))
         .route("/api/calls/{call_id}/claim", post(api::claim))
         .route("/api/tickets/{number}/classify", post(api::classify))
         .route("/api/tickets/{number}/void", post(api::void))

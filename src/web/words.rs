@@ -149,6 +149,21 @@ pub fn field(f: &str) -> &str {
         "query" => "搜索",
         "callback" => "回访",
         "subscriber" => "用户",
+        "service_type" => "业务类型",
+        "reporter" => "上报人",
+        "fault" => "故障现象",
+        "cause" => "故障原因",
+        "remarks" => "备注",
+        "accepting_agent" => "受理人",
+        "class" => "分类",
+        "estate" => "区域",
+        "result" => "结果",
+        "satisfaction" => "满意度",
+        "handling" => "办理情况",
+        "note" => "说明",
+        "step" => "操作",
+        "technician" => "维修人员",
+        "message" => "邮件",
         other => other,
     }
 }
@@ -194,6 +209,13 @@ fn bad_input(f: &str, why: &str) -> String {
         ("call", _) if why.contains("no such") => "没有这通来电".into(),
         ("call", _) => "这通来电没有人接听,不能认领".into(),
         ("fields", _) => "没有要修改的内容".into(),
+        ("technician", _) => "此障碍单没有下发给你".into(),
+        ("message", _) if why.contains("no such") => "没有这封邮件".into(),
+        ("message", _) => "只有发送失败的邮件才能重发".into(),
+        ("callback", _) if why.contains("no such") => "没有这个回访".into(),
+        ("callback", _) if why.contains("repair verification") => {
+            "这是修复回访,请在障碍单上记录".into()
+        }
         _ => why.to_string(),
     }
 }

@@ -7,3 +7,4 @@ mod fax;
 mod mail;
 mod sip;
 mod support;
+mod web;
