@@ -131,6 +131,13 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
             sip.await.context("the SIP task panicked")
         });
     }
+    if ctx.config.web.enabled {
+        let web = crate::web::start(ctx.clone(), ctx.config.store.options()).await?;
+        daemon.spawn(Component::Web, |mut started| async move {
+            started.done();
+            web.await.context("the web console's task panicked")
+        });
+    }
     let outcome = daemon.supervise().await;
     drop(ctx);
     match &outcome {
@@ -147,6 +154,7 @@ enum Component {
     Scheduler,
     Outbox,
     Sip,
+    Web,
 }
 
 impl Component {
@@ -156,6 +164,7 @@ impl Component {
             Component::Scheduler => "scheduler",
             Component::Outbox => "outbox",
             Component::Sip => "sip",
+            Component::Web => "web",
         }
     }
 }

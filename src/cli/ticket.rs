@@ -12,7 +12,7 @@ use faultdesk::core::{CoreError, Rules};
 use faultdesk::domain::ticket::{FaultFields, Step};
 use faultdesk::store::{self, Store};
 
-fn show_ticket(
+pub(super) fn show_ticket(
     rules: &Rules,
     t: &store::tickets::Ticket,
     json_out: bool,
@@ -60,12 +60,14 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             state,
             tag,
             open,
+            untagged,
             json,
         } => {
             let f = store::tickets::Filter {
                 state: *state,
                 tag: tag.clone(),
                 open: *open,
+                untagged: *untagged,
                 ..Default::default()
             };
             let list = st.read(|c| store::tickets::list(c, &f).map_err(anyhow::Error::from))?;
@@ -183,26 +185,11 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             let t = st.write(|c| tickets::change_sla(c, &who, now, number, change))?;
             show_ticket(rules, &t, *json, json!({}))
         }
-        TicketCmd::Amend {
-            number,
-            subscriber,
-            remarks,
-            json,
-        } => {
-            let who = actor(cli, &st)?;
-            let t = st.write(|c| {
-                tickets::amend(
-                    c,
-                    rules,
-                    &who,
-                    now,
-                    number,
-                    subscriber.as_deref(),
-                    remarks.as_deref(),
-                )
-            })?;
-            show_ticket(rules, &t, *json, json!({}))
-        }
+        TicketCmd::Amend { .. }
+        | TicketCmd::Classify { .. }
+        | TicketCmd::Void { .. }
+        | TicketCmd::Retag { .. }
+        | TicketCmd::Merge { .. } => super::desk::ticket(cli, &mut st, rules, cmd),
     }
 }
 

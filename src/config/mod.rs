@@ -17,6 +17,7 @@ mod mail;
 mod sip;
 mod store;
 mod values;
+mod web;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub use mail::{
 };
 pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
+pub use web::WebConfig;
 
 use crate::domain::fax::{Ack, FaultText};
 use crate::domain::number::NumberingPlan;
@@ -248,13 +250,6 @@ fn default_fax_max_bytes() -> u64 {
 }
 fn default_true() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    pub enabled: bool,
-    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,13 @@
 //! solved over the phone may be marked repaired without a dispatch. Every
 //! other step is refused, naming the state the ticket is in.
 //!
+//! The agent who took the call classifies it: a fault (the ticket goes on),
+//! an inquiry (咨询: kept as a record, with no repair promise, no callback,
+//! not counted as a fault), or not a fault / a wrong number (误拨: voided with
+//! a reason; no breach, no callback, no reply to a desk). A duplicate is
+//! merged into another ticket, which voids it. Inquiry and voided tickets are
+//! not open: a new report never attaches to them.
+//!
 //! May depend on: std, chrono, serde, thiserror, `domain::names`. No I/O.
 
 use chrono::NaiveDate;
@@ -15,10 +22,14 @@ crate::named! {
     pub enum State: "ticket state" {
         New = "new" / "已接收",
         Dispatched = "dispatched" / "已下发",
-        Repaired = "repaired" / "已修好 ✓",
+        Repaired = "repaired" / "已修好 √",
         CalledBack = "called_back" / "已回访 ☆",
         Closed = "closed" / "已关闭 ☆",
         Reopened = "reopened" / "重新登记 ×",
+        /// 咨询: an inquiry, kept as a record; not a fault.
+        Inquiry = "inquiry" / "咨询",
+        /// 作废: not a fault, a wrong number, or merged into another ticket.
+        Voided = "voided" / "已作废",
     }
 }
 
@@ -26,7 +37,7 @@ impl State {
     /// The mark the paper logbook uses, if any.
     pub fn mark(self) -> &'static str {
         match self {
-            State::Repaired => "✓",
+            State::Repaired => "√",
             State::CalledBack | State::Closed => "☆",
             State::Reopened => "×",
             _ => "",
@@ -35,8 +46,16 @@ impl State {
 
     /// A ticket that still needs work (a new report attaches to it).
     pub fn is_open(self) -> bool {
-        self != State::Closed
+        !matches!(self, State::Closed | State::Inquiry | State::Voided)
     }
+
+    /// Whether the ticket counts as a fault (an inquiry or a voided one does not).
+    pub fn is_fault(self) -> bool {
+        !matches!(self, State::Inquiry | State::Voided)
+    }
+
+    /// The states that are not open, as the store's queries name them.
+    pub const ENDED: [State; 3] = [State::Closed, State::Inquiry, State::Voided];
 
     /// Whether the repair promise (SLA) is still running in this state.
     pub fn awaits_repair(self) -> bool {
@@ -48,19 +67,50 @@ crate::named! {
     /// A step of the workflow.
     pub enum Step: "ticket step" {
         /// 下发: sent to the depot / technician.
-        Dispatch = "dispatch",
+        Dispatch = "dispatch" / "下发",
         /// ✓: the technician says it is fixed.
-        Repair = "repair",
+        Repair = "repair" / "修好 √",
         /// ☆: the customer was called and the repair holds.
-        CallbackPassed = "callback_passed",
+        CallbackPassed = "callback_passed" / "回访通过 ☆",
         /// ×: the customer was called and the fault is still there.
-        CallbackFailed = "callback_failed",
+        CallbackFailed = "callback_failed" / "回访未通过 ×",
         /// The customer did not answer; try again later.
-        CallbackNoAnswer = "callback_no_answer",
+        CallbackNoAnswer = "callback_no_answer" / "回访无人接听",
         /// The fault is closed.
-        Close = "close",
+        Close = "close" / "关闭",
         /// Registered again by a person.
-        Reopen = "reopen",
+        Reopen = "reopen" / "重新登记",
+        /// Classified as a fault (an inquiry turned out to be one: a fresh promise).
+        ClassifyFault = "classify_fault" / "分类为故障",
+        /// Classified as an inquiry (咨询).
+        ClassifyInquiry = "classify_inquiry" / "分类为咨询",
+        /// Voided with a reason (not a fault, a wrong number).
+        Void = "void" / "作废",
+        /// Merged into another ticket as its duplicate.
+        Merge = "merge" / "合并到",
+    }
+}
+
+crate::named! {
+    /// What the agent says a call was (分类).
+    pub enum Class: "classification" {
+        /// 故障: a fault; the ticket goes on.
+        Fault = "fault",
+        /// 咨询: an inquiry.
+        Inquiry = "inquiry",
+        /// 误拨 / 非故障: voided with a reason.
+        WrongNumber = "wrong_number",
+    }
+}
+
+impl Class {
+    /// The step that records this classification.
+    pub fn step(self) -> Step {
+        match self {
+            Class::Fault => Step::ClassifyFault,
+            Class::Inquiry => Step::ClassifyInquiry,
+            Class::WrongNumber => Step::Void,
+        }
     }
 }
 
@@ -72,7 +122,7 @@ crate::named! {
         /// Another report of the same fault on the open ticket.
         RepeatReport = "repeat_report" / "重复报障",
         Dispatch = "dispatch" / "下发",
-        Repair = "repair" / "修好 ✓",
+        Repair = "repair" / "修好 √",
         CallbackPassed = "callback_passed" / "回访通过 ☆",
         CallbackFailed = "callback_failed" / "回访未通过 ×",
         CallbackNoAnswer = "callback_no_answer" / "回访无人接听",
@@ -87,6 +137,17 @@ crate::named! {
         CallbackEscalated = "callback_escalated" / "回访无人接听,已报经理",
         /// The repair promise broke; the manager was told.
         SlaBreached = "sla_breached" / "超时未修复,已告知经理",
+        /// The agent who took the call said so (我接的).
+        Claimed = "claimed" / "我接的",
+        ClassifyFault = "classify_fault" / "分类为故障",
+        ClassifyInquiry = "classify_inquiry" / "分类为咨询",
+        Void = "void" / "作废",
+        /// This duplicate was merged into another ticket.
+        Merge = "merge" / "合并到",
+        /// An untagged ticket got its estate or subscriber.
+        Retagged = "retagged" / "改区域",
+        /// A duplicate was merged into this ticket.
+        Merged = "merged" / "合并进来",
     }
 }
 
@@ -101,6 +162,10 @@ impl From<Step> for EventKind {
             Step::CallbackNoAnswer => EventKind::CallbackNoAnswer,
             Step::Close => EventKind::Close,
             Step::Reopen => EventKind::Reopen,
+            Step::ClassifyFault => EventKind::ClassifyFault,
+            Step::ClassifyInquiry => EventKind::ClassifyInquiry,
+            Step::Void => EventKind::Void,
+            Step::Merge => EventKind::Merge,
         }
     }
 }
@@ -143,6 +208,8 @@ fn hint(state: State) -> &'static str {
         State::Repaired => " (next: callback, or reopen)",
         State::CalledBack => " (next: close, or reopen)",
         State::Closed => " (it can only be reopened)",
+        State::Inquiry => " (an inquiry: classify it as a fault, or void it)",
+        State::Voided => " (voided: nothing more can be done)",
     }
 }
 
@@ -157,6 +224,13 @@ pub fn apply(state: State, step: Step) -> Result<State, IllegalStep> {
         (Repaired, Step::CallbackNoAnswer) => Repaired,
         (CalledBack, Step::Close) => Closed,
         (Repaired | CalledBack | Closed, Step::Reopen) => Reopened,
+        // Classification: a fault stays where it is; an inquiry becomes a
+        // fault with a fresh promise. Only a ticket not yet repaired may be
+        // set aside as an inquiry or voided.
+        (New | Dispatched | Reopened, Step::ClassifyFault) => state,
+        (Inquiry, Step::ClassifyFault) => New,
+        (New | Dispatched | Reopened, Step::ClassifyInquiry) => Inquiry,
+        (New | Dispatched | Reopened | Inquiry, Step::Void | Step::Merge) => Voided,
         _ => return Err(IllegalStep { state, step }),
     };
     Ok(next)
@@ -229,13 +303,40 @@ mod tests {
                 }
             }
         }
-        // 6 states × 7 steps, 12 of them legal.
-        assert_eq!(refused, 42 - 12);
+        // 8 states × 11 steps, 12 + 3 + 1 + 3 + 4 + 4 of them legal.
+        assert_eq!(refused, 88 - 27);
         let e = apply(State::Closed, Step::Repair).unwrap_err().to_string();
         assert_eq!(
             e,
             "cannot repair a ticket that is closed (it can only be reopened)"
         );
+    }
+
+    #[test]
+    fn inquiries_and_voided_tickets_need_no_repair_and_are_not_open() {
+        for s in [State::New, State::Dispatched, State::Reopened] {
+            assert_eq!(apply(s, Class::Fault.step()).unwrap(), s);
+            let i = apply(s, Class::Inquiry.step()).unwrap();
+            assert_eq!(i, State::Inquiry);
+            assert!(!i.is_open() && !i.is_fault() && !i.awaits_repair());
+            let v = apply(s, Class::WrongNumber.step()).unwrap();
+            assert_eq!(v, State::Voided);
+            assert!(!v.is_open() && !v.is_fault() && !v.awaits_repair());
+            assert_eq!(apply(s, Step::Merge).unwrap(), State::Voided);
+        }
+        // An inquiry found to be a fault after all starts over as new.
+        assert_eq!(
+            apply(State::Inquiry, Step::ClassifyFault).unwrap(),
+            State::New
+        );
+        // A repaired ticket is not voided (its callback and desk reply stand);
+        // a voided one takes no step at all.
+        assert!(apply(State::Repaired, Step::Void).is_err());
+        for &step in Step::ALL {
+            let e = apply(State::Voided, step).unwrap_err();
+            assert!(e.to_string().contains("voided"), "{e}");
+        }
+        assert_eq!(State::ENDED.iter().filter(|s| s.is_open()).count(), 0);
     }
 
     #[test]
@@ -246,7 +347,7 @@ mod tests {
         assert_eq!("called_back".parse::<State>().unwrap(), State::CalledBack);
         assert_eq!(
             "open".parse::<State>().unwrap_err().to_string(),
-            "`open` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened)"
+            "`open` is not a ticket state (expected one of new, dispatched, repaired, called_back, closed, reopened, inquiry, voided)"
         );
         assert_eq!("fax".parse::<Source>().unwrap(), Source::Fax);
         for &step in Step::ALL {

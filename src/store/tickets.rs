@@ -55,11 +55,11 @@ pub struct Event {
     pub detail: Option<serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, caller, caller_raw, address, \
+pub(super) const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, caller, caller_raw, address, \
     accepting_agent, service_type, reporter, fault, cause, remarks, depot, reported_at, due_at, sla_paused_at, \
     sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     let opt_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
     };
@@ -297,7 +297,7 @@ pub fn open_for_subscriber(conn: &Connection, account: &str) -> Result<Option<Ti
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
-             WHERE subscriber = ?1 AND state <> 'closed')"
+             WHERE subscriber = ?1 AND state <> 'closed' AND state NOT IN ('inquiry', 'voided'))"
         ))?
         .query_row([account], from_row)
         .optional()?)
@@ -318,7 +318,7 @@ pub fn open_untagged_for_caller(
 pub(crate) fn open_untagged_sql() -> String {
     format!(
         "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
-         WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged' AND subscriber IS NULL)"
+         WHERE caller = ?1 AND state <> 'closed' AND state NOT IN ('inquiry', 'voided') AND origin = 'untagged' AND subscriber IS NULL)"
     )
 }
 
@@ -331,6 +331,8 @@ pub struct Filter {
     pub open: bool,
     pub subscriber: Option<String>,
     pub limit: Option<usize>,
+    /// Only tickets without a tag (the triage queue).
+    pub untagged: bool,
 }
 
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
@@ -348,8 +350,11 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
         args.push(Box::new(s.clone()));
         sql.push_str(&format!(" AND subscriber = ?{}", args.len()));
     }
+    if f.untagged {
+        sql.push_str(" AND tag IS NULL");
+    }
     if f.open {
-        sql.push_str(" AND state <> 'closed'");
+        sql.push_str(" AND state NOT IN ('closed', 'inquiry', 'voided')");
     }
     sql.push_str(" ORDER BY id");
     if let Some(l) = f.limit {

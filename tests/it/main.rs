@@ -10,3 +10,4 @@ mod ops;
 mod sip;
 mod support;
 mod torture;
+mod web;

@@ -180,6 +180,11 @@ impl Site {
             let port = free_port();
             cfg = cfg.replace("127.0.0.1:5060", &format!("127.0.0.1:{port}"));
         }
+        // The console likewise.
+        if cfg.contains("127.0.0.1:8080") {
+            let port = free_port();
+            cfg = cfg.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+        }
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/faultdesk.toml"), cfg).unwrap();
         Site { dir }
