@@ -12,7 +12,9 @@
 //! At a deadline it announces due callbacks (`Event::CallbackDue`, once per
 //! callback and due time) and records broken promises through
 //! `core::deadlines::sla_breaches` (ticket event, counter row, message to
-//! the manager; `Event::SlaBreached`).
+//! the manager; `Event::SlaBreached`); work orders not entered the same day
+//! and slips overdue are told to the manager once, and the 回单 of completed
+//! orders is queued once its interval passed (`core::orders`).
 //!
 //! May depend on: `core`, `store`, `events`, `context`, tokio.
 
@@ -29,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{Ctx, Started};
 use crate::core::callbacks::{self, DueCallback};
 use crate::core::deadlines::{self, Breach};
+use crate::core::orders;
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
 use crate::store::{Store, StoreError, Writer, to_ms};
@@ -132,6 +135,7 @@ pub struct Scheduler {
 struct Pass {
     due: Vec<DueCallback>,
     breaches: Vec<Breach>,
+    orders: orders::Pass,
     next: Option<DateTime<Utc>>,
 }
 
@@ -172,6 +176,7 @@ impl Scheduler {
             let next = match self.pass(now).await {
                 Ok(p) => {
                     self.publish(now, p.due, p.breaches, &mut announced);
+                    log_orders(&p.orders);
                     p.next
                 }
                 Err(e) => {
@@ -215,10 +220,18 @@ impl Scheduler {
         let rules = self.rules.clone();
         self.db
             .write(move |c| {
+                let due = callbacks::due(c, &rules, now)?;
+                let breaches = deadlines::sla_breaches(c, &rules, now)?;
+                let orders = orders::scheduler_pass(c, &rules, now)?;
+                let next = [
+                    deadlines::next_deadline(c, now)?,
+                    orders::next_deadline(c, &rules, now)?,
+                ];
                 Ok(Pass {
-                    due: callbacks::due(c, &rules, now)?,
-                    breaches: deadlines::sla_breaches(c, &rules, now)?,
-                    next: deadlines::next_deadline(c, now)?,
+                    due,
+                    breaches,
+                    orders,
+                    next: next.into_iter().flatten().min(),
                 })
             })
             .await
@@ -277,6 +290,16 @@ impl Scheduler {
                 at: now,
             });
         }
+    }
+}
+
+/// What the pass did with work orders: the manager told, a 回单 queued.
+fn log_orders(p: &orders::Pass) {
+    for o in &p.overdue {
+        tracing::warn!(what = o.what, key = %o.key, message_id = %o.message_id, "work-order deadline missed; the manager is told");
+    }
+    if let Some(r) = &p.returned {
+        tracing::info!(message_id = %r.message_id, orders = r.orders.len(), "回单 queued to the work-order room");
     }
 }
 

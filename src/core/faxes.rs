@@ -1,10 +1,13 @@
 //! What a received fax becomes, recorded in one transaction: the fax row
 //! and, by its sender's class, a fault ticket (a desk, or an unknown sender
-//! for triage) or a work-order batch with its receipt acknowledgment queued
-//! in the outbox. A file seen before (same identity) changes nothing; the
-//! same content under another identity is recorded as a duplicate only.
+//! for triage) or a work-order batch, whose receipt acknowledgment is queued
+//! at once or once a clerk verified it (`core::orders`, by
+//! `work_order_room.ack`). A file seen before (same identity) changes
+//! nothing; the same content under another identity is recorded as a
+//! duplicate only.
 //!
-//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`.
+//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`,
+//! `core::orders`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -13,21 +16,16 @@ use serde_json::json;
 use super::tickets::{self, Report};
 use super::{CoreError, Rules};
 use crate::config::Config;
-use crate::domain::fax::{self, Ack, FaultText, FaxClass};
+use crate::domain::fax::{self, FaultText, FaxClass};
 use crate::domain::template::Template;
 use crate::domain::ticket::FaultFields;
 use crate::store::faxes::{self, Fax, NewFax};
-use crate::store::outbox::{self, NewMessage};
 
 /// The configured values fax intake needs, built once from the [`Config`].
 #[derive(Debug, Clone)]
 pub struct FaxRules {
     /// The work-order room's fax number(s), normalised.
     pub work_order_fax: Vec<String>,
-    pub ack_to: String,
-    pub ack_subject: Template<Ack>,
-    pub ack_body: Template<Ack>,
-    pub ack_time_format: String,
     pub ack_domain: String,
     pub triage_ticket: bool,
     pub ticket_fault: Template<FaultText>,
@@ -43,10 +41,6 @@ impl FaxRules {
                     .normalise(fax)
                     .map_or_else(|_| fax.to_string(), |p| p.digits),
             ],
-            ack_to: room.ack_to.clone(),
-            ack_subject: room.ack_subject.clone(),
-            ack_body: room.ack_body.clone(),
-            ack_time_format: room.ack_time_format.clone(),
             ack_domain: c.mail.message_id_domain.clone(),
             triage_ticket: c.fax.triage_ticket,
             ticket_fault: c.fax.ticket_fault.clone(),
@@ -148,28 +142,13 @@ pub fn record(
     match &class {
         FaxClass::WorkOrders => {
             let orders = fax::orders_in_batch(pages, intake.orders);
-            let received = f
-                .received_at
-                .with_timezone(&rules.tz)
-                .format(&fr.ack_time_format)
-                .to_string();
             let domain = fr.ack_domain.clone();
             let b = faxes::insert_batch(conn, id, orders, f.received_at, now, |b| {
                 fax::ack_message_id(b, &domain)
             })?;
             let message_id = fax::ack_message_id(b, &fr.ack_domain);
-            outbox::enqueue(
-                conn,
-                &NewMessage {
-                    message_id: message_id.clone(),
-                    purpose: crate::domain::message::Purpose::WorkorderAck,
-                    ticket_id: None,
-                    recipient: fr.ack_to.clone(),
-                    subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),
-                    body: fax::ack_text(&fr.ack_body, &rules.centre, orders, &received),
-                },
-                now,
-            )?;
+            // Acknowledged now or once verified, by `work_order_room.ack`.
+            super::orders::batch_arrived(conn, rules, now, b, orders)?;
             batch = Some((b, orders, message_id));
         }
         FaxClass::Desk(_) | FaxClass::Triage => {
@@ -230,6 +209,7 @@ pub fn record_failure(
 mod tests {
     use super::*;
     use crate::core::testing::rules;
+    use crate::store::outbox;
     use crate::store::testing::temp_store;
     use chrono::TimeZone;
 
@@ -254,7 +234,9 @@ mod tests {
     #[test]
     fn each_sender_class_and_duplicates() {
         let (_d, mut s) = temp_store();
-        let r = rules();
+        let mut r = rules();
+        // Today's acknowledgment on arrival (the default waits for verification).
+        r.orders.ack = crate::domain::order::AckOn::OnArrival;
         let fr = FaxRules::from_config(&Config::embedded().unwrap());
         let now = Utc::now();
         let mut rec = |i: Intake| s.write(|c| record(c, &r, &fr, now, i)).unwrap();

@@ -8,6 +8,7 @@
 //! Modules: [`tickets`] (reports and workflow steps), [`callbacks`] (the
 //! callback lifecycle), [`messages`] (notices, template fields, Message-IDs),
 //! [`deadlines`] (broken repair promises, the next deadline), [`faxes`],
+//! [`orders`] (work orders from the verified fax to the archive),
 //! [`subscribers`]. The core records what `domain` decides; it holds no rule
 //! of its own.
 //!
@@ -18,6 +19,7 @@ pub mod callbacks;
 pub mod deadlines;
 pub mod faxes;
 pub mod messages;
+pub mod orders;
 pub mod subscribers;
 pub mod tickets;
 pub mod users;
@@ -49,6 +51,8 @@ pub struct Rules {
     pub callbacks: crate::domain::callback::Policy,
     /// Who hears of what, and in which words.
     pub notices: messages::Notices,
+    /// Work orders: acknowledgment, serials, deadlines, the 回单.
+    pub orders: crate::config::WorkOrderRoom,
 }
 
 impl Rules {
@@ -95,6 +99,7 @@ impl Rules {
             depots: c.tickets.depots.clone(),
             callbacks: callbacks::policy(c),
             notices: messages::Notices::from_config(c),
+            orders: c.work_order_room.clone(),
         }
     }
 

@@ -15,6 +15,12 @@ crate::named! {
         SlaBreach = "sla_breach",
         /// To the work-order room: how many orders its fax brought.
         WorkorderAck = "workorder_ack",
+        /// To the work-order room: the count told before was wrong.
+        WorkorderAckCorrection = "workorder_ack_correction",
+        /// To the work-order room: the 回单 of completed orders.
+        WorkorderReturn = "workorder_return",
+        /// To the manager: orders not entered the same day, or a slip overdue.
+        WorkorderOverdue = "workorder_overdue",
     }
 }
 

@@ -118,6 +118,18 @@ crate::named! {
     }
 }
 
+crate::named! {
+    /// What the customer said on an installation callback (回访).
+    pub enum CallbackResult: "callback result" {
+        /// The installation works: the order is complete.
+        Passed = "passed",
+        /// It does not: back to the project manager.
+        Failed = "failed",
+        /// Nobody answered: tried again later.
+        NoAnswer = "no-answer",
+    }
+}
+
 /// A step refused in the state the order is in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {step} an order that is {state}{}", hint(*state, *origin))]

@@ -265,7 +265,11 @@ fn files_under(dir: &Path) -> Vec<String> {
 fn every_kind_of_file_ends_where_it_belongs() {
     let fx = Fixtures::get();
     // Scans take only files still for a minute: a file being written is left alone.
-    let s = site(&[("settle_ms = 2000", "settle_ms = 60000")]);
+    // Today's acknowledgment on arrival (the default waits for verification: tests/it/orders.rs).
+    let s = site(&[
+        ("settle_ms = 2000", "settle_ms = 60000"),
+        ("ack = \"on_verify\"", "ack = \"on_arrival\""),
+    ]);
     // Present before start-up (old enough for the start-up scan), and one a crash left in processing/.
     std::fs::copy(
         fx.path("hylafax_dc.tif"),
