@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultdesk::domain::names::Named;
-use faultdesk::domain::{call, callback, fax, message, staff, ticket};
+use faultdesk::domain::{call, callback, fax, message, order, staff, ticket};
 
 /// The parser of an argument that takes one of the domain's named enums:
 /// `--help` lists the names and a wrong one is refused naming them, both
@@ -68,6 +68,10 @@ pub enum Command {
     /// Calls to the fault line.
     #[command(subcommand)]
     Call(CallCmd),
+    /// Work orders (工单) from the work-order room: verify, enter, dispatch, sign, slip,
+    /// install, callback, 回单, archive.
+    #[command(subcommand)]
+    Order(OrderCmd),
     /// What the running components report (SIP listening, registration).
     Status(JsonFlag),
     /// A consistent copy of the live database, taken while the daemon runs;
@@ -395,4 +399,111 @@ pub struct OutboxArgs {
 pub enum OutboxCmd {
     /// Queue a failed message again (same Message-ID); the daemon sends it.
     Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Work-order batches (one per fax from the room), newest first.
+    Batches {
+        #[arg(long, value_parser = named::<order::BatchState>())]
+        state: Option<order::BatchState>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a batch: the role of each page and the orders' fields; then the
+    /// room is told the verified count.
+    Verify {
+        batch: i64,
+        /// One role per page, comma-separated: order, continuation, cover.
+        #[arg(long, value_delimiter = ',', value_parser = named::<order::PageRole>())]
+        pages: Vec<order::PageRole>,
+        /// The orders' fields as a JSON array (file, or - for stdin): line, account,
+        /// name, contact, address, service, accepted_on, remarks.
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List orders, oldest first.
+    List {
+        #[arg(long, value_parser = named::<order::State>())]
+        state: Option<order::State>,
+        #[arg(long)]
+        batch: Option<i64>,
+        #[arg(long, value_parser = named::<order::Origin>())]
+        origin: Option<order::Origin>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One order with its history.
+    Show {
+        serial: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is late: orders not entered the same day, slips overdue.
+    Late {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Entered the same day (装机单).
+    Enter(SerialArgs),
+    /// On the dispatch register for a project manager (发单登记表).
+    Dispatch {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The project manager (a technician's user name).
+        #[arg(long)]
+        technician: String,
+    },
+    /// The project manager signs for the order (himself, or the clerk records it).
+    Sign(SerialArgs),
+    /// The customer's signed slip (签字单) came back.
+    Slip {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The fax holding the slip's scan.
+        #[arg(long)]
+        fax: Option<i64>,
+        /// An image of the slip.
+        #[arg(long)]
+        file: Option<String>,
+    },
+    /// The installation is done; its callback is scheduled.
+    Install {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The day (YYYY-MM-DD; default today).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
+    /// Record the installation callback (回访单).
+    Callback {
+        #[command(flatten)]
+        order: SerialArgs,
+        #[arg(long, value_parser = named::<order::CallbackResult>())]
+        result: order::CallbackResult,
+        /// 办理情况.
+        #[arg(long)]
+        handling: Option<String>,
+        /// 满意度.
+        #[arg(long)]
+        satisfaction: Option<String>,
+    },
+    /// Queue the 回单 of the completed telecom orders now (the scheduler does
+    /// it after `return_interval_minutes`).
+    Returns {
+        #[arg(long)]
+        json: bool,
+    },
+    /// File the order.
+    Archive(SerialArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SerialArgs {
+    /// The order's serial (流水号), e.g. DW20261126001.
+    pub serial: String,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,6 +9,7 @@ pub mod args;
 mod call;
 mod callbacks;
 mod fax;
+mod order;
 mod ticket;
 
 use anyhow::Result;
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Callbacks(c) => callbacks::callbacks(&cli, &cfg, &rules, c),
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::Call(c) => call::call(&cli, &cfg, &rules, c),
+        Command::Order(o) => order::order(&cli, &cfg, &rules, o),
         Command::Status(f) => admin::status(&cfg, f.json),
         Command::Backup { path, json } => admin::backup(&cli, &cfg, path, *json),
         Command::Restore { path, json } => admin::restore(&cli, &cfg, path, *json),

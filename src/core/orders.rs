@@ -562,11 +562,23 @@ pub struct ReturnSent {
     pub orders: Vec<String>,
 }
 
-/// Queues one 回单 naming every completed telecom order not yet answered,
-/// once the oldest has waited `return_interval` (or at once with `force`).
-/// Each order is named in exactly one 回单: its Message-ID is recorded on
-/// the order in the same transaction.
+/// A person queues the 回单 of the completed telecom orders now, without
+/// waiting for the interval.
 pub fn send_returns(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ReturnSent>, CoreError> {
+    allowed(conn, actor, "send the 回单", HANDLERS)?;
+    queue_returns(conn, rules, actor, now, true)
+}
+
+/// Queues one 回单 naming every completed telecom order not yet answered,
+/// once the oldest has waited `return_interval_minutes` (or at once with
+/// `force`). Each order is named in exactly one 回单: its Message-ID is
+/// recorded on the order in the same transaction.
+fn queue_returns(
     conn: &Connection,
     rules: &Rules,
     actor: &str,
@@ -691,7 +703,7 @@ pub fn overdue(
 ) -> Result<Vec<Overdue>, CoreError> {
     let mut out = Vec::new();
     let domain = &rules.notices.message_id_domain;
-    for b in rows::late_batches(conn, now)? {
+    for b in rows::late_batches(conn, now, true)? {
         if !rows::set_entry_told(conn, b.id, now)? {
             continue;
         }
@@ -782,7 +794,7 @@ pub fn scheduler_pass(
 ) -> Result<Pass, CoreError> {
     Ok(Pass {
         overdue: overdue(conn, rules, now)?,
-        returned: send_returns(conn, rules, "scheduler", now, false)?,
+        returned: queue_returns(conn, rules, "scheduler", now, false)?,
     })
 }
 
@@ -793,6 +805,25 @@ pub fn next_deadline(
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, CoreError> {
     Ok(rows::next_deadline(conn, now, return_interval(rules))?)
+}
+
+/// What is late at `now`: batches whose orders were not all entered the
+/// same day, and orders whose signed slip is overdue (shown in red).
+#[derive(Debug, Clone, Serialize)]
+pub struct Late {
+    pub batches: Vec<Batch>,
+    pub slips: Vec<Order>,
+}
+
+pub fn late(conn: &Connection, now: DateTime<Utc>) -> Result<Late, CoreError> {
+    let slips = rows::list(conn, &rows::Filter::default())?
+        .into_iter()
+        .filter(|o| slip_overdue(o, now))
+        .collect();
+    Ok(Late {
+        batches: rows::late_batches(conn, now, false)?,
+        slips,
+    })
 }
 
 /// An order as listed: the row, whether its slip is overdue (shown in red),
@@ -1102,7 +1133,7 @@ mod tests {
                 .is_none()
         );
         assert!(
-            s.write(|c| send_returns(c, &r, "li", at(19, 10), true))
+            s.write(|c| send_returns(c, &r, "li", at(19, 10)))
                 .unwrap()
                 .is_none()
         );

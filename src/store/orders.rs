@@ -129,16 +129,22 @@ pub fn set_acked(conn: &Connection, id: i64, count: u32) -> Result<(), StoreErro
 }
 
 /// Batches past their entry time with something not entered (the batch not
-/// verified, or an order of it still `verified`), not yet told.
-pub fn late_batches(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Batch>, StoreError> {
+/// verified, or an order of it still `verified`); with `untold`, only those
+/// the manager was not told of yet.
+pub fn late_batches(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    untold: bool,
+) -> Result<Vec<Batch>, StoreError> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {BATCH_COLUMNS} FROM {BATCH_FROM} WHERE b.entry_due_at <= ?1 AND b.entry_told_at IS NULL
+        "SELECT {BATCH_COLUMNS} FROM {BATCH_FROM} WHERE b.entry_due_at <= ?1
+         AND (?2 = 0 OR b.entry_told_at IS NULL)
          AND (b.state = 'received' OR EXISTS
               (SELECT 1 FROM work_orders o WHERE o.batch_id = b.id AND o.state = 'verified'))
          ORDER BY b.id"
     ))?;
     let rows = st
-        .query_map([to_ms(now)], batch_row)?
+        .query_map(params![to_ms(now), untold], batch_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
