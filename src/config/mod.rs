@@ -153,6 +153,9 @@ pub struct Estate {
     pub account_prefix: String,
     pub line_prefixes: Vec<Digits>,
     pub depot: String,
+    /// The telecom's customers live here too, with 029 accounts (2.0.4 电信业务).
+    #[serde(default)]
+    pub telecom_accounts: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,7 +27,7 @@ pub mod users;
 use chrono_tz::Tz;
 
 use crate::config::Config;
-use crate::domain::account::EstateRule;
+use crate::domain::account::{EstateRule, TelecomRule};
 use crate::domain::number::NumberingPlan;
 use crate::domain::tag::DeskRule;
 use crate::store::StoreError;
@@ -39,6 +39,11 @@ pub struct Rules {
     pub plan: NumberingPlan,
     pub tz: Tz,
     pub estates: Vec<EstateRule>,
+    /// The telecom's customers in the estates (029 accounts).
+    pub telecom: TelecomRule,
+    /// (estate tag, line prefix) of every estate: a caller the roster does
+    /// not know is tagged by a prefix of one estate alone.
+    pub line_prefixes: Vec<(String, String)>,
     /// (estate tag, maintenance depot)
     pub estate_depots: Vec<(String, String)>,
     pub desks: Vec<DeskRule>,
@@ -69,6 +74,25 @@ impl Rules {
                     name: e.name.clone(),
                     aliases: e.aliases.clone(),
                     account_prefix: e.account_prefix.clone(),
+                })
+                .collect(),
+            telecom: TelecomRule {
+                area_code: c.numbering.area_code.clone(),
+                local_length: c.numbering.local_length,
+                estates: c
+                    .estates
+                    .iter()
+                    .filter(|e| e.telecom_accounts)
+                    .map(|e| e.tag.clone())
+                    .collect(),
+            },
+            line_prefixes: c
+                .estates
+                .iter()
+                .flat_map(|e| {
+                    e.line_prefixes
+                        .iter()
+                        .map(|p| (e.tag.clone(), p.to_string()))
                 })
                 .collect(),
             estate_depots: c

@@ -221,6 +221,7 @@ pub fn verify(
         let c = order::check(
             input,
             &rules.estates,
+            &rules.telecom,
             &rules.plan,
             &rules.service_types,
             received_on,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::account::{Account, EstateRule};
+use super::account::{Account, EstateRule, TelecomRule};
 use super::mail::message_id;
 use super::number::{NumberingPlan, PhoneKind};
 use super::template::{Placeholders, Template};
@@ -331,11 +331,13 @@ pub struct CheckedOrder {
 }
 
 /// Checks an order's fields: the address must name a room of an estate; an
-/// account, if given, must be that room's; the line must be a local number;
-/// the contact a number; the service one of `services`.
+/// account, if given, must be that room's (or a telecom customer's 029
+/// account of that line, in an estate with telecom customers); the line must
+/// be a local number; the contact a number; the service one of `services`.
 pub fn check(
     input: &OrderInput,
     estates: &[EstateRule],
+    telecom: &TelecomRule,
     plan: &NumberingPlan,
     services: &[String],
     received_on: NaiveDate,
@@ -347,23 +349,9 @@ pub fn check(
     let room = Account::parse_address(&input.address, estates)
         .map_err(|e| field("address", e.to_string()))?;
     // The estate is one of `estates`: parse_address found it there.
-    let code = room.code(estates).unwrap_or_default();
+    let mut code = room.code(estates).unwrap_or_default();
     let paper = room.paper(estates).unwrap_or_default();
-    if let Some(a) = input
-        .account
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        let given = Account::parse(a, estates).map_err(|e| field("account", e.to_string()))?;
-        if given != room {
-            return Err(field(
-                "account",
-                format!("`{a}` is not the account of the address {paper} ({code})"),
-            ));
-        }
-    }
-    let line = match input
+    let mut line = match input
         .line
         .as_deref()
         .map(str::trim)
@@ -380,6 +368,28 @@ pub fn check(
             Some(p.digits)
         }
     };
+    if let Some(a) = input
+        .account
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if telecom.line(a).is_some() {
+            let own = telecom
+                .check(a, Some(&room), line.as_deref(), estates)
+                .map_err(|e| field("account", e.to_string()))?;
+            line = Some(own);
+            code = a.to_string();
+        } else {
+            let given = Account::parse(a, estates).map_err(|e| field("account", e.to_string()))?;
+            if given != room {
+                return Err(field(
+                    "account",
+                    format!("`{a}` is not the account of the address {paper} ({code})"),
+                ));
+            }
+        }
+    }
     let contact = plan
         .normalise(&input.contact)
         .map_err(|e| field("contact", e.to_string()))?
@@ -556,6 +566,14 @@ mod tests {
         .collect()
     }
 
+    fn telecom() -> TelecomRule {
+        TelecomRule {
+            area_code: "029".into(),
+            local_length: 8,
+            estates: vec!["X".into(), "R".into()],
+        }
+    }
+
     fn services() -> Vec<String> {
         vec!["宽带".into(), "固话".into(), "IPTV".into(), "其他".into()]
     }
@@ -690,7 +708,15 @@ mod tests {
             service: "宽带".into(),
             ..Default::default()
         };
-        let c = check(&input, &estates(), &plan(), &services(), day(26)).unwrap();
+        let c = check(
+            &input,
+            &estates(),
+            &telecom(),
+            &plan(),
+            &services(),
+            day(26),
+        )
+        .unwrap();
         assert_eq!(c.line.as_deref(), Some("88831234"));
         assert_eq!(c.account, "dw0120502");
         assert_eq!(c.address, "馨苑1#-2-502");
@@ -701,7 +727,7 @@ mod tests {
         let refused = |f: &dyn Fn(&mut OrderInput)| {
             let mut i = input.clone();
             f(&mut i);
-            check(&i, &estates(), &plan(), &services(), day(26)).unwrap_err()
+            check(&i, &estates(), &telecom(), &plan(), &services(), day(26)).unwrap_err()
         };
         assert_eq!(
             refused(&|i| i.address = "长安路1号".into()).field,
@@ -721,6 +747,25 @@ mod tests {
         assert_eq!(refused(&|i| i.contact = "abc".into()).field, "contact");
         assert_eq!(refused(&|i| i.service = "卫星".into()).field, "service");
         assert_eq!(refused(&|i| i.name = " ".into()).field, "name");
+        // A telecom customer's 029 account: the line's, in an estate with telecom customers.
+        let mut t = input.clone();
+        t.account = Some("02988831234".into());
+        let c = check(&t, &estates(), &telecom(), &plan(), &services(), day(26)).unwrap();
+        assert_eq!(
+            (c.account.as_str(), c.estate.as_str()),
+            ("02988831234", "X")
+        );
+        let e = refused(&|i| i.account = Some("02988830000".into()));
+        assert_eq!(e.field, "account");
+        assert!(e.to_string().contains("not of 88831234"), "{e}");
+        let e = refused(&|i| {
+            i.account = Some("02988831234".into());
+            i.address = "曲江观邸3#-1-1201".into();
+        });
+        assert!(
+            e.to_string().contains("曲江观邸 has no telecom customers"),
+            "{e}"
+        );
     }
 
     #[test]
