@@ -426,12 +426,8 @@ pub enum OrderCmd {
     },
     /// List orders, oldest first.
     List {
-        #[arg(long, value_parser = named::<order::State>())]
-        state: Option<order::State>,
-        #[arg(long)]
-        batch: Option<i64>,
-        #[arg(long, value_parser = named::<order::Origin>())]
-        origin: Option<order::Origin>,
+        #[command(flatten)]
+        filter: OrderFilter,
         #[arg(long)]
         json: bool,
     },
@@ -498,6 +494,25 @@ pub enum OrderCmd {
     },
     /// File the order.
     Archive(SerialArgs),
+    /// Write the orders as the office's Excel sheet (录excel表格).
+    Export {
+        /// The .xlsx file to write.
+        file: PathBuf,
+        #[command(flatten)]
+        filter: OrderFilter,
+    },
+}
+
+/// Which orders a listing or export takes.
+#[derive(Debug, Args)]
+pub struct OrderFilter {
+    #[arg(long, value_parser = named::<order::State>())]
+    pub state: Option<order::State>,
+    /// Only the orders of this batch.
+    #[arg(long)]
+    pub batch: Option<i64>,
+    #[arg(long, value_parser = named::<order::Origin>())]
+    pub origin: Option<order::Origin>,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::io::Read;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::args::{OrderCmd, SerialArgs};
+use super::args::{OrderCmd, OrderFilter, SerialArgs};
 use super::{actor, local, open, print_json};
 use faultdesk::config::Config;
 use faultdesk::core::Rules;
@@ -35,6 +35,14 @@ fn print_order(rules: &Rules, o: &Order, now: chrono::DateTime<Utc>) {
             .map(|d| format!("  签字单时限 {}", local(rules, d)))
             .unwrap_or_default(),
     );
+}
+
+fn rows_filter(f: &OrderFilter) -> rows::Filter {
+    rows::Filter {
+        state: f.state,
+        batch_id: f.batch,
+        origin: f.origin,
+    }
 }
 
 /// Reads the orders' fields from a JSON file, or stdin for `-`.
@@ -134,18 +142,9 @@ pub(super) fn order(
             }
             Ok(())
         }
-        OrderCmd::List {
-            state,
-            batch,
-            origin,
-            json,
-        } => {
+        OrderCmd::List { filter, json } => {
             seen(&mut st, "order.list", None)?;
-            let f = rows::Filter {
-                state: *state,
-                batch_id: *batch,
-                origin: *origin,
-            };
+            let f = rows_filter(filter);
             let list = st.read(|c| rows::list(c, &f))?;
             if *json {
                 let shown: Vec<_> = list
@@ -268,5 +267,14 @@ pub(super) fn order(
             Ok(())
         }
         OrderCmd::Archive(a) => step(&mut st, rules, &who, a, Step::Archive, StepInput::default()),
+        OrderCmd::Export { file, filter } => {
+            let f = rows_filter(filter);
+            let name = file.display().to_string();
+            seen(&mut st, "order.export", Some(&name))?;
+            let bytes = st.read(|c| orders::export_xlsx(c, rules, now, &f))?;
+            std::fs::write(file, bytes).with_context(|| format!("cannot write {name}"))?;
+            println!("orders written to {name}");
+            Ok(())
+        }
     }
 }

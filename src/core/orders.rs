@@ -827,6 +827,91 @@ pub fn late(conn: &Connection, now: DateTime<Utc>) -> Result<Late, CoreError> {
     })
 }
 
+/// The office's order sheet as an XLSX file (its bytes): the manual's
+/// column names, one row per order matching `f`, columns as wide as their
+/// Chinese text needs; an order whose slip is overdue is shown in red.
+pub fn export_xlsx(
+    conn: &Connection,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    f: &rows::Filter,
+) -> Result<Vec<u8>, CoreError> {
+    use rust_xlsxwriter::{Color, Format, Workbook};
+    let list = rows::list(conn, f)?;
+    let day = |d: Option<NaiveDate>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let text = |s: &Option<String>| s.clone().unwrap_or_default();
+    let cells: Vec<Vec<String>> = list
+        .iter()
+        .map(|o| {
+            vec![
+                o.serial.clone(),
+                text(&o.line),
+                o.account.clone(),
+                o.name.clone(),
+                o.contact.clone(),
+                o.address.clone(),
+                o.service.clone(),
+                day(Some(o.accepted_on)),
+                day(Some(o.activation_on)),
+                o.business_office.clone(),
+                o.status_text.clone(),
+                o.broadband_status.clone(),
+                // 备注: the serial (4.1.3), then what else was noted.
+                match &o.remarks {
+                    Some(r) => format!("{} {r}", o.serial),
+                    None => o.serial.clone(),
+                },
+                text(&o.technician),
+                o.slip_due_at.map(|d| local(rules, d)).unwrap_or_default(),
+                day(o.installed_on),
+                day(o.callback_on),
+                text(&o.callback_by),
+                text(&o.handling),
+                text(&o.result),
+                text(&o.satisfaction),
+                o.state.word().to_string(),
+            ]
+        })
+        .collect();
+    let widths = order::column_widths(order::SHEET_COLUMNS, &cells, 6, 60);
+    let xlsx =
+        |e: rust_xlsxwriter::XlsxError| bad("export", format!("the sheet cannot be written: {e}"));
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("工单").map_err(xlsx)?;
+    let head = Format::new().set_bold();
+    let red = Format::new()
+        .set_font_color(Color::RGB(0xA1001B))
+        .set_background_color(Color::RGB(0xFDE8EA));
+    for (c, (name, w)) in order::SHEET_COLUMNS.iter().zip(&widths).enumerate() {
+        // At most 22 columns: the conversions cannot overflow.
+        let col = c as u16;
+        sheet
+            .write_string_with_format(0, col, *name, &head)
+            .map_err(xlsx)?;
+        sheet.set_column_width(col, *w as f64).map_err(xlsx)?;
+    }
+    for (r, (o, row)) in list.iter().zip(&cells).enumerate() {
+        let at = u32::try_from(r + 1).unwrap_or(u32::MAX);
+        let overdue = slip_overdue(o, now);
+        for (c, v) in row.iter().enumerate() {
+            let col = c as u16;
+            if overdue {
+                sheet
+                    .write_string_with_format(at, col, v, &red)
+                    .map_err(xlsx)?;
+            } else {
+                sheet.write_string(at, col, v).map_err(xlsx)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx)?;
+    wb.save_to_buffer().map_err(xlsx)
+}
+
 /// An order as listed: the row, whether its slip is overdue (shown in red),
 /// and its steps.
 #[derive(Debug, Clone, Serialize)]
@@ -927,6 +1012,18 @@ mod tests {
                 input("曲江观邸3号楼1单元1201", "王芳"),
             ],
         }
+    }
+
+    /// A store with the staff and a four-page fax verified as three orders.
+    fn verified_three() -> (tempfile::TempDir, Store, Rules, Verified) {
+        let (d, mut s) = temp_store();
+        let r = rules();
+        staff(&mut s);
+        let b = room_fax(&mut s, &r, "a.tif", 4);
+        let done = s
+            .write(|c| verify(c, &r, "li", at(14, 30), b, &three()))
+            .unwrap();
+        (d, s, r, done)
     }
 
     fn queued(s: &mut Store) -> Vec<crate::store::outbox::Message> {
@@ -1063,13 +1160,7 @@ mod tests {
 
     #[test]
     fn the_whole_flow_and_one_return_slip() {
-        let (_d, mut s) = temp_store();
-        let r = rules();
-        staff(&mut s);
-        let b = room_fax(&mut s, &r, "a.tif", 4);
-        let done = s
-            .write(|c| verify(c, &r, "li", at(14, 30), b, &three()))
-            .unwrap();
+        let (_d, mut s, r, done) = verified_three();
         let serials: Vec<String> = done.orders.iter().map(|o| o.serial.clone()).collect();
         let first = serials[0].as_str();
         // Out of order: refused naming the state.
@@ -1166,6 +1257,54 @@ mod tests {
             ]
         );
         assert_eq!(shown.events[3].actor, "zhao");
+    }
+
+    #[test]
+    fn the_sheet_reads_back_with_the_manuals_columns() {
+        use calamine::{Data, Reader, Xlsx};
+        let (_d, mut s, r, done) = verified_three();
+        let first = done.orders[0].serial.clone();
+        go(&mut s, &r, "li", at(15, 0), &first, Step::Enter).unwrap();
+        go(&mut s, &r, "li", at(15, 10), &first, Step::Dispatch).unwrap();
+        let late = at(15, 10) + Duration::days(4);
+        let bytes = s
+            .read(|c| export_xlsx(c, &r, late, &rows::Filter::default()))
+            .unwrap();
+        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range("工单").unwrap();
+        let cell = |row: usize, col: usize| match range.get((row, col)) {
+            Some(Data::String(v)) => v.clone(),
+            other => format!("{other:?}"),
+        };
+        let header: Vec<String> = (0..order::SHEET_COLUMNS.len())
+            .map(|c| cell(0, c))
+            .collect();
+        assert_eq!(header, order::SHEET_COLUMNS);
+        assert_eq!(range.height(), 4);
+        let row: Vec<String> = (0..order::SHEET_COLUMNS.len())
+            .map(|c| cell(1, c))
+            .collect();
+        assert_eq!(
+            &row[..13],
+            [
+                first.as_str(),
+                "88831234",
+                "dw0120502",
+                "张伟",
+                "13912345678",
+                "馨苑1#-2-502",
+                "宽带",
+                "2026-11-26",
+                "2026-12-03",
+                "金辉营业部",
+                "营业已受理",
+                "正常",
+                first.as_str(),
+            ]
+        );
+        assert_eq!((row[13].as_str(), row[21].as_str()), ("zhao", "已派单"));
+        assert_eq!(cell(2, 5), "融侨城12#-2-803");
+        assert_eq!(cell(3, 21), "已核对");
     }
 
     #[test]

@@ -545,6 +545,94 @@ pub fn notice_message_id(what: &str, key: &str, domain: &str) -> String {
     message_id(&format!("workorder-{what}"), key, domain)
 }
 
+impl State {
+    /// The word the office's sheet and the console use for the state.
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Verified => "已核对",
+            State::Entered => "已录入",
+            State::Dispatched => "已派单",
+            State::Signed => "已签收",
+            State::SlipReturned => "签字单已回",
+            State::Installed => "已装机",
+            State::CalledBack => "已回访",
+            State::ReturnSent => "回单已发",
+            State::Archived => "已归档",
+        }
+    }
+}
+
+/// The columns of the office's order sheet (录excel表格): the 装机单's
+/// fields (4.1.3), then the dispatch, slip, installation and 回访单 (4.1.4).
+pub const SHEET_COLUMNS: &[&str] = &[
+    "流水号",
+    "号码",
+    "账号",
+    "姓名",
+    "联系电话",
+    "地址",
+    "户类",
+    "受理日期",
+    "开通日期",
+    "归属经营部",
+    "目前状态",
+    "宽带状态",
+    "备注",
+    "项目经理",
+    "签字单时限",
+    "装机日期",
+    "回访日期",
+    "回访人",
+    "办理情况",
+    "处理结果",
+    "满意度",
+    "进度",
+];
+
+/// How wide `s` shows in a spreadsheet, in character units: a CJK or
+/// full-width character takes two.
+pub fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let u = u32::from(c);
+            let wide = matches!(u,
+                0x1100..=0x115F
+                | 0x2E80..=0x303E
+                | 0x3041..=0x33FF
+                | 0x3400..=0x4DBF
+                | 0x4E00..=0x9FFF
+                | 0xA000..=0xA4CF
+                | 0xAC00..=0xD7A3
+                | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F
+                | 0xFF00..=0xFF60
+                | 0xFFE0..=0xFFE6
+                | 0x20000..=0x3FFFD);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
+/// Column widths fitting the header and every cell (CJK counted double),
+/// with a margin, between `min` and `max` character units.
+pub fn column_widths(header: &[&str], rows: &[Vec<String>], min: usize, max: usize) -> Vec<usize> {
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let cells = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| display_width(c));
+            let widest = cells
+                .chain(std::iter::once(display_width(h)))
+                .max()
+                .unwrap_or(0);
+            (widest + 2).clamp(min, max)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -766,6 +854,19 @@ mod tests {
             e.to_string().contains("曲江观邸 has no telecom customers"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn sheet_widths_count_chinese_double() {
+        assert_eq!(display_width("dw0120502"), 9);
+        assert_eq!(display_width("馨苑1#-2-502"), 11);
+        assert_eq!(display_width("（全角）"), 8);
+        let rows = vec![vec!["馨苑12#-2-1203".to_string(), "x".into()]];
+        assert_eq!(column_widths(&["地址", "号码"], &rows, 6, 60), vec![15, 6]);
+        let long = vec![vec!["长".repeat(100)]];
+        assert_eq!(column_widths(&["备注"], &long, 6, 60), vec![60]);
+        assert_eq!(SHEET_COLUMNS.len(), 22);
+        assert!(State::ALL.iter().all(|s| !s.word().is_empty()));
     }
 
     #[test]
