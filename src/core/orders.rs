@@ -939,7 +939,7 @@ pub fn slip_overdue(o: &Order, now: DateTime<Utc>) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Config;
     use crate::core::faxes::{self, FaxRules, Intake};
@@ -949,7 +949,7 @@ mod tests {
     use crate::store::faxes::NewFax;
     use crate::store::testing::temp_store;
 
-    fn staff(s: &mut Store) {
+    pub(crate) fn staff(s: &mut Store) {
         s.write(|c| {
             for (n, r) in [
                 ("li", Role::Clerk),
@@ -966,7 +966,7 @@ mod tests {
     }
 
     /// A fax of `pages` pages from the work-order room at 14:05; its batch id.
-    fn room_fax(s: &mut Store, r: &Rules, name: &str, pages: u32) -> i64 {
+    pub(crate) fn room_fax(s: &mut Store, r: &Rules, name: &str, pages: u32) -> i64 {
         let fr = FaxRules::from_config(&Config::embedded().unwrap());
         let intake = Intake {
             fax: NewFax {
@@ -1002,7 +1002,7 @@ mod tests {
         }
     }
 
-    fn three() -> Verification {
+    pub(crate) fn three() -> Verification {
         use PageRole::*;
         Verification {
             pages: vec![Cover, Order, Order, Order],
@@ -1133,7 +1133,7 @@ mod tests {
         assert_eq!(queued(&mut s).len(), 3);
     }
 
-    fn go(
+    pub(crate) fn go(
         s: &mut Store,
         r: &Rules,
         who: &str,
@@ -1148,7 +1148,7 @@ mod tests {
         s.write(|c| step(c, r, who, when, serial, st, &input))
     }
 
-    fn passed(s: &mut Store, r: &Rules, when: DateTime<Utc>, serial: &str) -> Order {
+    pub(crate) fn passed(s: &mut Store, r: &Rules, when: DateTime<Utc>, serial: &str) -> Order {
         let input = CallbackInput {
             result: Some(CallbackResult::Passed),
             satisfaction: Some("满意".into()),
