@@ -41,7 +41,7 @@ fn run_tool(cmd: &mut Command) {
     );
 }
 
-fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf {
+pub(crate) fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf {
     let src = dir.join(format!("{out}.ps"));
     std::fs::write(&src, ps).unwrap();
     let dest = dir.join(out);
@@ -56,7 +56,7 @@ fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf 
 }
 
 /// Sets the ImageDescription (HylaFAX: `TSI\nCallID…`) of page 1.
-fn tiffset_description(file: &Path, text: &str) {
+pub(crate) fn tiffset_description(file: &Path, text: &str) {
     run_tool(Command::new("tiffset").args(["-s", "270", text]).arg(file));
 }
 

@@ -17,7 +17,7 @@ const PYTHON: &str = "/usr/bin/python3";
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/smtpd.py");
 
 /// The SMTP server as a child process.
-struct Smtpd {
+pub(crate) struct Smtpd {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
@@ -26,7 +26,7 @@ struct Smtpd {
 }
 
 impl Smtpd {
-    fn new(port: u16, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Smtpd {
+    pub(crate) fn new(port: u16, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Smtpd {
         std::fs::create_dir_all(dir).unwrap();
         Smtpd {
             child: None,
@@ -41,7 +41,7 @@ impl Smtpd {
     }
 
     /// Starts (or starts again) on the same port; returns when it listens.
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         assert!(
             Path::new(PYTHON).exists(),
             "{PYTHON} is missing: install python3-aiosmtpd (apt-get install python3-aiosmtpd)"
@@ -79,7 +79,7 @@ impl Smtpd {
     }
 
     /// Every message the server accepted.
-    fn log(&self) -> Vec<Value> {
+    pub(crate) fn log(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.join("log.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -95,13 +95,13 @@ impl Drop for Smtpd {
 }
 
 /// The daemon as a child process, its log in `daemon-N.log`.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     log: PathBuf,
 }
 
 impl Daemon {
-    fn start(site: &Site, env: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start(site: &Site, env: &[(&str, &str)]) -> Daemon {
         let n = std::fs::read_dir(site.path())
             .unwrap()
             .filter(|e| {
@@ -137,7 +137,7 @@ impl Daemon {
     }
 
     /// SIGTERM and a clean exit.
-    fn stop(&mut self) -> String {
+    pub(crate) fn stop(&mut self) -> String {
         let ok = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
@@ -161,7 +161,7 @@ impl Drop for Daemon {
 }
 
 /// A site whose outbox sends to 127.0.0.1:`port`, polling and retrying fast.
-fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
+pub(crate) fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
     let port_line = format!("port = {port}");
     let mut edits: Vec<(&str, &str)> = vec![
         ("transport = \"file\"", "transport = \"smtp\""),
