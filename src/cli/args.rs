@@ -424,6 +424,8 @@ pub enum OrderCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Take an order of the centre's own (大为) at the counter: no batch, no 回单.
+    New(NewOrderArgs),
     /// List orders, oldest first.
     List {
         #[command(flatten)]
@@ -519,6 +521,34 @@ pub struct OrderFilter {
 pub struct SerialArgs {
     /// The order's serial (流水号), e.g. DW20261126001.
     pub serial: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An order's fields as the counter takes them (4.1.3).
+#[derive(Debug, Args)]
+pub struct NewOrderArgs {
+    /// 号码: the fixed line, in any written form.
+    #[arg(long)]
+    pub line: Option<String>,
+    /// 账号 (else the address's).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// 姓名.
+    #[arg(long)]
+    pub name: String,
+    /// 联系电话.
+    #[arg(long)]
+    pub contact: String,
+    /// 地址, e.g. 馨苑1#-2-502.
+    #[arg(long)]
+    pub address: String,
+    /// 户类: one of the configured service types.
+    #[arg(long)]
+    pub service: String,
+    /// 备注 besides the serial.
+    #[arg(long)]
+    pub remarks: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

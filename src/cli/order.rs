@@ -142,6 +142,24 @@ pub(super) fn order(
             }
             Ok(())
         }
+        OrderCmd::New(n) => {
+            let input = OrderInput {
+                line: n.line.clone(),
+                account: n.account.clone(),
+                name: n.name.clone(),
+                contact: n.contact.clone(),
+                address: n.address.clone(),
+                service: n.service.clone(),
+                accepted_on: None,
+                remarks: n.remarks.clone(),
+            };
+            let o = st.write(|c| orders::new_own(c, rules, &who, now, &input))?;
+            if n.json {
+                return print_json(&o);
+            }
+            print_order(rules, &o, now);
+            Ok(())
+        }
         OrderCmd::List { filter, json } => {
             seen(&mut st, "order.list", None)?;
             let f = rows_filter(filter);

@@ -218,15 +218,7 @@ pub fn verify(
     let received_on = b.received_at.with_timezone(&rules.tz).date_naive();
     let mut checked = Vec::with_capacity(groups.len());
     for (i, (input, pages)) in v.orders.iter().zip(&groups).enumerate() {
-        let c = order::check(
-            input,
-            &rules.estates,
-            &rules.telecom,
-            &rules.plan,
-            &rules.service_types,
-            received_on,
-        )
-        .map_err(|e| CoreError::BadInput {
+        let c = check(rules, input, received_on).map_err(|e| CoreError::BadInput {
             field: e.field,
             why: format!("order {} (page {}): {}", i + 1, pages[0], e.why),
         })?;
@@ -234,30 +226,12 @@ pub fn verify(
     }
     let mut ids = Vec::new();
     for (c, pages) in checked {
-        let serial = next_serial(conn, rules, &c.estate, &c.service, c.accepted_on)?;
-        let new = NewOrder {
-            serial: serial.clone(),
+        let at = Placement {
             batch_id: Some(batch_id),
             pages,
-            origin: Some(Origin::Telecom),
-            activation_on: order::activation_date(c.accepted_on, rules.orders.activation_days),
-            business_office: rules.orders.business_office.clone(),
-            status_text: rules.orders.status_text.clone(),
-            broadband_status: rules.orders.broadband_status.clone(),
-            fields: c,
+            origin: Origin::Telecom,
         };
-        let id = rows::insert(conn, &new, now)?;
-        let detail = json!({ "batch": batch_id, "pages": new.pages });
-        rows::add_event(conn, id, now, actor, "verified", &detail)?;
-        audit::record(
-            conn,
-            now,
-            actor,
-            "order.verify",
-            Some(&serial),
-            Some(&detail.to_string()),
-        )?;
-        ids.push(id);
+        ids.push(record(conn, rules, actor, now, c, at)?);
     }
     let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
     rows::set_verified(conn, batch_id, &v.pages, count, actor, now)?;
@@ -272,6 +246,93 @@ pub fn verify(
         orders,
         queued,
     })
+}
+
+/// An order's fields checked by the configured estates, numbering and services.
+fn check(
+    rules: &Rules,
+    input: &OrderInput,
+    accepted: NaiveDate,
+) -> Result<order::CheckedOrder, order::FieldError> {
+    order::check(
+        input,
+        &rules.estates,
+        &rules.telecom,
+        &rules.plan,
+        &rules.service_types,
+        accepted,
+    )
+}
+
+/// Where an order comes from: the room's batch (its pages) or the counter.
+struct Placement {
+    batch_id: Option<i64>,
+    pages: Vec<u32>,
+    origin: Origin,
+}
+
+/// Records a checked order (`verified`) with its serial, event and audit row.
+fn record(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    c: order::CheckedOrder,
+    at: Placement,
+) -> Result<i64, CoreError> {
+    let Placement {
+        batch_id,
+        pages,
+        origin,
+    } = at;
+    let detail = &json!({ "batch": batch_id, "pages": pages, "origin": origin });
+    let serial = next_serial(conn, rules, &c.estate, &c.service, c.accepted_on)?;
+    let new = NewOrder {
+        serial: serial.clone(),
+        batch_id,
+        pages,
+        origin: Some(origin),
+        activation_on: order::activation_date(c.accepted_on, rules.orders.activation_days),
+        business_office: rules.orders.business_office.clone(),
+        status_text: rules.orders.status_text.clone(),
+        broadband_status: rules.orders.broadband_status.clone(),
+        fields: c,
+    };
+    let id = rows::insert(conn, &new, now)?;
+    rows::add_event(conn, id, now, actor, "verified", detail)?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        "order.verify",
+        Some(&serial),
+        Some(&detail.to_string()),
+    )?;
+    Ok(id)
+}
+
+/// An order of the centre's own (大为, taken at the counter, 1.1): checked
+/// like the room's, with no batch and no 回单.
+pub fn new_own(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    input: &OrderInput,
+) -> Result<Order, CoreError> {
+    allowed(conn, actor, "take an order", HANDLERS)?;
+    let today = now.with_timezone(&rules.tz).date_naive();
+    let c = check(rules, input, today).map_err(|e| CoreError::BadInput {
+        field: e.field,
+        why: e.why,
+    })?;
+    let at = Placement {
+        batch_id: None,
+        pages: vec![],
+        origin: Origin::Own,
+    };
+    let id = record(conn, rules, actor, now, c, at)?;
+    load(conn, id)
 }
 
 fn load(conn: &Connection, id: i64) -> Result<Order, CoreError> {
@@ -1257,6 +1318,45 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(shown.events[3].actor, "zhao");
+    }
+
+    #[test]
+    fn the_centres_own_order_gets_no_return_slip() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        staff(&mut s);
+        let mut own = input("馨苑2#-1-101", "赵六");
+        own.service = "固话".into();
+        let o = s.write(|c| new_own(c, &r, "li", at(10, 0), &own)).unwrap();
+        assert_eq!((o.origin, o.batch_id), (Some(Origin::Own), None));
+        assert_eq!(o.serial, "dw20261126001");
+        let n = o.serial.clone();
+        for st in [
+            Step::Enter,
+            Step::Dispatch,
+            Step::Sign,
+            Step::ReturnSlip,
+            Step::Install,
+        ] {
+            let who = if st == Step::Sign { "zhao" } else { "li" };
+            go(&mut s, &r, who, at(10, 30), &n, st).unwrap();
+        }
+        passed(&mut s, &r, at(11, 0), &n);
+        assert!(
+            s.write(|c| send_returns(c, &r, "li", at(13, 0)))
+                .unwrap()
+                .is_none()
+        );
+        let o = go(&mut s, &r, "li", at(13, 0), &n, Step::Archive).unwrap();
+        assert_eq!(o.state, State::Archived);
+        let e = s
+            .write(|c| new_own(c, &r, "zhao", at(10, 0), &own))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("only clerk or manager may take an order"),
+            "{e}"
+        );
     }
 
     #[test]
