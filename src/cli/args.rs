@@ -119,6 +119,22 @@ pub enum FaxCmd {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Triage a fax from an unknown sender: attach it to a ticket, make it a
+    /// work-order batch, or set it aside as junk with a reason.
+    Triage {
+        id: i64,
+        /// Attach it to this ticket (e.g. a desk's).
+        #[arg(long, conflicts_with_all = ["batch", "junk"], required_unless_present_any = ["batch", "junk"])]
+        ticket: Option<String>,
+        /// Make it a work-order batch (the room's fax from an unknown machine).
+        #[arg(long, conflicts_with = "junk")]
+        batch: bool,
+        /// Set it aside as junk, with the reason.
+        #[arg(long)]
+        junk: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// HylaFAX faxrcvd hook: hand a finished fax and its metadata to the spool.
     Faxrcvd {
         /// The received file (recvq/faxNNNNN.tif).

@@ -115,6 +115,40 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
             }
             Ok(())
         }
+        FaxCmd::Triage {
+            id,
+            ticket,
+            batch,
+            junk,
+            json,
+        } => {
+            use faultdesk::core::faxes::{FaxRules, TriageInput, triage};
+            let who = actor(cli, &st)?;
+            let input = match (ticket, junk) {
+                (Some(t), _) => TriageInput::Ticket(t.clone()),
+                (None, Some(r)) => TriageInput::Junk(r.clone()),
+                (None, None) if *batch => TriageInput::Batch,
+                (None, None) => bail!(UsageError(
+                    "give --ticket N, --batch or --junk REASON".into()
+                )),
+            };
+            let fr = FaxRules::from_config(cfg);
+            let done = st.write(|c| triage(c, rules, &fr, &who, Utc::now(), *id, &input))?;
+            if *json {
+                return print_json(&done);
+            }
+            println!(
+                "fax {id}: {}{}",
+                done.decision.action,
+                done.ticket
+                    .as_deref()
+                    .map(|t| format!(" → ticket {t}"))
+                    .or(done.batch_id.map(|b| format!(" → batch {b}")))
+                    .or(done.decision.reason.as_deref().map(|r| format!(" ({r})")))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
         FaxCmd::Preview { id, page, output } => {
             // A fax's pages may show customers' data: the look is recorded under a person.
             let who = actor(cli, &st)?;

@@ -46,7 +46,12 @@ fn bad(field: &'static str, why: impl Into<String>) -> CoreError {
 
 /// The active user `name`, if their role may take `what`: clerks and the
 /// manager handle orders; a technician (project manager) signs for them.
-fn allowed(conn: &Connection, name: &str, what: &str, roles: &[Role]) -> Result<Role, CoreError> {
+pub(super) fn allowed(
+    conn: &Connection,
+    name: &str,
+    what: &str,
+    roles: &[Role],
+) -> Result<Role, CoreError> {
     let u = super::person(conn, name)?;
     if roles.contains(&u.role) {
         return Ok(u.role);
@@ -62,7 +67,7 @@ fn allowed(conn: &Connection, name: &str, what: &str, roles: &[Role]) -> Result<
     ))
 }
 
-const HANDLERS: &[Role] = &[Role::Clerk, Role::Manager];
+pub(super) const HANDLERS: &[Role] = &[Role::Clerk, Role::Manager];
 
 /// The received time of a batch as the room's messages write it.
 fn received_text(rules: &Rules, b: &Batch) -> String {

@@ -41,6 +41,7 @@ stored_as_name!(
     call::IdentityHeader,
     fax::State,
     fax::ClassName,
+    fax::Triage,
     message::State,
     message::Purpose,
     staff::Role,

@@ -290,6 +290,16 @@ CREATE INDEX callbacks_ticket ON callbacks (ticket_id);
 CREATE UNIQUE INDEX callbacks_pending_phone ON callbacks (phone)
     WHERE state = 'pending' AND kind = 'missed_call';
 
+-- What a person decided for a fax from an unknown sender (the fax inbox's
+-- triage): attached to a ticket, made a work-order batch, or set aside.
+CREATE TABLE fax_triage (
+    fax_id      INTEGER PRIMARY KEY REFERENCES faxes (id),
+    action      TEXT NOT NULL CHECK (action IN ('ticket', 'batch', 'junk')),
+    reason      TEXT,
+    actor       TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+
 -- Work orders (工单): the room's installation orders and the centre's own.
 CREATE TABLE work_orders (
     id               INTEGER PRIMARY KEY,
