@@ -478,5 +478,7 @@ mod tests {
         let again = call(&mut s, "88837777");
         assert!(again.repeat && again.ticket.number == t.ticket.number);
         assert_eq!(call(&mut s, "68697777").ticket.tag, None);
+        // The centre's own office line is nobody's estate.
+        assert_eq!(call(&mut s, "88833014").ticket.tag, None);
     }
 }

@@ -44,6 +44,8 @@ pub struct Rules {
     /// (estate tag, line prefix) of every estate: a caller the roster does
     /// not know is tagged by a prefix of one estate alone.
     pub line_prefixes: Vec<(String, String)>,
+    /// The centre's own lines (fault line, office line and fax): never a customer's.
+    pub own_lines: Vec<String>,
     /// (estate tag, maintenance depot)
     pub estate_depots: Vec<(String, String)>,
     pub desks: Vec<DeskRule>,
@@ -95,6 +97,14 @@ impl Rules {
                         .map(|p| (e.tag.clone(), p.to_string()))
                 })
                 .collect(),
+            own_lines: [
+                &c.centre.fault_line,
+                &c.centre.office_line,
+                &c.centre.office_fax,
+            ]
+            .iter()
+            .map(|n| n.to_string())
+            .collect(),
             estate_depots: c
                 .estates
                 .iter()

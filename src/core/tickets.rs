@@ -112,10 +112,12 @@ pub fn report(
         &rules.desks,
         sub.as_ref().map(|s| s.subscriber.estate.as_str()),
     );
-    // Nobody in the roster: a line prefix of one estate alone tells.
+    // Nobody in the roster: a line prefix of one estate alone tells (the
+    // centre's own lines are nobody's).
     if origin == Origin::Untagged
         && let Some(t) = caller
             .as_ref()
+            .filter(|c| !rules.own_lines.iter().any(|o| o == c.as_str()))
             .and_then(|c| tag::estate_by_line(c, &rules.line_prefixes))
     {
         origin = Origin::Estate(t.to_string());

@@ -859,10 +859,10 @@ mod tests {
     #[test]
     fn sheet_widths_count_chinese_double() {
         assert_eq!(display_width("dw0120502"), 9);
-        assert_eq!(display_width("馨苑1#-2-502"), 11);
+        assert_eq!(display_width("馨苑1#-2-502"), 12);
         assert_eq!(display_width("（全角）"), 8);
         let rows = vec![vec!["馨苑12#-2-1203".to_string(), "x".into()]];
-        assert_eq!(column_widths(&["地址", "号码"], &rows, 6, 60), vec![15, 6]);
+        assert_eq!(column_widths(&["地址", "号码"], &rows, 6, 60), vec![16, 6]);
         let long = vec![vec!["长".repeat(100)]];
         assert_eq!(column_widths(&["备注"], &long, 6, 60), vec![60]);
         assert_eq!(SHEET_COLUMNS.len(), 22);
