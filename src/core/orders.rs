@@ -204,14 +204,23 @@ pub fn verify(
 ) -> Result<Verified, CoreError> {
     allowed(conn, actor, "verify a batch", HANDLERS)?;
     let b = load_batch(conn, batch_id)?;
-    if b.state != BatchState::Received {
+    // Verified before: the count may be corrected while no order is entered.
+    let before = rows::list(
+        conn,
+        &rows::Filter {
+            batch_id: Some(batch_id),
+            ..Default::default()
+        },
+    )?;
+    if let Some(o) = before.iter().find(|o| o.state != State::Verified) {
         return Err(bad(
             "batch",
             format!(
-                "{batch_id}: already {} by {} ({} orders)",
+                "{batch_id}: already {} by {}, and order {} is {}: its count can only be corrected before an order is entered",
                 b.state,
                 b.verified_by.as_deref().unwrap_or("-"),
-                b.orders
+                o.serial,
+                o.state
             ),
         ));
     }
@@ -228,6 +237,11 @@ pub fn verify(
             why: format!("order {} (page {}): {}", i + 1, pages[0], e.why),
         })?;
         checked.push((c, pages.clone()));
+    }
+    if b.state == BatchState::Verified {
+        let gone = rows::delete_unentered(conn, batch_id)?;
+        let detail = json!({ "batch": batch_id, "replaced": gone }).to_string();
+        audit::record(conn, now, actor, "order.reverify", None, Some(&detail))?;
     }
     let mut ids = Vec::new();
     for (c, pages) in checked {
@@ -1159,12 +1173,50 @@ pub(crate) mod tests {
             msgs[0].body,
             "金辉社区通信服务中心已收到贵室工单 3 张(2026-11-26 14:05)"
         );
-        // A second verification is refused naming the state.
-        let e = s
+        // Verified again with the same count: nothing more is sent.
+        let again = s
             .write(|c| verify(c, &r, "li", at(14, 40), b, &three()))
+            .unwrap();
+        assert!(again.queued.is_none());
+        assert_eq!(queued(&mut s).len(), 1);
+        // A count corrected after the acknowledgment: one correction.
+        let mut two = three();
+        two.pages = vec![
+            PageRole::Cover,
+            PageRole::Order,
+            PageRole::Continuation,
+            PageRole::Order,
+        ];
+        two.orders.pop();
+        let fixed = s
+            .write(|c| verify(c, &r, "li", at(14, 45), b, &two))
+            .unwrap();
+        assert_eq!(fixed.orders.len(), 2);
+        assert_eq!(fixed.batch.acked_count, Some(2));
+        let msgs = queued(&mut s);
+        assert_eq!(msgs.len(), 2);
+        assert!(
+            msgs[1].body.contains("应为 2 张,前报 3 张"),
+            "{}",
+            msgs[1].body
+        );
+        let all = s.read(|c| rows::list(c, &rows::Filter::default())).unwrap();
+        assert_eq!(all.len(), 2);
+        // Once an order is entered, the count stands.
+        go(
+            &mut s,
+            &r,
+            "li",
+            at(15, 0),
+            &fixed.orders[0].serial,
+            Step::Enter,
+        )
+        .unwrap();
+        let e = s
+            .write(|c| verify(c, &r, "li", at(15, 5), b, &three()))
             .unwrap_err();
         assert!(e.to_string().contains("already verified"), "{e}");
-        assert_eq!(queued(&mut s).len(), 1);
+        assert_eq!(queued(&mut s).len(), 2);
     }
 
     #[test]

@@ -315,6 +315,26 @@ pub fn insert(conn: &Connection, o: &NewOrder, now: DateTime<Utc>) -> Result<i64
     Ok(conn.last_insert_rowid())
 }
 
+/// Removes the orders of batch `batch_id` that are still `verified` (a
+/// count corrected before any was entered) and their events; their serials.
+pub fn delete_unentered(conn: &Connection, batch_id: i64) -> Result<Vec<String>, StoreError> {
+    let serials = {
+        let mut st = conn.prepare_cached(
+            "SELECT serial FROM work_orders WHERE batch_id = ?1 AND state = 'verified' ORDER BY id",
+        )?;
+        st.query_map([batch_id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?
+    };
+    conn.prepare_cached(
+        "DELETE FROM work_order_events WHERE order_id IN
+         (SELECT id FROM work_orders WHERE batch_id = ?1 AND state = 'verified')",
+    )?
+    .execute([batch_id])?;
+    conn.prepare_cached("DELETE FROM work_orders WHERE batch_id = ?1 AND state = 'verified'")?
+        .execute([batch_id])?;
+    Ok(serials)
+}
+
 /// Saves what the steps change.
 pub fn save(conn: &Connection, o: &Order) -> Result<(), StoreError> {
     conn.prepare_cached(
