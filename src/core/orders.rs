@@ -572,7 +572,14 @@ pub fn callback(
         CallbackResult::Failed => callback::Step::Fail,
         CallbackResult::NoAnswer => callback::Step::NoAnswer,
     };
-    let change = super::callbacks::take(conn, rules, actor, now, &mut cb, cb_step)?;
+    // A customer reached after the callback escalated (or was settled) is
+    // still recorded on the order, as a ticket's callback is.
+    let settled = cb.state != callback::State::Pending && step.is_some();
+    let cb_state = if settled {
+        cb.state
+    } else {
+        super::callbacks::take(conn, rules, actor, now, &mut cb, cb_step)?.state
+    };
     let today = now.with_timezone(&rules.tz).date_naive();
     o.callback_on = Some(today);
     o.callback_by = Some(actor.to_string());
@@ -581,7 +588,7 @@ pub fn callback(
     o.result = Some(result.as_str().to_string());
     let detail = json!({
         "result": result, "handling": input.handling, "satisfaction": input.satisfaction,
-        "callback": cb_id, "callback_state": change.state,
+        "callback": cb_id, "callback_state": cb_state,
     });
     match step {
         None => {
@@ -1266,6 +1273,20 @@ pub(crate) mod tests {
         s.write(|c| step(c, r, who, when, serial, st, &input))
     }
 
+    /// Entered, dispatched to zhao, signed by him, slip back, installed at `when`.
+    pub(crate) fn installed(s: &mut Store, r: &Rules, serial: &str, when: DateTime<Utc>) {
+        for st in [
+            Step::Enter,
+            Step::Dispatch,
+            Step::Sign,
+            Step::ReturnSlip,
+            Step::Install,
+        ] {
+            let who = if st == Step::Sign { "zhao" } else { "li" };
+            go(s, r, who, when, serial, st).unwrap();
+        }
+    }
+
     pub(crate) fn passed(s: &mut Store, r: &Rules, when: DateTime<Utc>, serial: &str) -> Order {
         let input = CallbackInput {
             result: Some(CallbackResult::Passed),
@@ -1378,6 +1399,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_unanswered_installation_callback_is_retried_then_escalated() {
+        let (_d, mut s, r, done) = verified_three();
+        let n = done.orders[0].serial.clone();
+        installed(&mut s, &r, &n, at(10, 30));
+        let no_answer = CallbackInput {
+            result: Some(CallbackResult::NoAnswer),
+            ..Default::default()
+        };
+        let mut last = None;
+        for i in 0..4 {
+            let o = s
+                .write(|c| callback(c, &r, "zhang", at(11, i), &n, &no_answer))
+                .unwrap();
+            assert_eq!(o.state, State::Installed);
+            last = o.callback_id;
+        }
+        let cb = s
+            .read(|c| callback_rows::get(c, last.unwrap()))
+            .unwrap()
+            .unwrap();
+        assert_eq!((cb.state, cb.attempts), (callback::State::Escalated, 4));
+        let told = queued(&mut s)
+            .into_iter()
+            .filter(|m| m.purpose == Purpose::CallbackEscalation)
+            .count();
+        assert_eq!(told, 1);
+        // Escalated: no further attempt is counted; the customer reached later still passes.
+        let e = s
+            .write(|c| callback(c, &r, "zhang", at(12, 0), &n, &no_answer))
+            .unwrap_err();
+        assert!(e.to_string().contains("escalated"), "{e}");
+        assert_eq!(passed(&mut s, &r, at(15, 0), &n).state, State::CalledBack);
+    }
+
+    #[test]
     fn the_centres_own_order_gets_no_return_slip() {
         let (_d, mut s) = temp_store();
         let r = rules();
@@ -1388,16 +1444,7 @@ pub(crate) mod tests {
         assert_eq!((o.origin, o.batch_id), (Some(Origin::Own), None));
         assert_eq!(o.serial, "dw20261126001");
         let n = o.serial.clone();
-        for st in [
-            Step::Enter,
-            Step::Dispatch,
-            Step::Sign,
-            Step::ReturnSlip,
-            Step::Install,
-        ] {
-            let who = if st == Step::Sign { "zhao" } else { "li" };
-            go(&mut s, &r, who, at(10, 30), &n, st).unwrap();
-        }
+        installed(&mut s, &r, &n, at(10, 30));
         passed(&mut s, &r, at(11, 0), &n);
         assert!(
             s.write(|c| send_returns(c, &r, "li", at(13, 0)))
