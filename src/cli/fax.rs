@@ -68,21 +68,28 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
             Ok(())
         }
         FaxCmd::Show { id, json: json_out } => {
-            let (f, batch, ack) = st.read(|c| {
+            let (f, batch, ack, verified, triage) = st.read(|c| {
                 let f =
                     faxes::get(c, *id)?.ok_or_else(|| anyhow::anyhow!("fax {id}: no such fax"))?;
                 let batch = faxes::batch_of(c, *id)?;
-                let ack = match &batch {
-                    Some(b) => store::outbox::by_message_id(c, &b.ack_message)?,
-                    None => None,
+                let (ack, verified) = match &batch {
+                    Some(b) => (
+                        store::outbox::by_message_id(c, &b.ack_message)?,
+                        store::orders::batch(c, b.id)?,
+                    ),
+                    None => (None, None),
                 };
-                Ok::<_, anyhow::Error>((f, batch, ack))
+                let triage = faxes::triage_of(c, *id)?;
+                Ok::<_, anyhow::Error>((f, batch, ack, verified, triage))
             })?;
             if *json_out {
                 let mut v = serde_json::to_value(&f)?;
                 if let Some(o) = v.as_object_mut() {
                     o.insert("batch".into(), serde_json::to_value(&batch)?);
                     o.insert("acknowledgment".into(), serde_json::to_value(&ack)?);
+                    // The batch's verification: its state, page roles, the count told.
+                    o.insert("verification".into(), serde_json::to_value(&verified)?);
+                    o.insert("triage".into(), serde_json::to_value(&triage)?);
                 }
                 return print_json(&v);
             }
@@ -105,6 +112,22 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
                 println!(
                     "  batch     {} ({} orders), acknowledgment {}",
                     b.id, b.orders, b.ack_message
+                );
+            }
+            if let Some(b) = &verified {
+                println!(
+                    "  verified  {} ({} told)",
+                    b.state,
+                    b.acked_count
+                        .map_or_else(|| "nothing".into(), |n| n.to_string())
+                );
+            }
+            if let Some(t) = &triage {
+                println!(
+                    "  triage    {} by {} {}",
+                    t.action,
+                    t.actor,
+                    t.reason.as_deref().unwrap_or("")
                 );
             }
             if let Some(r) = &f.reason {

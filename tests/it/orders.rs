@@ -146,6 +146,12 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
         "{serials:?}"
     );
     assert_eq!(done["orders"][1]["pages"], json!([3]));
+    let fax = site.json(&["fax", "show", &batch["fax_id"].to_string()]);
+    assert_eq!(fax["verification"]["state"], "verified", "{fax}");
+    assert_eq!(
+        fax["verification"]["page_roles"],
+        json!(["cover", "order", "order", "order"])
+    );
     wait_until("one acknowledgment reaches the server", || {
         !to_room(&smtp).is_empty()
     });
