@@ -504,3 +504,68 @@ pub fn events(conn: &Connection, order_id: i64) -> Result<Vec<Event>, StoreError
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MIGRATIONS, Options, Store};
+
+    /// A database made before work orders: its batches were acknowledged on
+    /// arrival, its callbacks survive the rebuild that admits the new kind.
+    #[test]
+    fn the_migration_keeps_batches_and_callbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )
+            .unwrap();
+            let before = MIGRATIONS
+                .iter()
+                .position(|(n, _)| *n == "0006_work_orders")
+                .unwrap();
+            for (name, sql) in &MIGRATIONS[..before] {
+                c.execute_batch(sql).unwrap();
+                c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [name])
+                    .unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO faxes (id, identity, name, path, state, class, size, pages, received_at, recorded_at)
+                 VALUES (1, 'i', 'a.tif', 'a.tif', 'recorded', 'workorders', 1, 4, 0, 0);
+                 INSERT INTO workorder_batches (id, fax_id, orders, ack_message, received_at, created_at)
+                 VALUES (1, 1, 4, '<workorder-ack.1@x>', 0, 0);
+                 INSERT INTO callbacks (id, kind, phone, state, due_at, created_at, updated_at)
+                 VALUES (7, 'missed_call', '13912345678', 'pending', 5, 0, 0);",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path, &Options::default()).unwrap();
+        let b = s.read(|c| super::batch(c, 1)).unwrap().unwrap();
+        assert_eq!((b.acked_count, b.state.as_str()), (Some(4), "received"));
+        let cb = s
+            .read(|c| crate::store::callbacks::get(c, 7))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cb.phone.as_deref(), Some("13912345678"));
+        s.write(|c| {
+            c.execute(
+                "INSERT INTO callbacks (kind, phone, state, due_at, created_at, updated_at)
+                 VALUES ('installation', '13900000000', 'pending', 5, 0, 0)",
+                [],
+            )
+            .map_err(super::StoreError::from)
+        })
+        .unwrap();
+        // The one pending missed call per number still holds.
+        let twice = s.write(|c| {
+            c.execute(
+                "INSERT INTO callbacks (kind, phone, state, due_at, created_at, updated_at)
+                 VALUES ('missed_call', '13912345678', 'pending', 5, 0, 0)",
+                [],
+            )
+            .map_err(super::StoreError::from)
+        });
+        assert!(twice.is_err());
+    }
+}
