@@ -104,35 +104,25 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             depot,
             technician,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Dispatch,
-            StepInput {
+        } => {
+            let input = StepInput {
                 depot: depot.clone(),
                 technician: technician.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Dispatch, input, *json)
+        }
         TicketCmd::Repaired {
             number,
             cause,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Repair,
-            StepInput {
+        } => {
+            let input = StepInput {
                 cause: cause.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Repair, input, *json)
+        }
         TicketCmd::Callback {
             number,
             result,
@@ -146,30 +136,18 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 CallbackResult::Failed => Step::CallbackFailed,
                 CallbackResult::NoAnswer => Step::CallbackNoAnswer,
             };
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                s,
-                StepInput {
-                    satisfaction: satisfaction.clone(),
-                    note: note.clone(),
-                    close_on_pass: !keep_open,
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                satisfaction: satisfaction.clone(),
+                note: note.clone(),
+                close_on_pass: !keep_open,
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, s, input, *json)
         }
-        TicketCmd::Close { number, json } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Close,
-            StepInput::default(),
-            *json,
-        ),
+        TicketCmd::Close { number, json } => {
+            let input = StepInput::default();
+            step(cli, &mut st, rules, number, Step::Close, input, *json)
+        }
         TicketCmd::Reopen {
             number,
             reason,
@@ -180,18 +158,11 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                     "--reason must say why the fault is registered again".into()
                 ));
             }
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                Step::Reopen,
-                StepInput {
-                    note: Some(reason.clone()),
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                note: Some(reason.clone()),
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, Step::Reopen, input, *json)
         }
         TicketCmd::Sla {
             number,

@@ -229,16 +229,12 @@ pub fn report(
     };
     rows::insert(conn, &mut t)?;
     let detail = json!({ "source": r.source, "caller_raw": r.caller_raw, "extra": r.detail });
+    // A new ticket comes from nowhere into its first state.
     rows::add_event(
         conn,
         &NewEvent {
-            ticket_id: t.id,
-            at: now,
-            actor,
-            kind: EventKind::Reported,
             from: None,
-            to: Some(State::New),
-            detail: Some(&detail),
+            ..NewEvent::on(&t, now, actor, EventKind::Reported, &detail)
         },
     )?;
     Ok(Reported {
@@ -271,13 +267,8 @@ fn transition(
     rows::add_event(
         conn,
         &NewEvent {
-            ticket_id: t.id,
-            at: now,
-            actor,
-            kind: step.into(),
             from: Some(from),
-            to: Some(to),
-            detail: Some(detail),
+            ..NewEvent::on(t, now, actor, step.into(), detail)
         },
     )?;
     Ok(())

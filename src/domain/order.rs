@@ -29,23 +29,23 @@ crate::named! {
     /// Where a work order stands.
     pub enum State: "order state" {
         /// Found on a verified fax page; not yet entered (装机单).
-        Verified = "verified",
+        Verified = "verified" / "已核对",
         /// Entered the same day (必须当日出装机单).
-        Entered = "entered",
+        Entered = "entered" / "已录入",
         /// On the dispatch register (发单登记表) for a project manager.
-        Dispatched = "dispatched",
+        Dispatched = "dispatched" / "已派单",
         /// The project manager signed for it.
-        Signed = "signed",
+        Signed = "signed" / "已签收",
         /// The customer's signed slip (签字单) came back.
-        SlipReturned = "slip_returned",
+        SlipReturned = "slip_returned" / "签字单已回",
         /// The installation is recorded.
-        Installed = "installed",
+        Installed = "installed" / "已装机",
         /// The customer was called back and the installation passed (回访).
-        CalledBack = "called_back",
+        CalledBack = "called_back" / "已回访",
         /// The 回单 to the work-order room is queued (telecom orders only).
-        ReturnSent = "return_sent",
+        ReturnSent = "return_sent" / "回单已发",
         /// Done and filed.
-        Archived = "archived",
+        Archived = "archived" / "已归档",
     }
 }
 
@@ -543,23 +543,6 @@ pub fn return_message_id(order_ids: &[i64], domain: &str) -> String {
 /// The Message-ID of a notice to the manager about an order deadline.
 pub fn notice_message_id(what: &str, key: &str, domain: &str) -> String {
     message_id(&format!("workorder-{what}"), key, domain)
-}
-
-impl State {
-    /// The word the office's sheet and the console use for the state.
-    pub fn word(self) -> &'static str {
-        match self {
-            State::Verified => "已核对",
-            State::Entered => "已录入",
-            State::Dispatched => "已派单",
-            State::Signed => "已签收",
-            State::SlipReturned => "签字单已回",
-            State::Installed => "已装机",
-            State::CalledBack => "已回访",
-            State::ReturnSent => "回单已发",
-            State::Archived => "已归档",
-        }
-    }
 }
 
 /// The columns of the office's order sheet (录excel表格): the 装机单's

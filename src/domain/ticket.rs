@@ -13,28 +13,16 @@ use serde::{Deserialize, Serialize};
 crate::named! {
     /// Where a ticket stands.
     pub enum State: "ticket state" {
-        New = "new",
-        Dispatched = "dispatched",
-        Repaired = "repaired",
-        CalledBack = "called_back",
-        Closed = "closed",
-        Reopened = "reopened",
+        New = "new" / "已接收",
+        Dispatched = "dispatched" / "已下发",
+        Repaired = "repaired" / "已修好 ✓",
+        CalledBack = "called_back" / "已回访 ☆",
+        Closed = "closed" / "已关闭 ☆",
+        Reopened = "reopened" / "重新登记 ×",
     }
 }
 
 impl State {
-    /// The word the centre uses (目前状态), with the logbook's mark.
-    pub fn word(self) -> &'static str {
-        match self {
-            State::New => "已接收",
-            State::Dispatched => "已下发",
-            State::Repaired => "已修好 ✓",
-            State::CalledBack => "已回访 ☆",
-            State::Closed => "已关闭 ☆",
-            State::Reopened => "重新登记 ×",
-        }
-    }
-
     /// The mark the paper logbook uses, if any.
     pub fn mark(self) -> &'static str {
         match self {
@@ -80,48 +68,25 @@ crate::named! {
     /// What an entry of a ticket's history records.
     pub enum EventKind: "ticket event" {
         /// A new ticket from a report.
-        Reported = "reported",
+        Reported = "reported" / "受理",
         /// Another report of the same fault on the open ticket.
-        RepeatReport = "repeat_report",
-        Dispatch = "dispatch",
-        Repair = "repair",
-        CallbackPassed = "callback_passed",
-        CallbackFailed = "callback_failed",
-        CallbackNoAnswer = "callback_no_answer",
-        Close = "close",
-        Reopen = "reopen",
-        SlaPaused = "sla_paused",
-        SlaResumed = "sla_resumed",
-        SlaExempt = "sla_exempt",
+        RepeatReport = "repeat_report" / "重复报障",
+        Dispatch = "dispatch" / "下发",
+        Repair = "repair" / "修好 ✓",
+        CallbackPassed = "callback_passed" / "回访通过 ☆",
+        CallbackFailed = "callback_failed" / "回访未通过 ×",
+        CallbackNoAnswer = "callback_no_answer" / "回访无人接听",
+        Close = "close" / "关闭",
+        Reopen = "reopen" / "重新登记 ×",
+        SlaPaused = "sla_paused" / "暂停时限",
+        SlaResumed = "sla_resumed" / "恢复时限",
+        SlaExempt = "sla_exempt" / "免除时限",
         /// A person filled in what they learnt (the subscriber, remarks).
-        Amended = "amended",
+        Amended = "amended" / "补录",
         /// Every attempt of its callback went unanswered; the manager was told.
-        CallbackEscalated = "callback_escalated",
+        CallbackEscalated = "callback_escalated" / "回访无人接听,已报经理",
         /// The repair promise broke; the manager was told.
-        SlaBreached = "sla_breached",
-    }
-}
-
-impl EventKind {
-    /// The word of a history line, in the manual's terms.
-    pub fn word(self) -> &'static str {
-        match self {
-            EventKind::Reported => "受理",
-            EventKind::RepeatReport => "重复报障",
-            EventKind::Dispatch => "下发",
-            EventKind::Repair => "修好 ✓",
-            EventKind::CallbackPassed => "回访通过 ☆",
-            EventKind::CallbackFailed => "回访未通过 ×",
-            EventKind::CallbackNoAnswer => "回访无人接听",
-            EventKind::Close => "关闭",
-            EventKind::Reopen => "重新登记 ×",
-            EventKind::SlaPaused => "暂停时限",
-            EventKind::SlaResumed => "恢复时限",
-            EventKind::SlaExempt => "免除时限",
-            EventKind::Amended => "补录",
-            EventKind::CallbackEscalated => "回访无人接听,已报经理",
-            EventKind::SlaBreached => "超时未修复,已告知经理",
-        }
+        SlaBreached = "sla_breached" / "超时未修复,已告知经理",
     }
 }
 
@@ -144,28 +109,15 @@ crate::named! {
     /// Where a fault report came in (the ticket's source).
     pub enum Source: "report source" {
         /// A call to the fault line.
-        Phone = "phone",
+        Phone = "phone" / "电话",
         /// A fax from the spool.
-        Fax = "fax",
+        Fax = "fax" / "传真",
         /// Told at the counter.
-        Counter = "counter",
+        Counter = "counter" / "柜台",
         /// Entered at the command line.
-        Cli = "cli",
+        Cli = "cli" / "命令行",
         /// Entered in the web console.
-        Web = "web",
-    }
-}
-
-impl Source {
-    /// 来源, as the centre says it.
-    pub fn word(self) -> &'static str {
-        match self {
-            Source::Phone => "电话",
-            Source::Fax => "传真",
-            Source::Counter => "柜台",
-            Source::Cli => "命令行",
-            Source::Web => "控制台",
-        }
+        Web = "web" / "控制台",
     }
 }
 

@@ -6,6 +6,8 @@ mod cli;
 mod fax;
 mod layering;
 mod mail;
+mod ops;
 mod orders;
 mod sip;
 mod support;
+mod torture;

@@ -10,8 +10,8 @@
 use serde_json::{Value, json};
 
 use crate::fax::{gs, tiffset_description};
-use crate::mail::{Daemon, Smtpd, mail_site};
-use crate::support::{Site, free_port, wait_until};
+use crate::mail::{Smtpd, mail_site};
+use crate::support::{Daemon, Site, free_port, wait_until};
 
 /// A cover sheet, then three orders of one page each.
 const ROOM_FAX_PS: &str = "%!PS
@@ -65,7 +65,7 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
     site.ok(&["-u", "wang", "user", "add", "zhao", "--role", "technician"]);
     let mut smtp = Smtpd::new(port, &site.file("smtp"), &[], &[]);
     smtp.start();
-    let mut daemon = Daemon::start(&site, &[]);
+    let daemon = Daemon::start(&site, &[]);
 
     // The room's fax: four G4 pages with the room's TSI, dropped into the spool.
     let made = gs(site.path(), "tiffg4", &[], ROOM_FAX_PS, "room.tif");
@@ -236,7 +236,7 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
 
     // A restart sends nothing more.
     daemon.stop();
-    let mut again = Daemon::start(&site, &[]);
+    let again = Daemon::start(&site, &[]);
     std::thread::sleep(std::time::Duration::from_secs(5));
     again.stop();
     assert_eq!(to_room(&smtp).len(), 2, "{:?}", smtp.log());
