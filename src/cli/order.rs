@@ -25,7 +25,7 @@ fn print_order(rules: &Rules, o: &Order, now: chrono::DateTime<Utc>) {
     println!(
         "{}  {}  {}  {}  {}  {}  开通 {}{}{red}",
         o.serial,
-        o.state,
+        o.state.word(),
         o.address,
         o.name,
         o.line.as_deref().unwrap_or("-"),

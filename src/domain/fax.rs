@@ -97,11 +97,11 @@ crate::named! {
     /// What a person makes of a fax from an unknown sender (triage).
     pub enum Triage: "triage action" {
         /// Attached to a ticket (a desk's, sent from an unknown machine).
-        Ticket = "ticket",
+        Ticket = "ticket" / "挂到障碍单",
         /// A work-order batch (the room's, sent from an unknown machine).
-        Batch = "batch",
+        Batch = "batch" / "作为工单",
         /// Set aside as junk, with a reason.
-        Junk = "junk",
+        Junk = "junk" / "作废",
     }
 }
 

@@ -71,8 +71,8 @@ crate::named! {
     /// Whose order it is: the telecom's (from the work-order room, answered
     /// with a 回单) or the centre's own (大为, no 回单).
     pub enum Origin: "order origin" {
-        Telecom = "telecom",
-        Own = "own",
+        Telecom = "telecom" / "电信",
+        Own = "own" / "大为",
     }
 }
 
@@ -80,11 +80,11 @@ crate::named! {
     /// What one page of a work-order fax is.
     pub enum PageRole: "page role" {
         /// The first page of an order.
-        Order = "order",
+        Order = "order" / "工单",
         /// A further page of the order before it.
-        Continuation = "continuation",
+        Continuation = "continuation" / "续页",
         /// A cover sheet: no order.
-        Cover = "cover",
+        Cover = "cover" / "封面",
     }
 }
 
@@ -92,9 +92,9 @@ crate::named! {
     /// Where a work-order batch (one fax) stands.
     pub enum BatchState: "batch state" {
         /// Arrived; nobody has checked its pages yet.
-        Received = "received",
+        Received = "received" / "待核对",
         /// A clerk sorted the pages and entered the orders.
-        Verified = "verified",
+        Verified = "verified" / "已核对",
     }
 }
 
@@ -122,11 +122,11 @@ crate::named! {
     /// What the customer said on an installation callback (回访).
     pub enum CallbackResult: "callback result" {
         /// The installation works: the order is complete.
-        Passed = "passed",
+        Passed = "passed" / "回访通过 ☆",
         /// It does not: back to the project manager.
-        Failed = "failed",
+        Failed = "failed" / "回访未通过 ×",
         /// Nobody answered: tried again later.
-        NoAnswer = "no-answer",
+        NoAnswer = "no-answer" / "无人接听",
     }
 }
 
