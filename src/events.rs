@@ -64,6 +64,8 @@ pub enum Event {
         id: i64,
         kind: String,
         ticket: Option<String>,
+        /// The work order of an installation callback (its serial).
+        order: Option<String>,
         phone: Option<String>,
         script: Option<String>,
         due_at: chrono::DateTime<chrono::Utc>,

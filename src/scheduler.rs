@@ -293,6 +293,7 @@ impl Scheduler {
                 id: d.id,
                 kind: d.kind.as_str().to_string(),
                 ticket: d.ticket,
+                order: d.order,
                 phone: d.phone,
                 script: d.script,
                 due_at: d.due_at,
