@@ -64,6 +64,8 @@ pub enum Event {
         id: i64,
         kind: String,
         ticket: Option<String>,
+        /// The work order of an installation callback (its serial).
+        order: Option<String>,
         phone: Option<String>,
         script: Option<String>,
         due_at: chrono::DateTime<chrono::Utc>,
@@ -77,6 +79,21 @@ pub enum Event {
         at: chrono::DateTime<chrono::Utc>,
     },
     /// The server accepted a message.
+    /// A work-order deadline missed, told to the manager once: `late_entry`
+    /// (a batch not entered the same day; `key` the batch) or `slip_overdue`
+    /// (`key` the order's serial).
+    OrderOverdue {
+        what: String,
+        key: String,
+        message_id: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The 回单 naming these completed orders is queued to the work-order room.
+    ReturnQueued {
+        message_id: String,
+        orders: Vec<String>,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     MailSent {
         message_id: String,
         recipient: String,

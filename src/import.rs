@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::core::Rules;
-use crate::domain::account::Account;
+use crate::domain::account::{Account, TelecomError};
 use crate::domain::number::PhoneKind;
 use crate::store::StoreError;
 use crate::store::subscribers::{self, Subscriber, Upsert};
@@ -207,8 +207,25 @@ fn check_row(
     if account.is_empty() {
         return Err(fail("账号 is empty".into()));
     }
-    let a = Account::parse(&account, &rules.estates).map_err(|e| fail(format!("账号: {e}")))?;
-    let fixed = match opt(&get("固话号码")) {
+    let address = opt(&get("地址"));
+    // A telecom customer (029 + the line): the room is the address's.
+    let telecom = rules.telecom.line(&account).is_some();
+    let a = if telecom {
+        address
+            .as_deref()
+            .map(|ad| Account::parse_address(ad, &rules.estates))
+            .transpose()
+            .map_err(|e| fail(format!("地址: {e}")))?
+            .ok_or_else(|| {
+                fail(format!(
+                    "账号: {}",
+                    TelecomError::NoAddress(account.clone())
+                ))
+            })?
+    } else {
+        Account::parse(&account, &rules.estates).map_err(|e| fail(format!("账号: {e}")))?
+    };
+    let mut fixed = match opt(&get("固话号码")) {
         None => None,
         Some(f) => {
             let p = rules
@@ -237,7 +254,13 @@ fn check_row(
             Some(p.digits)
         }
     };
-    let address = opt(&get("地址"));
+    if telecom {
+        let line = rules
+            .telecom
+            .check(&account, Some(&a), fixed.as_deref(), &rules.estates)
+            .map_err(|e| fail(format!("账号: {e}")))?;
+        fixed = Some(line);
+    }
     if let Some(addr) = &address
         && let Ok(b) = Account::parse_address(addr, &rules.estates)
         && b != a
@@ -370,4 +393,92 @@ pub fn subscribers(
         }
     }
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{rules, xian as at};
+    use crate::core::tickets::{Report, report};
+    use crate::store::testing::temp_store;
+
+    /// 2.0.4: the telecom's customers in 馨苑 and 融侨城 have 029 accounts and
+    /// their room from the address; a call from their line is tagged by it.
+    #[test]
+    fn telecom_customers_with_029_accounts() {
+        let (d, mut s) = temp_store();
+        let r = rules();
+        let csv = d.path().join("roster.csv");
+        std::fs::write(
+            &csv,
+            "账号,姓名,固话号码,地址\n\
+             02988831234,张伟,,馨苑3#-1-1201\n\
+             02988835678,李娜,88835678,融侨城12-2-803\n\
+             02988830000,王芳,,曲江观邸5#-1-301\n\
+             02988831111,赵六,,\n\
+             02988832222,钱七,88839999,馨苑1#-1-101\n",
+        )
+        .unwrap();
+        let sum = s
+            .write(|c| subscribers(c, &r, &csv, false, at(8, 0)))
+            .unwrap();
+        assert_eq!(sum.inserted, 2, "{sum:?}");
+        let reasons: Vec<_> = sum
+            .rejected
+            .iter()
+            .map(|x| (x.row, x.reason.clone()))
+            .collect();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(
+            reasons[0].1.contains("曲江观邸 has no telecom customers"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].1.contains("needs the customer's address"),
+            "{reasons:?}"
+        );
+        assert!(reasons[2].1.contains("not of 88839999"), "{reasons:?}");
+        let x = s
+            .read(|c| crate::store::subscribers::get(c, "02988831234"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                x.subscriber.estate.as_str(),
+                x.subscriber.building,
+                x.subscriber.fixed_line.as_deref()
+            ),
+            ("X", 3, Some("88831234"))
+        );
+
+        let call = |s: &mut crate::store::Store, from: &str| {
+            s.write(|c| {
+                report(
+                    c,
+                    &r,
+                    "li",
+                    at(9, 0),
+                    Report {
+                        caller_raw: Some(from.into()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap()
+        };
+        // Known by the roster: the estate of the address (融侨城), not the prefix's.
+        let t = call(&mut s, "029-8883 5678").ticket;
+        assert_eq!(
+            (t.tag.as_deref(), t.subscriber.as_deref()),
+            (Some("R"), Some("02988835678"))
+        );
+        // Not in the roster: 8883 is 馨苑's alone; 6… is every estate's.
+        let t = call(&mut s, "88837777");
+        assert_eq!(t.ticket.tag.as_deref(), Some("X"));
+        let again = call(&mut s, "88837777");
+        assert!(again.repeat && again.ticket.number == t.ticket.number);
+        assert_eq!(call(&mut s, "68697777").ticket.tag, None);
+        // The centre's own office line is nobody's estate.
+        assert_eq!(call(&mut s, "88833014").ticket.tag, None);
+    }
 }

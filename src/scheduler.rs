@@ -12,7 +12,9 @@
 //! At a deadline it announces due callbacks (`Event::CallbackDue`, once per
 //! callback and due time) and records broken promises through
 //! `core::deadlines::sla_breaches` (ticket event, counter row, message to
-//! the manager; `Event::SlaBreached`).
+//! the manager; `Event::SlaBreached`); work orders not entered the same day
+//! and slips overdue are told to the manager once, and the 回单 of completed
+//! orders is queued once its interval passed (`core::orders`).
 //!
 //! May depend on: `core`, `store`, `events`, `context`, tokio.
 
@@ -29,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{Ctx, Started};
 use crate::core::callbacks::{self, DueCallback};
 use crate::core::deadlines::{self, Breach};
+use crate::core::orders;
 use crate::core::{CoreError, Rules};
 use crate::events::{Bus, Event};
 use crate::store::{Store, StoreError, Writer, to_ms};
@@ -132,6 +135,7 @@ pub struct Scheduler {
 struct Pass {
     due: Vec<DueCallback>,
     breaches: Vec<Breach>,
+    orders: orders::Pass,
     next: Option<DateTime<Utc>>,
 }
 
@@ -172,6 +176,7 @@ impl Scheduler {
             let next = match self.pass(now).await {
                 Ok(p) => {
                     self.publish(now, p.due, p.breaches, &mut announced);
+                    self.publish_orders(now, p.orders);
                     p.next
                 }
                 Err(e) => {
@@ -215,13 +220,48 @@ impl Scheduler {
         let rules = self.rules.clone();
         self.db
             .write(move |c| {
+                let due = callbacks::due(c, &rules, now)?;
+                let breaches = deadlines::sla_breaches(c, &rules, now)?;
+                let orders = orders::scheduler_pass(c, &rules, now)?;
+                let next = [
+                    deadlines::next_deadline(c, now)?,
+                    orders::next_deadline(c, &rules, now)?,
+                ];
                 Ok(Pass {
-                    due: callbacks::due(c, &rules, now)?,
-                    breaches: deadlines::sla_breaches(c, &rules, now)?,
-                    next: deadlines::next_deadline(c, now)?,
+                    due,
+                    breaches,
+                    orders,
+                    next: next.into_iter().flatten().min(),
                 })
             })
             .await
+    }
+
+    /// What the pass did with work orders: the manager told, a 回单 queued.
+    fn publish_orders(&self, now: DateTime<Utc>, p: orders::Pass) {
+        for o in p.overdue {
+            tracing::warn!(
+                what = o.what, key = %o.key, message_id = %o.message_id,
+                "work-order deadline missed; the manager is told"
+            );
+            self.bus.publish(Event::OrderOverdue {
+                what: o.what.to_string(),
+                key: o.key,
+                message_id: o.message_id,
+                at: now,
+            });
+        }
+        if let Some(r) = p.returned {
+            tracing::info!(
+                message_id = %r.message_id, orders = r.orders.len(),
+                "回单 queued to the work-order room"
+            );
+            self.bus.publish(Event::ReturnQueued {
+                message_id: r.message_id,
+                orders: r.orders,
+                at: now,
+            });
+        }
     }
 
     fn publish(
@@ -253,6 +293,7 @@ impl Scheduler {
                 id: d.id,
                 kind: d.kind.as_str().to_string(),
                 ticket: d.ticket,
+                order: d.order,
                 phone: d.phone,
                 script: d.script,
                 due_at: d.due_at,
@@ -591,5 +632,108 @@ mod tests {
                 .load(Ordering::Relaxed)
                 >= 2
         );
+    }
+
+    /// The next work-order event (other events are skipped), or None if
+    /// nothing of work orders happens within `within` of business time.
+    async fn next_order(rig: &mut Rig, within: Duration) -> Option<Event> {
+        tokio::time::timeout(within, async {
+            loop {
+                match rig.next().await {
+                    e @ (Event::OrderOverdue { .. } | Event::ReturnQueued { .. }) => return e,
+                    _ => continue,
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// What a work-order deadline told: (what, key, when).
+    fn told(e: Option<Event>) -> (String, String, DateTime<Utc>) {
+        match e {
+            Some(Event::OrderOverdue { what, key, at, .. }) => (what, key, at),
+            other => panic!("expected a work-order deadline told, got {other:?}"),
+        }
+    }
+
+    /// A four-page work-order fax at 14:05, verified at 14:10 as three orders.
+    fn three_orders(rig: &Rig) -> (i64, Vec<String>) {
+        use crate::core::orders::{tests as wt, verify};
+        let mut st = rig.store.lock().unwrap();
+        wt::staff(&mut st);
+        let b = wt::room_fax(&mut st, &rig.rules, "a.tif", 4);
+        let done = st
+            .write(|c| verify(c, &rig.rules, "li", at(14, 10), b, &wt::three()))
+            .unwrap();
+        (
+            b,
+            done.orders.iter().map(|o| o.order.serial.clone()).collect(),
+        )
+    }
+
+    fn order_step(rig: &Rig, serial: &str, step: crate::domain::order::Step, when: DateTime<Utc>) {
+        use crate::core::orders::tests as wt;
+        let mut st = rig.store.lock().unwrap();
+        let who = if step == crate::domain::order::Step::Sign {
+            "zhao"
+        } else {
+            "li"
+        };
+        wt::go(&mut st, &rig.rules, who, when, serial, step).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn orders_not_entered_the_same_day_are_told_once() {
+        use crate::domain::order::Step as O;
+        let mut rig = Rig::new(at(14, 30));
+        let (batch, serials) = three_orders(&rig);
+        order_step(&rig, &serials[0], O::Enter, at(14, 20));
+        rig.start(24 * HOUR);
+        let told = told(next_order(&mut rig, 72 * HOUR).await);
+        assert_eq!(told, ("late_entry".into(), batch.to_string(), at(17, 30)));
+        assert!(next_order(&mut rig, 72 * HOUR).await.is_none());
+        rig.restart(24 * HOUR).await;
+        assert!(next_order(&mut rig, 72 * HOUR).await.is_none());
+        let told = rig.write(|c, _| {
+            Ok(crate::store::outbox::list(c, None)?
+                .into_iter()
+                .filter(|m| m.purpose == crate::domain::message::Purpose::WorkorderOverdue)
+                .count())
+        });
+        assert_eq!(told, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_overdue_slip_is_told_once_and_the_return_slip_waits_its_interval() {
+        use crate::domain::order::Step as O;
+        let mut rig = Rig::new(at(14, 30));
+        let (_batch, serials) = three_orders(&rig);
+        for n in &serials {
+            order_step(&rig, n, O::Enter, at(14, 20));
+        }
+        order_step(&rig, &serials[0], O::Dispatch, at(14, 30));
+        for st in [O::Dispatch, O::Sign, O::ReturnSlip, O::Install] {
+            order_step(&rig, &serials[1], st, at(14, 30));
+        }
+        {
+            let mut st = rig.store.lock().unwrap();
+            crate::core::orders::tests::passed(&mut st, &rig.rules, at(14, 30), &serials[1]);
+        }
+        rig.start(24 * HOUR);
+        match next_order(&mut rig, 72 * HOUR).await {
+            Some(Event::ReturnQueued {
+                orders, at: when, ..
+            }) => {
+                assert_eq!((orders, when), (vec![serials[1].clone()], at(15, 30)));
+            }
+            other => panic!("expected the 回单, got {other:?}"),
+        }
+        let due = at(14, 30) + chrono::Duration::days(3);
+        let told = told(next_order(&mut rig, 96 * HOUR).await);
+        assert_eq!(told, ("slip_overdue".into(), serials[0].clone(), due));
+        assert!(next_order(&mut rig, 120 * HOUR).await.is_none());
+        rig.restart(24 * HOUR).await;
+        assert!(next_order(&mut rig, 120 * HOUR).await.is_none());
     }
 }

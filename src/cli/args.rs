@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultdesk::domain::names::Named;
-use faultdesk::domain::{call, callback, fax, message, staff, ticket};
+use faultdesk::domain::{call, callback, fax, message, order, staff, ticket};
 
 /// The parser of an argument that takes one of the domain's named enums:
 /// `--help` lists the names and a wrong one is refused naming them, both
@@ -68,6 +68,10 @@ pub enum Command {
     /// Calls to the fault line.
     #[command(subcommand)]
     Call(CallCmd),
+    /// Work orders (工单) from the work-order room: verify, enter, dispatch, sign, slip,
+    /// install, callback, 回单, archive.
+    #[command(subcommand)]
+    Order(OrderCmd),
     /// What the running components report (SIP listening, registration).
     Status(JsonFlag),
     /// A consistent copy of the live database, taken while the daemon runs;
@@ -114,6 +118,22 @@ pub enum FaxCmd {
         page: u32,
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+    },
+    /// Triage a fax from an unknown sender: attach it to a ticket, make it a
+    /// work-order batch, or set it aside as junk with a reason.
+    Triage {
+        id: i64,
+        /// Attach it to this ticket (e.g. a desk's).
+        #[arg(long, conflicts_with_all = ["batch", "junk"], required_unless_present_any = ["batch", "junk"])]
+        ticket: Option<String>,
+        /// Make it a work-order batch (the room's fax from an unknown machine).
+        #[arg(long, conflicts_with = "junk")]
+        batch: bool,
+        /// Set it aside as junk, with the reason.
+        #[arg(long)]
+        junk: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// HylaFAX faxrcvd hook: hand a finished fax and its metadata to the spool.
     Faxrcvd {
@@ -467,4 +487,156 @@ pub struct OutboxArgs {
 pub enum OutboxCmd {
     /// Queue a failed message again (same Message-ID); the daemon sends it.
     Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Work-order batches (one per fax from the room), newest first.
+    Batches {
+        #[arg(long, value_parser = named::<order::BatchState>())]
+        state: Option<order::BatchState>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a batch: the role of each page and the orders' fields; then the
+    /// room is told the verified count.
+    Verify {
+        batch: i64,
+        /// One role per page, comma-separated: order, continuation, cover.
+        #[arg(long, value_delimiter = ',', value_parser = named::<order::PageRole>())]
+        pages: Vec<order::PageRole>,
+        /// The orders' fields as a JSON array (file, or - for stdin): line, account,
+        /// name, contact, address, service, accepted_on, remarks.
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take an order of the centre's own (大为) at the counter: no batch, no 回单.
+    New(NewOrderArgs),
+    /// List orders, oldest first.
+    List {
+        #[command(flatten)]
+        filter: OrderFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One order with its history.
+    Show {
+        serial: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is late: orders not entered the same day, slips overdue.
+    Late {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Entered the same day (装机单).
+    Enter(SerialArgs),
+    /// On the dispatch register for a project manager (发单登记表).
+    Dispatch {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The project manager (a technician's user name).
+        #[arg(long)]
+        technician: String,
+    },
+    /// The project manager signs for the order (himself, or the clerk records it).
+    Sign(SerialArgs),
+    /// The customer's signed slip (签字单) came back.
+    Slip {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The fax holding the slip's scan.
+        #[arg(long)]
+        fax: Option<i64>,
+        /// An image of the slip.
+        #[arg(long)]
+        file: Option<String>,
+    },
+    /// The installation is done; its callback is scheduled.
+    Install {
+        #[command(flatten)]
+        order: SerialArgs,
+        /// The day (YYYY-MM-DD; default today).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
+    /// Record the installation callback (回访单).
+    Callback {
+        #[command(flatten)]
+        order: SerialArgs,
+        #[arg(long, value_parser = named::<order::CallbackResult>())]
+        result: order::CallbackResult,
+        /// 办理情况.
+        #[arg(long)]
+        handling: Option<String>,
+        /// 满意度.
+        #[arg(long)]
+        satisfaction: Option<String>,
+    },
+    /// Queue the 回单 of the completed telecom orders now (the scheduler does
+    /// it after `return_interval_minutes`).
+    Returns {
+        #[arg(long)]
+        json: bool,
+    },
+    /// File the order.
+    Archive(SerialArgs),
+    /// Write the orders as the office's Excel sheet (录excel表格).
+    Export {
+        /// The .xlsx file to write.
+        file: PathBuf,
+        #[command(flatten)]
+        filter: OrderFilter,
+    },
+}
+
+/// Which orders a listing or export takes.
+#[derive(Debug, Args)]
+pub struct OrderFilter {
+    #[arg(long, value_parser = named::<order::State>())]
+    pub state: Option<order::State>,
+    /// Only the orders of this batch.
+    #[arg(long)]
+    pub batch: Option<i64>,
+    #[arg(long, value_parser = named::<order::Origin>())]
+    pub origin: Option<order::Origin>,
+}
+
+#[derive(Debug, Args)]
+pub struct SerialArgs {
+    /// The order's serial (流水号), e.g. DW20261126001.
+    pub serial: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An order's fields as the counter takes them (4.1.3).
+#[derive(Debug, Args)]
+pub struct NewOrderArgs {
+    /// 号码: the fixed line, in any written form.
+    #[arg(long)]
+    pub line: Option<String>,
+    /// 账号 (else the address's).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// 姓名.
+    #[arg(long)]
+    pub name: String,
+    /// 联系电话.
+    #[arg(long)]
+    pub contact: String,
+    /// 地址, e.g. 馨苑1#-2-502.
+    #[arg(long)]
+    pub address: String,
+    /// 户类: one of the configured service types.
+    #[arg(long)]
+    pub service: String,
+    /// 备注 besides the serial.
+    #[arg(long)]
+    pub remarks: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -68,21 +68,28 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
             Ok(())
         }
         FaxCmd::Show { id, json: json_out } => {
-            let (f, batch, ack) = st.read(|c| {
+            let (f, batch, ack, verified, triage) = st.read(|c| {
                 let f =
                     faxes::get(c, *id)?.ok_or_else(|| anyhow::anyhow!("fax {id}: no such fax"))?;
                 let batch = faxes::batch_of(c, *id)?;
-                let ack = match &batch {
-                    Some(b) => store::outbox::by_message_id(c, &b.ack_message)?,
-                    None => None,
+                let (ack, verified) = match &batch {
+                    Some(b) => (
+                        store::outbox::by_message_id(c, &b.ack_message)?,
+                        store::orders::batch(c, b.id)?,
+                    ),
+                    None => (None, None),
                 };
-                Ok::<_, anyhow::Error>((f, batch, ack))
+                let triage = faxes::triage_of(c, *id)?;
+                Ok::<_, anyhow::Error>((f, batch, ack, verified, triage))
             })?;
             if *json_out {
                 let mut v = serde_json::to_value(&f)?;
                 if let Some(o) = v.as_object_mut() {
                     o.insert("batch".into(), serde_json::to_value(&batch)?);
                     o.insert("acknowledgment".into(), serde_json::to_value(&ack)?);
+                    // The batch's verification: its state, page roles, the count told.
+                    o.insert("verification".into(), serde_json::to_value(&verified)?);
+                    o.insert("triage".into(), serde_json::to_value(&triage)?);
                 }
                 return print_json(&v);
             }
@@ -107,12 +114,62 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
                     b.id, b.orders, b.ack_message
                 );
             }
+            if let Some(b) = &verified {
+                println!(
+                    "  verified  {} ({} told)",
+                    b.state,
+                    b.acked_count
+                        .map_or_else(|| "nothing".into(), |n| n.to_string())
+                );
+            }
+            if let Some(t) = &triage {
+                println!(
+                    "  triage    {} by {} {}",
+                    t.action,
+                    t.actor,
+                    t.reason.as_deref().unwrap_or("")
+                );
+            }
             if let Some(r) = &f.reason {
                 println!("  reason    {r}");
             }
             if let Some(d) = f.duplicate_of {
                 println!("  duplicate of fax {d}");
             }
+            Ok(())
+        }
+        FaxCmd::Triage {
+            id,
+            ticket,
+            batch,
+            junk,
+            json,
+        } => {
+            use faultdesk::core::faxes::{FaxRules, TriageInput, triage};
+            let who = actor(cli, &st)?;
+            let input = match (ticket, junk) {
+                (Some(t), _) => TriageInput::Ticket(t.clone()),
+                (None, Some(r)) => TriageInput::Junk(r.clone()),
+                (None, None) if *batch => TriageInput::Batch,
+                (None, None) => bail!(UsageError(
+                    "give --ticket N, --batch or --junk REASON".into()
+                )),
+            };
+            let fr = FaxRules::from_config(cfg);
+            let done = st.write(|c| triage(c, rules, &fr, &who, Utc::now(), *id, &input))?;
+            if *json {
+                return print_json(&done);
+            }
+            println!(
+                "fax {id}: {}{}",
+                done.decision.action,
+                done.ticket
+                    .as_deref()
+                    .map(|t| format!(" → ticket {t}"))
+                    .or(done.batch_id.map(|b| format!(" → batch {b}")))
+                    .or(done.decision.reason.as_deref().map(|r| format!(" ({r})")))
+                    .unwrap_or_default()
+            );
             Ok(())
         }
         FaxCmd::Preview { id, page, output } => {

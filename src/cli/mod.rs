@@ -10,6 +10,7 @@ mod call;
 mod callbacks;
 mod desk;
 mod fax;
+mod order;
 mod ticket;
 
 use anyhow::Result;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Callbacks(c) => callbacks::callbacks(&cli, &cfg, &rules, c),
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::Call(c) => call::call(&cli, &cfg, &rules, c),
+        Command::Order(o) => order::order(&cli, &cfg, &rules, o),
         Command::Status(f) => admin::status(&cfg, f.json),
         Command::Backup { path, json } => admin::backup(&cli, &cfg, path, *json),
         Command::Restore { path, json } => admin::restore(&cli, &cfg, path, *json),

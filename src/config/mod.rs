@@ -31,8 +31,10 @@ pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 pub use web::WebConfig;
 
+use crate::domain::callback::Script;
 use crate::domain::fax::{Ack, FaultText};
 use crate::domain::number::NumberingPlan;
+use crate::domain::order::{AckOn, Correction, OrderNotice, ReturnLine, ReturnSlip};
 use crate::domain::template::Template;
 use doc::Doc;
 
@@ -153,6 +155,9 @@ pub struct Estate {
     pub account_prefix: String,
     pub line_prefixes: Vec<Digits>,
     pub depot: String,
+    /// The telecom's customers live here too, with 029 accounts (2.0.4 电信业务).
+    #[serde(default)]
+    pub telecom_accounts: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +185,49 @@ pub struct WorkOrderRoom {
     /// How {received} is written (chrono format, local time).
     #[serde(default = "default_ack_time_format")]
     pub ack_time_format: String,
+    /// When the room is told the count: after verification (default) or on arrival.
+    #[serde(default = "default_ack_on")]
+    pub ack: AckOn,
+    /// The one correction of a count told wrong: {centre} {told} {count} {received}.
+    pub correction_subject: Template<Correction>,
+    pub correction_body: Template<Correction>,
+    /// Orders not entered by this local time of their day are late (必须当日出装机单).
+    pub enter_by: HhMm,
+    /// Days from dispatch within which the signed slip comes back.
+    pub install_days: u32,
+    /// Digits of the number in a serial (流水号), e.g. 3: dw20261126001.
+    pub serial_digits: usize,
+    /// The services (户类) whose serial is the broadband register's (upper-case prefix).
+    pub broadband_services: Vec<String>,
+    /// 归属经营部 of the orders entered.
+    pub business_office: String,
+    /// 目前状态 of an entered order.
+    pub status_text: String,
+    /// 宽带状态 of an entered order.
+    pub broadband_status: String,
+    /// Minutes from the installation to its callback (inside the calling window).
+    pub callback_after_minutes: u32,
+    /// The installation callback's script: {centre} {estate} {building} {unit} {room}.
+    pub callback_script: Template<Script>,
+    /// Where the 回单 goes (the room's email-to-fax address).
+    pub return_to: String,
+    /// Completed orders are gathered this long before one 回单 names them.
+    pub return_interval_minutes: u32,
+    /// The 回单: {centre} {count} {orders} {sent}.
+    pub return_subject: Template<ReturnSlip>,
+    pub return_body: Template<ReturnSlip>,
+    /// One order's line in {orders}.
+    pub return_line: Template<ReturnLine>,
+    /// To the manager, once per batch: orders not entered the same day.
+    pub late_entry_subject: Template<OrderNotice>,
+    pub late_entry_body: Template<OrderNotice>,
+    /// To the manager, once per order: the signed slip is overdue.
+    pub slip_overdue_subject: Template<OrderNotice>,
+    pub slip_overdue_body: Template<OrderNotice>,
+}
+
+fn default_ack_on() -> AckOn {
+    AckOn::OnVerify
 }
 
 fn default_ack_time_format() -> String {
@@ -466,6 +514,18 @@ impl Config {
             ("mail.poll_ms", self.mail.poll_ms),
             ("mail.batch", n(self.mail.batch)),
             ("mail.retry_base_secs", self.mail.retry_base_secs),
+            (
+                "work_order_room.install_days",
+                u64::from(self.work_order_room.install_days),
+            ),
+            (
+                "work_order_room.serial_digits",
+                n(self.work_order_room.serial_digits),
+            ),
+            (
+                "work_order_room.return_interval_minutes",
+                u64::from(self.work_order_room.return_interval_minutes),
+            ),
         ];
         if let Some(r) = &self.sip.register {
             out.push(("sip.register.expires_secs", u64::from(r.expires_secs)));
@@ -498,6 +558,10 @@ impl Config {
             (
                 "work_order_room.ack_to".to_string(),
                 &self.work_order_room.ack_to,
+            ),
+            (
+                "work_order_room.return_to".to_string(),
+                &self.work_order_room.return_to,
             ),
         ];
         for (i, d) in self.desks.iter().enumerate() {
@@ -827,6 +891,16 @@ mod tests {
     const TEMPLATES: &[&str] = &[
         "work_order_room.ack_subject",
         "work_order_room.ack_body",
+        "work_order_room.correction_subject",
+        "work_order_room.correction_body",
+        "work_order_room.callback_script",
+        "work_order_room.return_subject",
+        "work_order_room.return_body",
+        "work_order_room.return_line",
+        "work_order_room.late_entry_subject",
+        "work_order_room.late_entry_body",
+        "work_order_room.slip_overdue_subject",
+        "work_order_room.slip_overdue_body",
         "callbacks.script",
         "callbacks.closing",
         "fax.ticket_fault",
@@ -986,9 +1060,12 @@ mod tests {
             e.contains("mail.templates.repair_confirmation.subject") && e.contains("{tickt}"),
             "{e}"
         );
-        let e = with("{building}号楼", "{bulding}号楼")
-            .unwrap_err()
-            .to_string();
+        let e = with(
+            "\nscript = \"你好,我是{centre}的,请问您是不是{building}号楼",
+            "\nscript = \"{bulding}号楼",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("callbacks.script"), "{e}");
         let e = with("# username = \"faultdesk\"", "username = \"faultdesk\"")
             .unwrap_err()

@@ -45,6 +45,7 @@ pub fn policy(c: &Config) -> Policy {
             end: c.callbacks.window_end.0,
         },
         after_repair: Duration::minutes(i64::from(c.callbacks.after_repair_minutes)),
+        after_install: Duration::minutes(i64::from(c.work_order_room.callback_after_minutes)),
         retries: c
             .callbacks
             .retry_minutes
@@ -65,7 +66,7 @@ pub struct Effects {
 
 /// Takes `step` on `cb` as the lifecycle decides, records it, and queues
 /// the manager's message when the callback escalates.
-fn take(
+pub(super) fn take(
     conn: &Connection,
     rules: &Rules,
     actor: &str,
@@ -226,6 +227,14 @@ pub fn record_missed(
         why,
     };
     let mut cb = rows::get(conn, id)?.ok_or_else(|| bad(format!("{id}: no such callback")))?;
+    if cb.kind == Kind::Installation {
+        let serial = crate::store::orders::by_callback(conn, id)?
+            .map(|o| o.order.serial)
+            .unwrap_or_default();
+        return Err(bad(format!(
+            "{id}: an installation callback; record it with `faultdesk order callback {serial} --result …`"
+        )));
+    }
     if cb.kind == Kind::PostRepair {
         let number = match cb.ticket_id {
             Some(t) => tickets::by_id(conn, t)?.map(|t| t.number),
@@ -250,6 +259,8 @@ pub struct DueCallback {
     pub id: i64,
     pub kind: Kind,
     pub ticket: Option<String>,
+    /// The work order of an installation callback (its serial).
+    pub order: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
     pub due_at: DateTime<Utc>,
@@ -285,9 +296,15 @@ pub fn describe(
         Some(id) => tickets::by_id(conn, id)?,
         None => None,
     };
-    let (account, address) = match &ticket {
-        Some(t) => (t.subscriber.clone(), t.address.clone()),
-        None => {
+    // An installation callback: the work order knows the room.
+    let order = match cb.kind {
+        Kind::Installation => crate::store::orders::by_callback(conn, cb.id)?,
+        _ => None,
+    };
+    let (account, address) = match (&ticket, &order) {
+        (Some(t), _) => (t.subscriber.clone(), t.address.clone()),
+        (None, Some(o)) => (Some(o.account.clone()), Some(o.address.clone())),
+        (None, None) => {
             // A missed call: the roster may know the number.
             let mut found = match &cb.phone {
                 Some(p) => subscribers::by_phone(conn, p)?,
@@ -312,8 +329,12 @@ pub fn describe(
                 .iter()
                 .find(|e| e.tag == a.estate)
                 .map_or("", |e| e.name.as_str());
+            let template = match cb.kind {
+                Kind::Installation => &rules.orders.callback_script,
+                _ => &rules.notices.script,
+            };
             Some(callback::script(
-                &rules.notices.script,
+                template,
                 &rules.centre,
                 estate,
                 a.building,
@@ -331,6 +352,7 @@ pub fn describe(
         id: cb.id,
         kind: cb.kind,
         ticket: ticket.map(|t| t.number),
+        order: order.map(|o| o.order.serial),
         phone,
         address,
         due_at: cb.due_at,

@@ -1,10 +1,13 @@
 //! What a received fax becomes, recorded in one transaction: the fax row
 //! and, by its sender's class, a fault ticket (a desk, or an unknown sender
-//! for triage) or a work-order batch with its receipt acknowledgment queued
-//! in the outbox. A file seen before (same identity) changes nothing; the
-//! same content under another identity is recorded as a duplicate only.
+//! for triage) or a work-order batch, whose receipt acknowledgment is queued
+//! at once or once a clerk verified it (`core::orders`, by
+//! `work_order_room.ack`). A file seen before (same identity) changes
+//! nothing; the same content under another identity is recorded as a
+//! duplicate only.
 //!
-//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`.
+//! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`,
+//! `core::orders`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -13,21 +16,16 @@ use serde_json::json;
 use super::tickets::{self, Report};
 use super::{CoreError, Rules};
 use crate::config::Config;
-use crate::domain::fax::{self, Ack, FaultText, FaxClass};
+use crate::domain::fax::{self, FaultText, FaxClass};
 use crate::domain::template::Template;
 use crate::domain::ticket::FaultFields;
 use crate::store::faxes::{self, Fax, NewFax};
-use crate::store::outbox::{self, NewMessage};
 
 /// The configured values fax intake needs, built once from the [`Config`].
 #[derive(Debug, Clone)]
 pub struct FaxRules {
     /// The work-order room's fax number(s), normalised.
     pub work_order_fax: Vec<String>,
-    pub ack_to: String,
-    pub ack_subject: Template<Ack>,
-    pub ack_body: Template<Ack>,
-    pub ack_time_format: String,
     pub ack_domain: String,
     pub triage_ticket: bool,
     pub ticket_fault: Template<FaultText>,
@@ -43,10 +41,6 @@ impl FaxRules {
                     .normalise(fax)
                     .map_or_else(|_| fax.to_string(), |p| p.digits),
             ],
-            ack_to: room.ack_to.clone(),
-            ack_subject: room.ack_subject.clone(),
-            ack_body: room.ack_body.clone(),
-            ack_time_format: room.ack_time_format.clone(),
             ack_domain: c.mail.message_id_domain.clone(),
             triage_ticket: c.fax.triage_ticket,
             ticket_fault: c.fax.ticket_fault.clone(),
@@ -148,28 +142,13 @@ pub fn record(
     match &class {
         FaxClass::WorkOrders => {
             let orders = fax::orders_in_batch(pages, intake.orders);
-            let received = f
-                .received_at
-                .with_timezone(&rules.tz)
-                .format(&fr.ack_time_format)
-                .to_string();
             let domain = fr.ack_domain.clone();
             let b = faxes::insert_batch(conn, id, orders, f.received_at, now, |b| {
                 fax::ack_message_id(b, &domain)
             })?;
             let message_id = fax::ack_message_id(b, &fr.ack_domain);
-            outbox::enqueue(
-                conn,
-                &NewMessage {
-                    message_id: message_id.clone(),
-                    purpose: crate::domain::message::Purpose::WorkorderAck,
-                    ticket_id: None,
-                    recipient: fr.ack_to.clone(),
-                    subject: fax::ack_text(&fr.ack_subject, &rules.centre, orders, &received),
-                    body: fax::ack_text(&fr.ack_body, &rules.centre, orders, &received),
-                },
-                now,
-            )?;
+            // Acknowledged now or once verified, by `work_order_room.ack`.
+            super::orders::batch_arrived(conn, rules, now, b, orders)?;
             batch = Some((b, orders, message_id));
         }
         FaxClass::Desk(_) | FaxClass::Triage => {
@@ -226,10 +205,121 @@ pub fn record_failure(
     })
 }
 
+/// What a person makes of a fax from an unknown sender.
+#[derive(Debug, Clone)]
+pub enum TriageInput {
+    /// Attach it to this ticket (a desk's fault sent from an unknown machine).
+    Ticket(String),
+    /// Make it a work-order batch (the room's, from an unknown machine).
+    Batch,
+    /// Set it aside as junk, with the reason.
+    Junk(String),
+}
+
+/// What triage did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Triaged {
+    #[serde(flatten)]
+    pub decision: faxes::Triaged,
+    pub ticket: Option<String>,
+    pub batch_id: Option<i64>,
+}
+
+/// A person triages fax `fax_id` (one waiting for triage, once): attached
+/// to a ticket, made a work-order batch (its entry deadline and, with
+/// `ack = "on_arrival"`, its acknowledgment follow), or set aside as junk.
+pub fn triage(
+    conn: &Connection,
+    rules: &Rules,
+    fr: &FaxRules,
+    actor: &str,
+    now: DateTime<Utc>,
+    fax_id: i64,
+    input: &TriageInput,
+) -> Result<Triaged, CoreError> {
+    use crate::domain::staff::Role;
+    let action = match input {
+        TriageInput::Ticket(_) => fax::Triage::Ticket,
+        TriageInput::Batch => fax::Triage::Batch,
+        TriageInput::Junk(_) => fax::Triage::Junk,
+    };
+    let roles: &[Role] = match action {
+        fax::Triage::Batch => super::orders::HANDLERS,
+        _ => &[Role::Agent, Role::Clerk, Role::Manager],
+    };
+    super::orders::allowed(conn, actor, &format!("triage a fax as {action}"), roles)?;
+    let f = load(conn, fax_id)?;
+    let done = faxes::triage_of(conn, fax_id)?.map(|t| t.action);
+    fax::may_triage(f.state, f.class, done).map_err(|why| CoreError::BadInput {
+        field: "fax",
+        why: format!("fax {fax_id}: {why}"),
+    })?;
+    let mut out = Triaged {
+        decision: faxes::Triaged {
+            fax_id,
+            action,
+            reason: None,
+            actor: actor.to_string(),
+            at: now,
+        },
+        ticket: None,
+        batch_id: None,
+    };
+    match input {
+        TriageInput::Ticket(number) => {
+            let t = crate::store::tickets::by_number(conn, number)?
+                .ok_or_else(|| CoreError::NoTicket(number.clone()))?;
+            faxes::set_ticket(conn, fax_id, t.id)?;
+            let detail = json!({ "fax_id": fax_id, "triage": action });
+            crate::store::tickets::add_event(
+                conn,
+                &crate::store::tickets::NewEvent::on(
+                    &t,
+                    now,
+                    actor,
+                    crate::domain::ticket::EventKind::Amended,
+                    &detail,
+                ),
+            )?;
+            out.ticket = Some(t.number);
+        }
+        TriageInput::Batch => {
+            let orders = f.pages.unwrap_or(0);
+            let b = faxes::insert_batch(conn, fax_id, orders, f.received_at, now, |b| {
+                fax::ack_message_id(b, &fr.ack_domain)
+            })?;
+            faxes::set_class(conn, fax_id, fax::ClassName::WorkOrders)?;
+            super::orders::batch_arrived(conn, rules, now, b, orders)?;
+            out.batch_id = Some(b);
+        }
+        TriageInput::Junk(reason) => {
+            let reason = reason.trim();
+            if reason.is_empty() {
+                return Err(CoreError::BadInput {
+                    field: "reason",
+                    why: "say why the fax is set aside".into(),
+                });
+            }
+            out.decision.reason = Some(reason.to_string());
+        }
+    }
+    faxes::set_triage(conn, &out.decision)?;
+    crate::store::audit::record(
+        conn,
+        now,
+        actor,
+        "fax.triage",
+        Some(&fax_id.to_string()),
+        Some(&json!({ "action": action, "reason": out.decision.reason, "ticket": out.ticket, "batch": out.batch_id }).to_string()),
+    )?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::testing::rules;
+    use crate::store::outbox;
     use crate::store::testing::temp_store;
     use chrono::TimeZone;
 
@@ -254,7 +344,9 @@ mod tests {
     #[test]
     fn each_sender_class_and_duplicates() {
         let (_d, mut s) = temp_store();
-        let r = rules();
+        let mut r = rules();
+        // Today's acknowledgment on arrival (the default waits for verification).
+        r.orders.ack = crate::domain::order::AckOn::OnArrival;
         let fr = FaxRules::from_config(&Config::embedded().unwrap());
         let now = Utc::now();
         let mut rec = |i: Intake| s.write(|c| record(c, &r, &fr, now, i)).unwrap();
@@ -306,6 +398,71 @@ mod tests {
         assert_eq!(
             msgs[0].body,
             "金辉社区通信服务中心已收到贵室工单 3 张(2026-11-26 14:05)"
+        );
+    }
+
+    #[test]
+    fn triage_attaches_makes_a_batch_or_sets_aside_once() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        crate::core::orders::tests::staff(&mut s);
+        let fr = FaxRules::from_config(&Config::embedded().unwrap());
+        let now = Utc::now();
+        let rec = |s: &mut crate::store::Store, i: Intake| {
+            let Outcome::Recorded { fax, .. } = s.write(|c| record(c, &r, &fr, now, i)).unwrap()
+            else {
+                panic!()
+            };
+            fax.id
+        };
+        let desk = rec(&mut s, intake("a", "h1", Some("88218050"), 1));
+        let x = rec(&mut s, intake("b", "h2", None, 2));
+        let y = rec(&mut s, intake("c", "h3", None, 3));
+        let z = rec(&mut s, intake("d", "h4", Some("13912345678"), 1));
+        let dc = s
+            .read(|c| faxes::get(c, desk))
+            .unwrap()
+            .unwrap()
+            .ticket
+            .unwrap();
+        let mut tri =
+            |who: &str, id: i64, t: TriageInput| s.write(|c| triage(c, &r, &fr, who, now, id, &t));
+
+        // Refused, naming why; nothing changes.
+        let e = tri("li", desk, TriageInput::Junk("x".into())).unwrap_err();
+        assert!(
+            e.to_string().contains("its class is desk, not triage"),
+            "{e}"
+        );
+        let e = tri("li", x, TriageInput::Junk(" ".into())).unwrap_err();
+        assert!(e.to_string().starts_with("reason:"), "{e}");
+        let e = tri("zhang", x, TriageInput::Batch).unwrap_err();
+        assert!(e.to_string().contains("only clerk or manager"), "{e}");
+        let e = tri("li", x, TriageInput::Ticket("DC-19990101-001".into())).unwrap_err();
+        assert!(e.to_string().contains("no such ticket"), "{e}");
+
+        let t = tri("zhang", x, TriageInput::Ticket(dc.clone())).unwrap();
+        assert_eq!(t.ticket.as_deref(), Some(dc.as_str()));
+        let b = tri("li", y, TriageInput::Batch).unwrap();
+        assert!(b.batch_id.is_some());
+        let j = tri("zhang", z, TriageInput::Junk("广告".into())).unwrap();
+        assert_eq!(j.decision.reason.as_deref(), Some("广告"));
+        let e = tri("li", z, TriageInput::Batch).unwrap_err();
+        assert!(e.to_string().contains("already triaged (junk)"), "{e}");
+        let e = tri("li", y, TriageInput::Junk("x".into())).unwrap_err();
+        assert!(e.to_string().contains("already triaged (batch)"), "{e}");
+
+        let f = s.read(|c| faxes::get(c, x)).unwrap().unwrap();
+        assert_eq!(f.ticket.as_deref(), Some(dc.as_str()));
+        let f = s.read(|c| faxes::get(c, y)).unwrap().unwrap();
+        assert_eq!(
+            (f.class, f.batch_id),
+            (Some(fax::ClassName::WorkOrders), b.batch_id)
+        );
+        let kept = s.read(|c| faxes::triage_of(c, z)).unwrap().unwrap();
+        assert_eq!(
+            (kept.action, kept.actor.as_str()),
+            (fax::Triage::Junk, "zhang")
         );
     }
 }

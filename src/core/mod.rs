@@ -8,6 +8,7 @@
 //! Modules: [`tickets`] (reports and workflow steps), [`callbacks`] (the
 //! callback lifecycle), [`messages`] (notices, template fields, Message-IDs),
 //! [`deadlines`] (broken repair promises, the next deadline), [`faxes`],
+//! [`orders`] (work orders from the verified fax to the archive),
 //! [`subscribers`]. The core records what `domain` decides; it holds no rule
 //! of its own.
 //!
@@ -19,6 +20,7 @@ pub mod deadlines;
 pub mod desk;
 pub mod faxes;
 pub mod messages;
+pub mod orders;
 pub mod subscribers;
 pub mod tickets;
 pub mod users;
@@ -26,7 +28,7 @@ pub mod users;
 use chrono_tz::Tz;
 
 use crate::config::Config;
-use crate::domain::account::EstateRule;
+use crate::domain::account::{EstateRule, TelecomRule};
 use crate::domain::number::NumberingPlan;
 use crate::domain::tag::DeskRule;
 use crate::store::StoreError;
@@ -38,6 +40,13 @@ pub struct Rules {
     pub plan: NumberingPlan,
     pub tz: Tz,
     pub estates: Vec<EstateRule>,
+    /// The telecom's customers in the estates (029 accounts).
+    pub telecom: TelecomRule,
+    /// (estate tag, line prefix) of every estate: a caller the roster does
+    /// not know is tagged by a prefix of one estate alone.
+    pub line_prefixes: Vec<(String, String)>,
+    /// The centre's own lines (fault line, office line and fax): never a customer's.
+    pub own_lines: Vec<String>,
     /// (estate tag, maintenance depot)
     pub estate_depots: Vec<(String, String)>,
     pub desks: Vec<DeskRule>,
@@ -50,6 +59,8 @@ pub struct Rules {
     pub callbacks: crate::domain::callback::Policy,
     /// Who hears of what, and in which words.
     pub notices: messages::Notices,
+    /// Work orders: acknowledgment, serials, deadlines, the 回单.
+    pub orders: crate::config::WorkOrderRoom,
 }
 
 impl Rules {
@@ -68,6 +79,33 @@ impl Rules {
                     account_prefix: e.account_prefix.clone(),
                 })
                 .collect(),
+            telecom: TelecomRule {
+                area_code: c.numbering.area_code.clone(),
+                local_length: c.numbering.local_length,
+                estates: c
+                    .estates
+                    .iter()
+                    .filter(|e| e.telecom_accounts)
+                    .map(|e| e.tag.clone())
+                    .collect(),
+            },
+            line_prefixes: c
+                .estates
+                .iter()
+                .flat_map(|e| {
+                    e.line_prefixes
+                        .iter()
+                        .map(|p| (e.tag.clone(), p.to_string()))
+                })
+                .collect(),
+            own_lines: [
+                &c.centre.fault_line,
+                &c.centre.office_line,
+                &c.centre.office_fax,
+            ]
+            .iter()
+            .map(|n| n.to_string())
+            .collect(),
             estate_depots: c
                 .estates
                 .iter()
@@ -96,6 +134,7 @@ impl Rules {
             depots: c.tickets.depots.clone(),
             callbacks: callbacks::policy(c),
             notices: messages::Notices::from_config(c),
+            orders: c.work_order_room.clone(),
         }
     }
 

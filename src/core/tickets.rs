@@ -112,6 +112,16 @@ pub fn report(
         &rules.desks,
         sub.as_ref().map(|s| s.subscriber.estate.as_str()),
     );
+    // Nobody in the roster: a line prefix of one estate alone tells (the
+    // centre's own lines are nobody's).
+    if origin == Origin::Untagged
+        && let Some(t) = caller
+            .as_ref()
+            .filter(|c| !rules.own_lines.iter().any(|o| o == c.as_str()))
+            .and_then(|c| tag::estate_by_line(c, &rules.line_prefixes))
+    {
+        origin = Origin::Estate(t.to_string());
+    }
     if let Some(t) = r.tag.as_deref() {
         if !rules.tags().any(|k| k == t) {
             return Err(CoreError::BadInput {
@@ -137,6 +147,10 @@ pub fn report(
         (Some(s), _) => rows::open_for_subscriber(conn, &s.subscriber.account)?,
         (None, Origin::Untagged) => match &caller {
             Some(c) => rows::open_untagged_for_caller(conn, c.as_str())?,
+            None => None,
+        },
+        (None, Origin::Estate(_)) => match &caller {
+            Some(c) => rows::open_estate_for_caller(conn, c.as_str())?,
             None => None,
         },
         _ => None,

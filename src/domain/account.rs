@@ -200,6 +200,88 @@ impl Account {
     }
 }
 
+/// The telecom's customers inside the estates (2.0.4 电信业务: "029开头的账号"):
+/// their broadband account is the area code and their local line, e.g.
+/// `02988831234`; their room comes from their address, and only estates
+/// configured with telecom customers have them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelecomRule {
+    /// The area code as accounts write it, e.g. "029".
+    pub area_code: String,
+    pub local_length: usize,
+    /// Tags of the estates with telecom customers.
+    pub estates: Vec<String>,
+}
+
+/// Why a telecom account is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TelecomError {
+    #[error("`{0}`: a telecom account needs the customer's address to know the room")]
+    NoAddress(String),
+    #[error("`{account}`: {estate} has no telecom customers (estates with them: {known})")]
+    NotHere {
+        account: String,
+        estate: String,
+        known: String,
+    },
+    #[error("`{account}` is the account of line {line}, not of {given}")]
+    OtherLine {
+        account: String,
+        line: String,
+        given: String,
+    },
+}
+
+impl TelecomRule {
+    /// The local line of a telecom account, or None if `account` is no such account.
+    pub fn line<'a>(&self, account: &'a str) -> Option<&'a str> {
+        let rest = account.trim().strip_prefix(self.area_code.as_str())?;
+        (!self.area_code.is_empty()
+            && rest.len() == self.local_length
+            && rest.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(rest)
+    }
+
+    /// Checks a telecom account against the room its address names and the
+    /// line written with it (normalised); the line is the account's.
+    pub fn check(
+        &self,
+        account: &str,
+        room: Option<&Account>,
+        line: Option<&str>,
+        estates: &[EstateRule],
+    ) -> Result<String, TelecomError> {
+        let own = self.line(account).unwrap_or_default().to_string();
+        let room = room.ok_or_else(|| TelecomError::NoAddress(account.to_string()))?;
+        if !self.estates.contains(&room.estate) {
+            let name = |t: &str| {
+                estates
+                    .iter()
+                    .find(|e| e.tag == t)
+                    .map_or_else(|| t.to_string(), |e| e.name.clone())
+            };
+            return Err(TelecomError::NotHere {
+                account: account.to_string(),
+                estate: name(&room.estate),
+                known: self
+                    .estates
+                    .iter()
+                    .map(|t| name(t))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        match line {
+            Some(l) if l != own => Err(TelecomError::OtherLine {
+                account: account.to_string(),
+                line: own,
+                given: l.to_string(),
+            }),
+            _ => Ok(own),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +307,42 @@ mod tests {
             unit: u,
             room: r,
         }
+    }
+
+    #[test]
+    fn telecom_accounts_are_the_area_code_and_the_line() {
+        let t = TelecomRule {
+            area_code: "029".into(),
+            local_length: 8,
+            estates: vec!["X".into(), "R".into()],
+        };
+        let e = estates();
+        assert_eq!(t.line("02988831234"), Some("88831234"));
+        assert_eq!(t.line("0298883123"), None);
+        assert_eq!(t.line("dw0120502"), None);
+        let x = Account::parse("dw0120502", &e).unwrap();
+        assert_eq!(
+            t.check("02988831234", Some(&x), None, &e),
+            Ok("88831234".into())
+        );
+        assert_eq!(
+            t.check("02988831234", Some(&x), Some("88831234"), &e),
+            Ok("88831234".into())
+        );
+        assert!(matches!(
+            t.check("02988831234", Some(&x), Some("68691234"), &e),
+            Err(TelecomError::OtherLine { .. })
+        ));
+        assert!(matches!(
+            t.check("02988831234", None, None, &e),
+            Err(TelecomError::NoAddress(_))
+        ));
+        let q = Account::parse("qj0120502", &e).unwrap();
+        let err = t.check("02988831234", Some(&q), None, &e).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`02988831234`: 曲江观邸 has no telecom customers (estates with them: 馨苑, 融侨城)"
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ crate::named! {
         PostRepair = "post_repair" / "修复回访",
         /// Call back a caller whose call nobody answered.
         MissedCall = "missed_call" / "未接回拨",
+        /// Verify an installation with the customer of a work order.
+        Installation = "installation" / "装机回访",
     }
 }
 
@@ -99,12 +101,13 @@ impl Step {
         }
     }
 
-    /// The kind of callback the step belongs to; None for both kinds.
-    fn only_for(self) -> Option<Kind> {
+    /// The kinds of callback the step belongs to.
+    fn kinds(self) -> &'static [Kind] {
         match self {
-            Step::Reschedule | Step::Pass | Step::Fail | Step::Cancel => Some(Kind::PostRepair),
-            Step::Reach | Step::CalledAgain => Some(Kind::MissedCall),
-            Step::NoAnswer => None,
+            Step::Reschedule | Step::Cancel => &[Kind::PostRepair],
+            Step::Pass | Step::Fail => &[Kind::PostRepair, Kind::Installation],
+            Step::Reach | Step::CalledAgain => &[Kind::MissedCall],
+            Step::NoAnswer => Kind::ALL,
         }
     }
 
@@ -206,6 +209,8 @@ pub struct Policy {
     pub window: Window,
     /// Delay from the repair (✓) to its verification callback.
     pub after_repair: Duration,
+    /// Delay from a work order's installation to its callback.
+    pub after_install: Duration,
     /// Waits after each unanswered attempt; one more unanswered attempt than
     /// there are waits escalates the callback.
     pub retries: Vec<Duration>,
@@ -226,6 +231,7 @@ impl Policy {
         match kind {
             Kind::PostRepair => self.window.next_slot(now + self.after_repair),
             Kind::MissedCall => self.window.next_slot(now),
+            Kind::Installation => self.window.next_slot(now + self.after_install),
         }
     }
 
@@ -246,7 +252,7 @@ impl Policy {
                 step,
             });
         }
-        if step.only_for().is_some_and(|k| k != cb.kind) {
+        if !step.kinds().contains(&cb.kind) {
             return Err(IllegalStep::WrongKind {
                 kind: cb.kind,
                 step,
@@ -359,6 +365,7 @@ mod tests {
                 end: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
             },
             after_repair: Duration::minutes(30),
+            after_install: Duration::minutes(60),
             retries: vec![
                 Duration::minutes(60),
                 Duration::minutes(240),
@@ -555,8 +562,9 @@ mod tests {
                 }
             }
         }
-        // 2 kinds × 6 states × 7 steps; pending: 5 steps of a repair, 3 of a missed call.
-        assert_eq!(refused, 2 * 6 * 7 - 5 - 3);
+        // 3 kinds × 6 states × 7 steps; pending: 5 steps of a repair, 3 of a
+        // missed call, 3 of an installation (pass, fail, no answer).
+        assert_eq!(refused, 3 * 6 * 7 - 5 - 3 - 3);
         let e = p
             .apply(
                 Status {

@@ -93,6 +93,34 @@ crate::named! {
     }
 }
 
+crate::named! {
+    /// What a person makes of a fax from an unknown sender (triage).
+    pub enum Triage: "triage action" {
+        /// Attached to a ticket (a desk's, sent from an unknown machine).
+        Ticket = "ticket" / "挂到障碍单",
+        /// A work-order batch (the room's, sent from an unknown machine).
+        Batch = "batch" / "作为工单",
+        /// Set aside as junk, with a reason.
+        Junk = "junk" / "作废",
+    }
+}
+
+/// Only a recorded fax waiting for triage can be triaged, once.
+pub fn may_triage(
+    state: State,
+    class: Option<ClassName>,
+    done: Option<Triage>,
+) -> Result<(), String> {
+    if let Some(d) = done {
+        return Err(format!("already triaged ({d})"));
+    }
+    match (state, class) {
+        (State::Recorded, Some(ClassName::Triage)) => Ok(()),
+        (State::Recorded, Some(c)) => Err(format!("its class is {c}, not triage")),
+        (s, _) => Err(format!("it is {s}, not a recorded fax")),
+    }
+}
+
 /// What a fax becomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "class", content = "tag", rename_all = "snake_case")]
@@ -230,6 +258,24 @@ mod tests {
         assert_eq!(c("13912345678"), FaxClass::Triage);
         assert_eq!(classify(None, &room, &d), FaxClass::Triage);
         assert_eq!(FaxClass::Desk("DC".into()).name(), ClassName::Desk);
+    }
+
+    #[test]
+    fn only_a_fax_waiting_for_triage_is_triaged_once() {
+        let t = Some(ClassName::Triage);
+        assert_eq!(may_triage(State::Recorded, t, None), Ok(()));
+        assert_eq!(
+            may_triage(State::Recorded, t, Some(Triage::Junk)),
+            Err("already triaged (junk)".into())
+        );
+        assert_eq!(
+            may_triage(State::Recorded, Some(ClassName::Desk), None),
+            Err("its class is desk, not triage".into())
+        );
+        assert_eq!(
+            may_triage(State::Duplicate, None, None),
+            Err("it is duplicate, not a recorded fax".into())
+        );
     }
 
     #[test]

@@ -15,6 +15,12 @@ crate::named! {
         SlaBreach = "sla_breach" / "超时未修复通知",
         /// To the work-order room: how many orders its fax brought.
         WorkorderAck = "workorder_ack" / "工单回执",
+        /// To the work-order room: the count told before was wrong.
+        WorkorderAckCorrection = "workorder_ack_correction" / "工单回执更正",
+        /// To the work-order room: the 回单 of completed orders.
+        WorkorderReturn = "workorder_return" / "回单",
+        /// To the manager: orders not entered the same day, or a slip overdue.
+        WorkorderOverdue = "workorder_overdue" / "工单超时通知",
     }
 }
 

@@ -21,6 +21,7 @@ pub mod message;
 pub mod names;
 pub mod number;
 pub mod outage;
+pub mod order;
 pub mod sla;
 pub mod staff;
 pub mod tag;

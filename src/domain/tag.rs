@@ -3,7 +3,9 @@
 //! A report passed on by a telecom desk carries the desk's tag (D180, DC); a
 //! customer's own report carries the estate's tag (X, Q, R) once the customer
 //! is known; anything else stays untagged for a person to triage. A tag is
-//! never guessed from a number's shape.
+//! never guessed from a number's shape: only a line prefix configured for
+//! one estate alone (`estates[].line_prefixes`, e.g. 馨苑's telecom 8883)
+//! tags a caller the roster does not know.
 //!
 //! May depend on: std, serde, `domain::number`, `domain::names`. No I/O.
 
@@ -86,6 +88,28 @@ pub fn classify(
     }
 }
 
+/// The estate whose configured line prefix matches `number` best, when the
+/// longest matching prefix belongs to that estate alone; none when no
+/// prefix matches or estates share it (every estate's own lines start with
+/// 6). `prefixes` are (estate tag, prefix).
+pub fn estate_by_line<'a>(number: &Phone, prefixes: &'a [(String, String)]) -> Option<&'a str> {
+    if number.kind != super::number::PhoneKind::Local {
+        return None;
+    }
+    let n = number.as_str();
+    let best = prefixes
+        .iter()
+        .filter(|(_, p)| !p.is_empty() && n.starts_with(p.as_str()))
+        .map(|(_, p)| p.len())
+        .max()?;
+    let mut tags = prefixes
+        .iter()
+        .filter(|(_, p)| p.len() == best && n.starts_with(p.as_str()))
+        .map(|(t, _)| t.as_str());
+    let first = tags.next()?;
+    tags.all(|t| t == first).then_some(first)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -109,6 +133,19 @@ pub(crate) mod tests {
                 numbers: vec!["88218050".into()],
             },
         ]
+    }
+
+    #[test]
+    fn a_prefix_of_one_estate_alone_tags() {
+        let p: Vec<(String, String)> = [("X", "6"), ("X", "8883"), ("Q", "6"), ("R", "6")]
+            .into_iter()
+            .map(|(t, p)| (t.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(estate_by_line(&phone("88831234"), &p), Some("X"));
+        assert_eq!(estate_by_line(&phone("68691234"), &p), None);
+        assert_eq!(estate_by_line(&phone("88217901"), &p), None);
+        let only_x = vec![("X".to_string(), "6".to_string())];
+        assert_eq!(estate_by_line(&phone("68691234"), &only_x), Some("X"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::domain::{call, callback, fax, message, staff, tag, ticket};
+use crate::domain::{call, callback, fax, message, order, staff, tag, ticket};
 
 macro_rules! stored_as_name {
     ($($ty:ty),+ $(,)?) => {$(
@@ -41,9 +41,14 @@ stored_as_name!(
     call::IdentityHeader,
     fax::State,
     fax::ClassName,
+    fax::Triage,
     message::State,
     message::Purpose,
     staff::Role,
+    order::State,
+    order::Origin,
+    order::BatchState,
+    order::Step,
 );
 
 #[cfg(test)]

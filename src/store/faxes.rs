@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
-use crate::domain::fax::{ClassName, State};
+use crate::domain::fax::{ClassName, State, Triage};
 
 /// A fax as recorded (what the spool knows of the file and its sender).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -273,6 +273,52 @@ pub fn batch_of(conn: &Connection, fax_id: i64) -> Result<Option<Batch>, StoreEr
             })
         })
         .optional()?)
+}
+
+/// What a person decided for a fax waiting for triage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Triaged {
+    pub fax_id: i64,
+    pub action: Triage,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Records a triage decision; false if the fax was triaged already.
+pub fn set_triage(conn: &Connection, t: &Triaged) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO fax_triage (fax_id, action, reason, actor, at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (fax_id) DO NOTHING",
+        )?
+        .execute(params![t.fax_id, t.action, t.reason, t.actor, to_ms(t.at)])?;
+    Ok(n == 1)
+}
+
+/// The triage decision of a fax, if any.
+pub fn triage_of(conn: &Connection, fax_id: i64) -> Result<Option<Triaged>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT fax_id, action, reason, actor, at FROM fax_triage WHERE fax_id = ?1",
+        )?
+        .query_row([fax_id], |r| {
+            Ok(Triaged {
+                fax_id: r.get(0)?,
+                action: r.get(1)?,
+                reason: r.get(2)?,
+                actor: r.get(3)?,
+                at: from_ms(r.get(4)?),
+            })
+        })
+        .optional()?)
+}
+
+/// A fax triaged as the room's becomes a work-order fax.
+pub fn set_class(conn: &Connection, fax_id: i64, class: ClassName) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE faxes SET class = ?2 WHERE id = ?1")?
+        .execute(params![fax_id, class])?;
+    Ok(())
 }
 
 #[cfg(test)]

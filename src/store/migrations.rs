@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_callbacks", CALLBACKS),
     ("0005_calls", CALLS),
     ("0006_console", CONSOLE),
+    ("0007_work_orders", WORK_ORDERS),
 ];
 
 const CORE: &str = r#"
@@ -272,4 +273,122 @@ CREATE INDEX tickets_subscriber ON tickets (subscriber, id);
 CREATE INDEX tickets_due ON tickets (due_at) WHERE state IN ('new', 'dispatched', 'reopened');
 CREATE INDEX calls_ticket ON calls (ticket_id);
 CREATE INDEX audit_actor ON audit (actor, id);
+"#;
+
+const WORK_ORDERS: &str = r#"
+-- A batch is verified by a clerk before the room is told its count (or at
+-- once, with work_order_room.ack = "on_arrival"). Batches recorded before
+-- this migration were acknowledged on arrival.
+ALTER TABLE workorder_batches ADD COLUMN state TEXT NOT NULL DEFAULT 'received'
+    CHECK (state IN ('received', 'verified'));
+-- The count the room was last told (NULL: nothing yet).
+ALTER TABLE workorder_batches ADD COLUMN acked_count INTEGER;
+-- The role of each page, as a JSON array of page roles.
+ALTER TABLE workorder_batches ADD COLUMN page_roles TEXT;
+ALTER TABLE workorder_batches ADD COLUMN verified_by TEXT;
+ALTER TABLE workorder_batches ADD COLUMN verified_at INTEGER;
+-- The same-day rule: orders entered by this time, else the manager is told once.
+ALTER TABLE workorder_batches ADD COLUMN entry_due_at INTEGER;
+ALTER TABLE workorder_batches ADD COLUMN entry_told_at INTEGER;
+UPDATE workorder_batches SET acked_count = orders;
+
+-- The installation callback is a callback of its own kind: the table is
+-- rebuilt to widen the kind's CHECK (SQLite cannot alter one).
+CREATE TABLE callbacks_new (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('post_repair', 'missed_call', 'installation')),
+    ticket_id       INTEGER REFERENCES tickets (id),
+    call_id         TEXT UNIQUE,
+    phone           TEXT,
+    state           TEXT NOT NULL
+                    CHECK (state IN ('pending', 'passed', 'failed', 'resolved', 'escalated', 'cancelled')),
+    due_at          INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    outcome         TEXT,
+    actor           TEXT,
+    last_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+INSERT INTO callbacks_new SELECT id, kind, ticket_id, call_id, phone, state, due_at, attempts, outcome,
+    actor, last_attempt_at, created_at, updated_at FROM callbacks;
+DROP TABLE callbacks;
+ALTER TABLE callbacks_new RENAME TO callbacks;
+CREATE INDEX callbacks_due ON callbacks (due_at) WHERE state = 'pending';
+CREATE INDEX callbacks_ticket ON callbacks (ticket_id);
+CREATE UNIQUE INDEX callbacks_pending_phone ON callbacks (phone)
+    WHERE state = 'pending' AND kind = 'missed_call';
+
+-- What a person decided for a fax from an unknown sender (the fax inbox's
+-- triage): attached to a ticket, made a work-order batch, or set aside.
+CREATE TABLE fax_triage (
+    fax_id      INTEGER PRIMARY KEY REFERENCES faxes (id),
+    action      TEXT NOT NULL CHECK (action IN ('ticket', 'batch', 'junk')),
+    reason      TEXT,
+    actor       TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+
+-- Work orders (工单): the room's installation orders and the centre's own.
+CREATE TABLE work_orders (
+    id               INTEGER PRIMARY KEY,
+    -- 流水号 (4.0.9), written in 备注.
+    serial           TEXT NOT NULL UNIQUE,
+    batch_id         INTEGER REFERENCES workorder_batches (id),
+    -- The fax pages of the order, as a JSON array.
+    pages            TEXT,
+    origin           TEXT NOT NULL CHECK (origin IN ('telecom', 'own')),
+    state            TEXT NOT NULL CHECK (state IN ('verified', 'entered', 'dispatched', 'signed',
+                     'slip_returned', 'installed', 'called_back', 'return_sent', 'archived')),
+    line             TEXT,
+    account          TEXT NOT NULL,
+    estate           TEXT NOT NULL,
+    building         INTEGER NOT NULL,
+    unit             INTEGER NOT NULL,
+    room             INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    contact          TEXT NOT NULL,
+    address          TEXT NOT NULL,
+    service          TEXT NOT NULL,
+    accepted_on      TEXT NOT NULL,
+    activation_on    TEXT NOT NULL,
+    business_office  TEXT NOT NULL,
+    status_text      TEXT NOT NULL,
+    broadband_status TEXT NOT NULL,
+    remarks          TEXT,
+    entered_by       TEXT,
+    technician       TEXT,
+    -- The installation deadline: the signed slip back by this time.
+    slip_due_at      INTEGER,
+    slip_told_at     INTEGER,
+    slip_fax_id      INTEGER REFERENCES faxes (id),
+    slip_file        TEXT,
+    installed_on     TEXT,
+    callback_id      INTEGER REFERENCES callbacks (id),
+    -- 回访单 (4.1.4).
+    callback_on      TEXT,
+    callback_by      TEXT,
+    handling         TEXT,
+    result           TEXT,
+    satisfaction     TEXT,
+    called_back_at   INTEGER,
+    -- The Message-ID of the 回单 that named this order (once per order).
+    return_message   TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX work_orders_batch ON work_orders (batch_id);
+CREATE INDEX work_orders_state ON work_orders (state);
+
+-- Every step of an order, with its person and time.
+CREATE TABLE work_order_events (
+    id        INTEGER PRIMARY KEY,
+    order_id  INTEGER NOT NULL REFERENCES work_orders (id),
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    step      TEXT NOT NULL,
+    detail    TEXT
+);
+CREATE INDEX work_order_events_order ON work_order_events (order_id, id);
+
 "#;

@@ -314,6 +314,21 @@ pub fn open_untagged_for_caller(
         .optional()?)
 }
 
+/// The newest open ticket of an estate opened for `caller` with no
+/// subscriber known (tagged by its line prefix, or by a person).
+pub fn open_estate_for_caller(
+    conn: &Connection,
+    caller: &str,
+) -> Result<Option<Ticket>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
+             WHERE caller = ?1 AND state <> 'closed' AND origin = 'estate' AND subscriber IS NULL)"
+        ))?
+        .query_row([caller], from_row)
+        .optional()?)
+}
+
 /// The statement of [`open_untagged_for_caller`] (a test watches its re-preparations).
 pub(crate) fn open_untagged_sql() -> String {
     format!(

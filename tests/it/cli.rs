@@ -469,8 +469,18 @@ fn a_misspelt_placeholder_is_refused_in_every_template() {
         ),
         (
             "callbacks.script",
-            "script = \"你好",
-            "script = \"{bulding}",
+            "\nscript = \"你好",
+            "\nscript = \"{bulding}",
+        ),
+        (
+            "work_order_room.callback_script",
+            "callback_script = \"你好",
+            "callback_script = \"{bulding}",
+        ),
+        (
+            "work_order_room.return_body",
+            "return_body = \"{centre}",
+            "return_body = \"{ordres}",
         ),
         ("callbacks.closing", "closing = \"", "closing = \"{centr}"),
         (
@@ -512,7 +522,8 @@ fn a_misspelt_placeholder_is_refused_in_every_template() {
     let default = support::default_config();
     for (key, from, to) in cases {
         let at = default.find(from).unwrap_or_else(|| panic!("{from}"));
-        let line = default[..at].matches('\n').count() + 1;
+        // A text starting with its line's newline stands on the next line.
+        let line = default[..at].matches('\n').count() + 1 + usize::from(from.starts_with('\n'));
         let site = Site::new(&[(from, to)]);
         let err = site.fails(&["check-config"], 78);
         assert!(

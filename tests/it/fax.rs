@@ -37,7 +37,7 @@ const ONE_PAGE_PS: &str = "%!PS
 showpage
 ";
 
-fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf {
+pub(crate) fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf {
     let src = dir.join(format!("{out}.ps"));
     std::fs::write(&src, ps).unwrap();
     let dest = dir.join(out);
@@ -52,7 +52,7 @@ fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf 
 }
 
 /// Sets the ImageDescription (HylaFAX: `TSI\nCallID…`) of page 1.
-fn tiffset_description(file: &Path, text: &str) {
+pub(crate) fn tiffset_description(file: &Path, text: &str) {
     run_tool(require(&TIFFSET).args(["-s", "270", text]).arg(file));
 }
 
@@ -197,7 +197,11 @@ fn files_under(dir: &Path) -> Vec<String> {
 fn every_kind_of_file_ends_where_it_belongs() {
     let fx = Fixtures::get();
     // Scans take only files still for a minute: a file being written is left alone.
-    let s = site(&[("settle_ms = 2000", "settle_ms = 60000")]);
+    // Today's acknowledgment on arrival (the default waits for verification: tests/it/orders.rs).
+    let s = site(&[
+        ("settle_ms = 2000", "settle_ms = 60000"),
+        ("ack = \"on_verify\"", "ack = \"on_arrival\""),
+    ]);
     // Present before start-up (old enough for the start-up scan), and one a crash left in processing/.
     std::fs::copy(
         fx.path("hylafax_dc.tif"),

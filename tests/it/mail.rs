@@ -20,7 +20,7 @@ use crate::support::{
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/smtpd.py");
 
 /// The SMTP server as a child process.
-struct Smtpd {
+pub(crate) struct Smtpd {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
@@ -29,7 +29,7 @@ struct Smtpd {
 }
 
 impl Smtpd {
-    fn new(port: u16, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Smtpd {
+    pub(crate) fn new(port: u16, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Smtpd {
         std::fs::create_dir_all(dir).unwrap();
         Smtpd {
             child: None,
@@ -44,7 +44,7 @@ impl Smtpd {
     }
 
     /// Starts (or starts again) on the same port; returns when it listens.
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let mut child = require(&AIOSMTPD)
             .arg(SERVER)
             .args(["--port", &self.port.to_string(), "--dir"])
@@ -85,7 +85,7 @@ impl Smtpd {
     }
 
     /// Every message the server accepted.
-    fn log(&self) -> Vec<Value> {
+    pub(crate) fn log(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.join("log.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -101,7 +101,7 @@ impl Drop for Smtpd {
 }
 
 /// A site whose outbox sends to 127.0.0.1:`port`, polling and retrying fast.
-fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
+pub(crate) fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
     let port_line = format!("port = {port}");
     let mut edits: Vec<(&str, &str)> = vec![
         ("transport = \"file\"", "transport = \"smtp\""),

@@ -7,6 +7,7 @@ mod fax;
 mod layering;
 mod mail;
 mod ops;
+mod orders;
 mod sip;
 mod support;
 mod torture;
