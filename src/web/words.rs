@@ -164,6 +164,9 @@ pub fn field(f: &str) -> &str {
         "step" => "操作",
         "technician" => "维修人员",
         "message" => "邮件",
+        "outage" => "大面积故障",
+        "building" => "楼号",
+        "ids" => "未接回拨",
         other => other,
     }
 }
@@ -210,6 +213,7 @@ fn bad_input(f: &str, why: &str) -> String {
         ("call", _) => "这通来电没有人接听,不能认领".into(),
         ("fields", _) => "没有要修改的内容".into(),
         ("technician", _) => "此障碍单没有下发给你".into(),
+        ("outage", _) => "这栋楼现在没有疑似大面积故障".into(),
         ("message", _) if why.contains("no such") => "没有这封邮件".into(),
         ("message", _) => "只有发送失败的邮件才能重发".into(),
         ("callback", _) if why.contains("no such") => "没有这个回访".into(),
