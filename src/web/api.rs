@@ -495,7 +495,7 @@ pub async fn amend(
         remarks: b.remarks,
         depot: b.depot,
     };
-    let detail = format!("{a:?}");
+    let detail = serde_json::to_string(&a).unwrap_or_default();
     change_ticket(&web, &p, number, "ticket.amend", detail, move |x| {
         desk::amend(x.c, x.rules, x.who, x.now, x.number, &a)
     })

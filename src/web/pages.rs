@@ -294,7 +294,7 @@ impl Names {
             .iter()
             .find(|u| u.name == name)
             .and_then(|u| u.display.clone())
-            .unwrap_or_else(|| name.to_string())
+            .unwrap_or_else(|| words::system_actor(name).to_string())
     }
 }
 
@@ -1544,7 +1544,7 @@ pub async fn audit(
             .map(|(_, e)| AuditLine {
                 time: words::full(tz, e.at),
                 who: names.display(&e.actor),
-                action: e.action.clone(),
+                action: format!("{} ({})", words::audit_action(&e.action), e.action),
                 object: e.object.clone().unwrap_or_default(),
                 detail: e.detail.clone().unwrap_or_default(),
             })

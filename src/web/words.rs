@@ -63,6 +63,48 @@ pub fn event(kind: &str) -> String {
     .to_string()
 }
 
+/// An audit row's action, in words (unknown ones as stored).
+pub fn audit_action(a: &str) -> &str {
+    match a {
+        "login" => "登录",
+        "login.failed" => "登录失败",
+        "call.card" => "查看来电弹屏",
+        "call.claim" => "我接的",
+        "call.show" => "查看来电",
+        "board.view" => "查看障碍列表",
+        "ticket.view" | "ticket.show" => "查看障碍单",
+        "ticket.amend" => "补录",
+        "ticket.classify" => "分类",
+        "ticket.void" => "作废",
+        "ticket.retag" => "改区域",
+        "ticket.merge" => "合并",
+        "ticket.step" => "障碍单操作",
+        "ticket.callback" => "回访",
+        "callback.done" => "未接回拨已处理",
+        "callbacks.view" => "查看回访",
+        "subscriber.find" => "查找用户",
+        "subscriber.view" => "查看用户资料",
+        "subscriber.import" => "导入用户",
+        "outbox.view" => "查看发件箱",
+        "outbox.retry" => "重发邮件",
+        "outage.repair" => "大面积故障修好",
+        "user.add" => "添加员工",
+        "user.passwd" => "设置密码",
+        "fax.preview" => "查看传真",
+        other => other,
+    }
+}
+
+/// The daemon's own components as history names them; a person's name stays.
+pub fn system_actor(name: &str) -> &str {
+    match name {
+        "hotline" => "来电系统",
+        "scheduler" => "系统",
+        "fax" | "spool" => "传真系统",
+        other => other,
+    }
+}
+
 pub fn role(r: Role) -> &'static str {
     match r {
         Role::Agent => "客服",

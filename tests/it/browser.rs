@@ -214,14 +214,17 @@ async fn the_console_in_a_real_browser() {
     click(&li, "#card button[data-claim]").await;
     wait_text(&li, "#msg", "已认领").await;
     wait_text(&zhang, "#card", "李娜 已认领").await;
+    // Read in the page: the card is re-rendered by the live stream meanwhile.
     let number = li
-        .find(Locator::Css("#card .card"))
+        .execute(
+            "return document.querySelector('#card .card').dataset.ticket;",
+            vec![],
+        )
         .await
         .unwrap()
-        .attr("data-ticket")
-        .await
+        .as_str()
         .unwrap()
-        .unwrap();
+        .to_string();
 
     // zhang watches the board while li fills in the fault.
     zhang
