@@ -125,7 +125,9 @@ pub fn error_page(r: &Refusal) -> Response {
     }
 }
 
-/// Records a view of customer data under the person, in its own write.
+/// Records a view of customer data under the person, in its own write;
+/// answered once committed (a view does not wait for the disk's sync, a
+/// change does).
 async fn audited(
     web: &Web,
     p: &Person,
@@ -133,17 +135,13 @@ async fn audited(
     object: String,
 ) -> Result<(), Refusal> {
     let who = p.name.clone();
-    web.write(move |c| {
-        Ok(audit::record(
-            c,
-            Utc::now(),
-            &who,
-            action,
-            Some(&object),
-            None,
-        )?)
-    })
-    .await
+    web.ctx
+        .writer
+        .write_visible(move |c| {
+            audit::record(c, Utc::now(), &who, action, Some(&object), None).map_err(CoreError::from)
+        })
+        .await
+        .map_err(Refusal::from)
 }
 
 // ---------------------------------------------------------------- rows
