@@ -34,7 +34,7 @@ fn fill(db: &str, n: u64) {
                 let open = k % 20 == 0;
                 let mut t = Ticket {
                     id: 0,
-                    number: format!("{tag}-B{k:09}"),
+                    number: format!("{tag}-19900101-{k:07}"),
                     tag: Some(tag.into()),
                     origin: if tag.starts_with('D') {
                         OriginKind::Desk

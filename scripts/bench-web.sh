@@ -35,5 +35,5 @@ for rate in 100 1000; do
   "$ROOT/target/release/examples/bench_console" "127.0.0.1:$WEB" "$COOKIE" "127.0.0.1:$SIP" 88833114 "$rate" "$SECS" "$CONSOLES"
 done
 "$ROOT/target/release/examples/bench_board" query "127.0.0.1:$WEB" "$COOKIE" "$REQUESTS" \
-  "/board?tag=X&state=open" "/board?q=029-6000-4321" "/board?q=X-B000500000"
+  "/board?tag=X&state=open" "/board?q=029-6000-4321" "/board?q=X-19900101-0500000"
 echo "daemon RSS: $(ps -o rss= -p $DAEMON) KiB" >&2
