@@ -13,12 +13,10 @@ use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 
-fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
-    msg.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-    })
-}
+#[path = "common/uac.rs"]
+mod uac;
+
+use uac::{Uac, header, to_tag};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -33,29 +31,22 @@ async fn main() {
     let secs: u64 = args[4].parse().expect("SECONDS");
     let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
     let me = sock.local_addr().expect("local addr");
-    let run = std::process::id();
+    let uac = Uac {
+        line,
+        target,
+        me,
+        tag: "lat",
+        run: std::process::id(),
+        caller_prefix: "1380",
+    };
     // call id -> (sent at, 180 seen)
     let calls: Arc<Mutex<HashMap<String, (Instant, bool)>>> = Arc::default();
     let lat: Arc<Mutex<Vec<f64>>> = Arc::default();
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
 
-    let request = move |method: &str, id: u64, to_tag: Option<&str>, reason: bool| {
-        format!(
-            "{method} sip:{line}@{target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{run}x{id}\r\n\
-From: <sip:1380{id:07}@{me}>;tag=f{id}\r\nTo: <sip:{line}@{target}>{}\r\nCall-ID: lat-{run}-{id}\r\n\
-CSeq: 1 {method}\r\nMax-Forwards: 70\r\n{}Content-Length: 0\r\n\r\n",
-            to_tag.map(|t| format!(";tag={t}")).unwrap_or_default(),
-            if reason {
-                "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
-            } else {
-                ""
-            },
-        )
-    };
-
     let rx = {
         let (sock, calls, lat, done) = (sock.clone(), calls.clone(), lat.clone(), done.clone());
-        let request = request.clone();
+        let uac = uac.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
             loop {
@@ -84,14 +75,11 @@ CSeq: 1 {method}\r\nMax-Forwards: 70\r\n{}Content-Length: 0\r\n\r\n",
                     };
                     if let Some(t0) = first {
                         lat.lock().unwrap().push((now - t0).as_secs_f64() * 1000.0);
-                        let c = request("CANCEL", id, None, true);
+                        let c = uac.request("CANCEL", id, None, true);
                         let _ = sock.send_to(c.as_bytes(), target).await;
                     }
                 } else if msg.starts_with("SIP/2.0 487") && cseq.ends_with("INVITE") {
-                    let tag = header(&msg, "To")
-                        .and_then(|t| t.split(";tag=").nth(1))
-                        .map(|t| t.split(';').next().unwrap_or(t).to_string());
-                    let a = request("ACK", id, tag.as_deref(), false);
+                    let a = uac.request("ACK", id, to_tag(&msg).as_deref(), false);
                     let _ = sock.send_to(a.as_bytes(), target).await;
                     if calls.lock().unwrap().remove(&cid).is_some() {
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -109,8 +97,8 @@ CSeq: 1 {method}\r\nMax-Forwards: 70\r\n{}Content-Length: 0\r\n\r\n",
         calls
             .lock()
             .unwrap()
-            .insert(format!("lat-{run}-{id}"), (Instant::now(), false));
-        let inv = request("INVITE", id, None, false);
+            .insert(uac.call_id(id), (Instant::now(), false));
+        let inv = uac.request("INVITE", id, None, false);
         let _ = sock.send_to(inv.as_bytes(), target).await;
     }
     let until = Instant::now() + Duration::from_secs(10);

@@ -240,16 +240,25 @@ pub fn merge(
 
 /// Every field of the fault record a person may fill in or correct (补录).
 /// None: leave as it is; an empty text clears an optional field.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Amend {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepting_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remarks: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub depot: Option<String>,
 }
 

@@ -270,7 +270,10 @@ ALTER TABLE calls ADD COLUMN claimed_at INTEGER;
 CREATE INDEX tickets_tag_state ON tickets (tag, state, id);
 CREATE INDEX tickets_caller ON tickets (caller, id);
 CREATE INDEX tickets_subscriber ON tickets (subscriber, id);
-CREATE INDEX tickets_due ON tickets (due_at) WHERE state IN ('new', 'dispatched', 'reopened');
+CREATE INDEX tickets_due ON tickets (due_at, sla_paused_at, sla_exempt)
+    WHERE state IN ('new', 'dispatched', 'reopened');
+-- The board's chips count tickets by state and tag from the index alone.
+CREATE INDEX tickets_state_tag ON tickets (state, tag);
 CREATE INDEX calls_ticket ON calls (ticket_id);
 CREATE INDEX audit_actor ON audit (actor, id);
 "#;

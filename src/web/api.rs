@@ -495,7 +495,7 @@ pub async fn amend(
         remarks: b.remarks,
         depot: b.depot,
     };
-    let detail = format!("{a:?}");
+    let detail = serde_json::to_string(&a).unwrap_or_default();
     change_ticket(&web, &p, number, "ticket.amend", detail, move |x| {
         desk::amend(x.c, x.rules, x.who, x.now, x.number, &a)
     })
@@ -711,6 +711,119 @@ pub async fn callback_done(
         })
         .await?;
     Ok(ok(json!({ "id": cb.id, "state": cb.state })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandledBody {
+    ids: Option<Vec<i64>>,
+}
+
+/// Missed-call callbacks marked handled in bulk (the callers were reached).
+pub async fn callbacks_handled(
+    State(web): State<Web>,
+    p: Person,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refusal> {
+    let b: HandledBody = input(&p, &headers, Action::Callbacks, &bytes)?;
+    let ids = b.ids.unwrap_or_default();
+    if ids.is_empty() || ids.len() > 500 {
+        return Err(Refusal::field(
+            "未接回拨",
+            "请勾选要标记的未接回拨(最多 500 个)",
+        ));
+    }
+    let rules = web.ctx.rules.clone();
+    let who = p.name.clone();
+    let n = web
+        .write(move |c| {
+            let now = Utc::now();
+            for id in &ids {
+                crate::core::callbacks::record_missed(
+                    c,
+                    &rules,
+                    &who,
+                    now,
+                    *id,
+                    crate::core::callbacks::Reached::Yes,
+                )?;
+                audit::record(
+                    c,
+                    now,
+                    &who,
+                    "callback.done",
+                    Some(&id.to_string()),
+                    Some("bulk"),
+                )?;
+            }
+            Ok(ids.len())
+        })
+        .await?;
+    Ok(ok(json!({ "handled": n })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageBody {
+    estate: Option<String>,
+    building: Option<u8>,
+    cause: Option<String>,
+}
+
+/// Marks a suspected outage repaired: each of its faults is marked √ and
+/// keeps its own callback.
+pub async fn repair_outage(
+    State(web): State<Web>,
+    p: Person,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refusal> {
+    let b: OutageBody = input(&p, &headers, Action::Tickets, &bytes)?;
+    let estate = required(b.estate, "区域")?;
+    let building = b
+        .building
+        .ok_or_else(|| Refusal::field("楼号", "不能为空"))?;
+    bounded(&b.cause, "故障原因")?;
+    let cause = b
+        .cause
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    let rules = web.ctx.rules.clone();
+    let rule = super::pages::outage_rule(&web);
+    let who = p.name.clone();
+    let done = web
+        .write(move |c| {
+            let now = Utc::now();
+            let look = chrono::Duration::hours(i64::from(rules.sla_hours));
+            let found = desk::outages(c, &rules, rule, now, look)?
+                .into_iter()
+                .find(|o| o.estate == estate && o.building == building)
+                .ok_or_else(|| crate::core::CoreError::BadInput {
+                    field: "outage",
+                    why: "no such outage".into(),
+                })?;
+            let done = desk::repair_outage(c, &rules, &who, now, &found, cause.as_deref())?;
+            let numbers: Vec<String> = done.into_iter().map(|t| t.number).collect();
+            audit::record(
+                c,
+                now,
+                &who,
+                "outage.repair",
+                Some(&format!("{estate}{building}")),
+                Some(&numbers.join(",")),
+            )?;
+            Ok(numbers)
+        })
+        .await?;
+    for n in &done {
+        web.ctx.bus.publish(Event::TicketUpdated {
+            number: n.clone(),
+            what: Step::Repair.as_str().into(),
+            actor: p.display.clone(),
+        });
+    }
+    Ok(ok(json!({ "repaired": done })))
 }
 
 /// A manager sends a failed message again.

@@ -29,6 +29,7 @@ fn name(e: &Event) -> &'static str {
         Event::CallbackScheduled { .. } | Event::CallbackDue { .. } => "callback",
         Event::MailSent { .. } | Event::MailFailed { .. } => "mail",
         Event::FaxReceived { .. } | Event::BatchCreated { .. } | Event::FaxFailed { .. } => "fax",
+        Event::OrderOverdue { .. } | Event::ReturnQueued { .. } => "order",
     }
 }
 

@@ -274,6 +274,8 @@ pub fn router(web: Web) -> Router {
         .route("/api/tickets/{number}/step", post(api::step))
         .route("/api/tickets/{number}/callback", post(api::callback))
         .route("/api/callbacks/{id}/done", post(api::callback_done))
+        .route("/api/callbacks/handled", post(api::callbacks_handled))
+        .route("/api/outages/repair", post(api::repair_outage))
         .route("/api/outbox/{id}/retry", post(api::outbox_retry))
         .with_state(web)
 }

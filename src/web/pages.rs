@@ -125,7 +125,9 @@ pub fn error_page(r: &Refusal) -> Response {
     }
 }
 
-/// Records a view of customer data under the person, in its own write.
+/// Records a view of customer data under the person, in its own write;
+/// answered once committed (a view does not wait for the disk's sync, a
+/// change does).
 async fn audited(
     web: &Web,
     p: &Person,
@@ -133,17 +135,13 @@ async fn audited(
     object: String,
 ) -> Result<(), Refusal> {
     let who = p.name.clone();
-    web.write(move |c| {
-        Ok(audit::record(
-            c,
-            Utc::now(),
-            &who,
-            action,
-            Some(&object),
-            None,
-        )?)
-    })
-    .await
+    web.ctx
+        .writer
+        .write_visible(move |c| {
+            audit::record(c, Utc::now(), &who, action, Some(&object), None).map_err(CoreError::from)
+        })
+        .await
+        .map_err(Refusal::from)
 }
 
 // ---------------------------------------------------------------- rows
@@ -294,7 +292,7 @@ impl Names {
             .iter()
             .find(|u| u.name == name)
             .and_then(|u| u.display.clone())
-            .unwrap_or_else(|| name.to_string())
+            .unwrap_or_else(|| words::system_actor(name).to_string())
     }
 }
 
@@ -309,10 +307,19 @@ pub struct CallsPart {
 #[derive(Template)]
 #[template(path = "banner.html")]
 pub struct BannerPart {
-    pub outages: Vec<String>,
+    pub outages: Vec<OutageLine>,
+    pub may_repair: bool,
 }
 
-fn outage_rule(web: &Web) -> crate::domain::outage::Rule {
+/// A suspected outage in the banner slot, with what marks it repaired.
+pub struct OutageLine {
+    pub text: String,
+    pub estate: String,
+    pub building: u8,
+    pub tickets: String,
+}
+
+pub fn outage_rule(web: &Web) -> crate::domain::outage::Rule {
     crate::domain::outage::Rule {
         count: web.cfg().outage_count as usize,
         window: Duration::minutes(i64::from(web.cfg().outage_minutes)),
@@ -331,7 +338,7 @@ fn outage_text(o: &desk::Outage, tz: chrono_tz::Tz) -> String {
 
 struct LiveData {
     calls: Vec<CallLine>,
-    outages: Vec<String>,
+    outages: Vec<OutageLine>,
 }
 
 async fn live_data(web: &Web) -> Result<LiveData, Refusal> {
@@ -358,13 +365,18 @@ async fn live_data(web: &Web) -> Result<LiveData, Refusal> {
             .collect(),
         outages: outages
             .iter()
-            .map(|o| outage_text(o, web.ctx.rules.tz))
+            .map(|o| OutageLine {
+                text: outage_text(o, web.ctx.rules.tz),
+                estate: o.estate.clone(),
+                building: o.building,
+                tickets: o.tickets.join(" "),
+            })
             .collect(),
     })
 }
 
 /// The snapshot the live stream sends: the calls list and the banner, as HTML.
-pub async fn live_parts(web: &Web, _me: &Person) -> Result<serde_json::Value, Refusal> {
+pub async fn live_parts(web: &Web, me: &Person) -> Result<serde_json::Value, Refusal> {
     let d = live_data(web).await?;
     let ringing: Vec<String> = d
         .calls
@@ -373,9 +385,12 @@ pub async fn live_parts(web: &Web, _me: &Person) -> Result<serde_json::Value, Re
         .map(|c| c.call_id.clone())
         .collect();
     let calls_html = CallsPart { calls: d.calls }.render().unwrap_or_default();
-    let banner_html = BannerPart { outages: d.outages }
-        .render()
-        .unwrap_or_default();
+    let banner_html = BannerPart {
+        outages: d.outages,
+        may_repair: me.role.may(Action::Tickets),
+    }
+    .render()
+    .unwrap_or_default();
     Ok(serde_json::json!({
         "calls_html": calls_html,
         "banner_html": banner_html,
@@ -389,7 +404,8 @@ pub async fn live_parts(web: &Web, _me: &Person) -> Result<serde_json::Value, Re
 pub struct LivePage {
     pub chrome: Chrome,
     pub calls: Vec<CallLine>,
-    pub outages: Vec<String>,
+    pub outages: Vec<OutageLine>,
+    pub may_repair: bool,
     pub greeting: String,
     pub last: String,
 }
@@ -406,6 +422,7 @@ pub async fn live(State(web): State<Web>, p: Person) -> Page<LivePage> {
         chrome: chrome(&p, "/live"),
         calls: d.calls,
         outages: d.outages,
+        may_repair: p.role.may(Action::Tickets),
         greeting: web.cfg().greeting.clone(),
         last,
     })
@@ -1187,6 +1204,7 @@ pub async fn ticket(
 
 pub struct DueLine {
     pub id: i64,
+    pub missed: bool,
     pub kind: &'static str,
     pub ticket: String,
     pub phone: String,
@@ -1233,6 +1251,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
         .into_iter()
         .map(|(d, t)| DueLine {
             id: d.id,
+            missed: d.kind == crate::domain::callback::Kind::MissedCall,
             kind: d.kind.word(),
             ticket: d.ticket.clone().unwrap_or_default(),
             phone: d
@@ -1523,7 +1542,7 @@ pub async fn audit(
             .map(|(_, e)| AuditLine {
                 time: words::full(tz, e.at),
                 who: names.display(&e.actor),
-                action: e.action.clone(),
+                action: format!("{} ({})", words::audit_action(&e.action), e.action),
                 object: e.object.clone().unwrap_or_default(),
                 detail: e.detail.clone().unwrap_or_default(),
             })

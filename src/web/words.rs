@@ -37,6 +37,51 @@ pub fn field(f: &str) -> &str {
         "step" => "操作",
         "technician" => "维修人员",
         "message" => "邮件",
+        "outage" => "大面积故障",
+        "building" => "楼号",
+        "ids" => "未接回拨",
+        other => other,
+    }
+}
+
+/// An audit row's action, as the manager reads it.
+pub fn audit_action(a: &str) -> &str {
+    match a {
+        "login" => "登录",
+        "login.failed" => "登录失败",
+        "call.card" => "查看来电弹屏",
+        "call.claim" => "我接的",
+        "call.show" => "查看来电",
+        "board.view" => "查看障碍列表",
+        "ticket.view" | "ticket.show" => "查看障碍单",
+        "ticket.amend" => "补录",
+        "ticket.classify" => "分类",
+        "ticket.void" => "作废",
+        "ticket.retag" => "改区域",
+        "ticket.merge" => "合并",
+        "ticket.step" => "障碍单操作",
+        "ticket.callback" => "回访",
+        "callback.done" => "未接回拨已处理",
+        "callbacks.view" => "查看回访",
+        "subscriber.find" => "查找用户",
+        "subscriber.view" => "查看用户资料",
+        "subscriber.import" => "导入用户",
+        "outbox.view" => "查看发件箱",
+        "outbox.retry" => "重发邮件",
+        "outage.repair" => "大面积故障修好",
+        "user.add" => "添加员工",
+        "user.passwd" => "设置密码",
+        "fax.preview" => "查看传真",
+        other => other,
+    }
+}
+
+/// The name a history line shows for what the daemon did itself.
+pub fn system_actor(name: &str) -> &str {
+    match name {
+        "hotline" => "来电系统",
+        "scheduler" => "系统",
+        "fax" | "spool" => "传真系统",
         other => other,
     }
 }
@@ -86,6 +131,7 @@ fn bad_input(f: &str, why: &str) -> String {
         ("call", _) => "这通来电没有人接听,不能认领".into(),
         ("fields", _) => "没有要修改的内容".into(),
         ("technician", _) => "此障碍单没有下发给你".into(),
+        ("outage", _) => "这栋楼现在没有疑似大面积故障".into(),
         ("message", _) if why.contains("no such") => "没有这封邮件".into(),
         ("message", _) => "只有发送失败的邮件才能重发".into(),
         ("callback", _) if why.contains("no such") => "没有这个回访".into(),

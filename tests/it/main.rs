@@ -1,6 +1,7 @@
 //! Integration tests: the real `faultdesk` binary in a temp dir, against real
 //! peers (sipp, a real SMTP server, real fax files). One test binary for all.
 
+mod browser;
 mod callbacks;
 mod cli;
 mod fax;

@@ -81,6 +81,16 @@ pub const TIFF2RGBA: Peer = Peer::program("tiff2rgba", "libtiff-tools");
 pub const OPENSSL: Peer = Peer::program("openssl", "openssl");
 /// `ip`: the private network namespaces of the SIP torture test.
 pub const IP: Peer = Peer::program("ip", "iproute2");
+/// The console's browser tests: Debian's chromium, its driver, and the
+/// CJK fonts that make Chinese render (checked through fc-list's answer).
+pub const CHROMIUM: Peer = Peer::program("chromium", "chromium");
+pub const CHROMEDRIVER: Peer = Peer::program("chromedriver", "chromium-driver");
+pub const CJK_FONTS: Peer = Peer {
+    program: "/bin/sh",
+    probe: &["-c", "fc-list :lang=zh | grep -qi 'noto.*cjk'"],
+    what: "the Noto CJK fonts",
+    package: "fonts-noto-cjk",
+};
 /// Debian's own Python with its aiosmtpd (tests/smtp/smtpd.py).
 pub const AIOSMTPD: Peer = Peer {
     program: "/usr/bin/python3",
@@ -90,7 +100,7 @@ pub const AIOSMTPD: Peer = Peer {
 };
 
 /// Every peer, for the check that `scripts/test` installs each one's package.
-pub const PEERS: [&Peer; 9] = [
+pub const PEERS: [&Peer; 12] = [
     &SIPP,
     &KAMAILIO,
     &GHOSTSCRIPT,
@@ -100,6 +110,9 @@ pub const PEERS: [&Peer; 9] = [
     &AIOSMTPD,
     &OPENSSL,
     &IP,
+    &CHROMIUM,
+    &CHROMEDRIVER,
+    &CJK_FONTS,
 ];
 
 /// A command running `peer`; fails the test naming the Debian package to

@@ -5,27 +5,20 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, UdpSocket};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Site, wait_until};
+use crate::support::{self, Site, wait_until};
 
 const LINE: &str = "88833114";
 
-/// The daemon of a site, killed when dropped.
-struct Daemon {
-    child: Child,
-    web: u16,
-    sip: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The daemon of a site (the harness's, ready) and its console and SIP ports.
+pub(crate) struct Daemon {
+    _daemon: support::Daemon,
+    pub(crate) web: u16,
+    pub(crate) sip: u16,
 }
 
 /// The port a `key = "127.0.0.1:PORT"` line of the site's config names.
@@ -40,7 +33,7 @@ fn port_of(site: &Site, key: &str) -> u16 {
 
 /// A site with an agent, a clerk, a technician and a manager, each with a
 /// password, and a subscriber in 馨苑 1#-2-502.
-fn staffed(edits: &[(&str, &str)]) -> Site {
+pub(crate) fn staffed(edits: &[(&str, &str)]) -> Site {
     let s = Site::initialised(edits);
     s.ok(&[
         "-u",
@@ -89,31 +82,21 @@ fn staffed(edits: &[(&str, &str)]) -> Site {
     }
     std::fs::write(
         s.file("roster.csv"),
-        "账号,姓名,固话,产品\ndw0120502,张伟,68691234,宽带50M\ndw0310101,王芳,68693001,宽带\n",
+        "账号,姓名,固话,产品\ndw0120502,张伟,68691234,宽带50M\ndw0310101,王芳,68693001,宽带\n\
+         dw0320502,刘洋,68693002,宽带\ndw0311201,陈静,68693003,宽带\ndw0330301,周强,68693004,宽带\n\
+         dw0120401,孙丽,68691231,宽带100M\n",
     )
     .unwrap();
     s.ok(&["-u", "wang", "import", "subscribers", "roster.csv"]);
     s
 }
 
-fn start(site: &Site) -> Daemon {
-    let log = std::fs::File::create(site.file("daemon.log")).unwrap();
-    let child = site
-        .cmd(&["run"])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start faultdesk run");
-    let d = Daemon {
-        child,
+pub(crate) fn start(site: &Site) -> Daemon {
+    Daemon {
+        _daemon: support::Daemon::start(site, &[]),
         web: port_of(site, "listen"),
         sip: port_of(site, "udp"),
-    };
-    wait_until("the console to listen", || {
-        TcpStream::connect(("127.0.0.1", d.web)).is_ok()
-    });
-    d
+    }
 }
 
 /// An HTTP response.
@@ -549,14 +532,14 @@ fn cross_site_posts_an_expired_session_and_the_login_limit_are_refused() {
 }
 
 /// Sends one SIP request over UDP, without waiting for answers.
-fn sip_send(port: u16, msg: &str) {
+pub(crate) fn sip_send(port: u16, msg: &str) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.send_to(msg.as_bytes(), ("127.0.0.1", port)).unwrap();
     // Let the answers arrive before the socket goes.
     std::thread::sleep(Duration::from_millis(200));
 }
 
-fn sip(method: &str, call_id: &str, from: &str, reason: Option<&str>) -> String {
+pub(crate) fn sip(method: &str, call_id: &str, from: &str, reason: Option<&str>) -> String {
     format!(
         "{method} sip:{LINE}@127.0.0.1 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{call_id};rport\r\n\
@@ -799,4 +782,69 @@ fn the_cli_takes_the_same_steps() {
     assert!(e.contains("no such call"), "{e}");
     // A password is never an argument.
     site.fails(&["user", "passwd", "li", "secret123"], 2);
+}
+
+#[test]
+fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
+    let site = staffed(&[]);
+    let d = start(&site);
+    let li = agent(&d, "li");
+    let mut numbers = Vec::new();
+    for acc in ["dw0310101", "dw0320502", "dw0311201"] {
+        let t = site.json(&[
+            "-u",
+            "li",
+            "ticket",
+            "new",
+            "--account",
+            acc,
+            "--fault",
+            "不能上网",
+        ]);
+        numbers.push(t["number"].as_str().unwrap().to_string());
+    }
+    let live = li.get("/live");
+    assert!(
+        live.body.contains("馨苑3号楼疑似大面积故障,已有 3 户报障"),
+        "{}",
+        live.body
+    );
+    // The next caller from that building hears it at once.
+    sip_send(d.sip, &sip("INVITE", "web-outage-1", "68693004", None));
+    wait_until("the call recorded", || {
+        li.get("/live/card/web-outage-1").status == 200
+    });
+    let card = li.get("/live/card/web-outage-1");
+    assert!(
+        card.body.contains("馨苑3号楼疑似大面积故障,已有 4 户报障"),
+        "{}",
+        card.body
+    );
+    let r = li.post(
+        "/api/outages/repair",
+        r#"{"estate":"X","building":3,"cause":"光缆中断"}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["repaired"].as_array().unwrap().len(), 4);
+    for n in &numbers {
+        assert_eq!(state(&site, n), "repaired");
+    }
+    // Each keeps its own callback.
+    let cbs = site.json(&["callbacks", "list", "--state", "pending"]);
+    assert_eq!(
+        cbs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "post_repair")
+            .count(),
+        4
+    );
+    let r = li.post("/api/outages/repair", r#"{"estate":"X","building":3}"#);
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("没有疑似大面积故障")
+    );
 }

@@ -29,7 +29,10 @@
 
   function formBody(form) {
     var o = {};
-    new FormData(form).forEach(function (v, k) { o[k] = String(v); });
+    new FormData(form).forEach(function (v, k) {
+      if (/\[\]$/.test(k)) { k = k.slice(0, -2); (o[k] = o[k] || []).push(Number(v)); }
+      else o[k] = String(v);
+    });
     return o;
   }
 
