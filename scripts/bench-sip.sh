@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark of the SIP hotline (release build) next to a reference SIP peer
-# measured in the same run: sipp's own UAS playing the same wire part
-# (100, 180, 200 to CANCEL, 487) with no database.
+# Benchmark of the SIP hotline (release build) next to two reference SIP
+# peers measured in the same run, each playing the same wire part (100, 180,
+# 200 to CANCEL, 487) with no database: sipp's own UAS, and Kamailio's
+# transaction module as a ringing UAS (scripts/kamailio/ring.cfg). The last
+# lines give each peer's highest passing rate and faultdesk's ratio to
+# Kamailio's.
 #
 #   scripts/bench-sip.sh                 # rates 1000 2000 3000 4000 5000 6000 9000
 #   RATES="1000 3000" STEP_SECS=5 scripts/bench-sip.sh
@@ -25,6 +28,7 @@ LINE=88833114
 
 command -v sipp >/dev/null || { echo "bench-sip: sipp is needed (Debian: sip-tester)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "bench-sip: sqlite3 is needed" >&2; exit 1; }
+command -v kamailio >/dev/null || { echo "bench-sip: kamailio is needed (Debian: kamailio; scripts/test installs it)" >&2; exit 1; }
 (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sip_latency)
 BIN=$ROOT/target/release/faultdesk
 PROBE=$ROOT/target/release/examples/sip_latency
@@ -51,18 +55,48 @@ DB=$WORK/site/var/faultdesk.db
 
 FD_PID=
 start_faultdesk() {
-  # The previous run's row would say "listening" before this one is.
-  sqlite3 "$DB" "DELETE FROM component_status WHERE key = 'sip.listen'"
   (cd "$WORK/site" && exec "$BIN" run 2>>"$WORK/site/daemon.log") &
   FD_PID=$!
   PIDS+=("$FD_PID")
+  # Ready under this run's own pid (the previous run's rows do not count).
   for _ in $(seq 1 200); do
-    if sqlite3 "$DB" "SELECT 1 FROM component_status WHERE key='sip.listen'" 2>/dev/null | grep -q 1; then return; fi
+    if [ "$(sqlite3 "$DB" "SELECT group_concat(value) FROM component_status WHERE key IN ('daemon.pid', 'daemon.state') ORDER BY key" 2>/dev/null)" = "$FD_PID,ready" ]; then return; fi
     sleep 0.05
   done
   echo "bench-sip: faultdesk did not start; see $WORK/site/daemon.log" >&2; exit 1
 }
 stop_faultdesk() { kill -TERM "$FD_PID"; wait "$FD_PID" || true; }
+
+KAM_PORT=$(free_port)
+KAM_PID=
+start_kamailio() {
+  mkdir -p "$WORK/kamailio"
+  sed "s/^listen=udp:127.0.0.1:5090/listen=udp:127.0.0.1:$KAM_PORT/" "$ROOT/scripts/kamailio/ring.cfg" > "$WORK/kamailio/ring.cfg"
+  kamailio -f "$WORK/kamailio/ring.cfg" -DD -E -m 2048 -M 16 -Y "$WORK/kamailio" -P "$WORK/kamailio/k.pid" \
+    2>>"$WORK/kamailio/log" &
+  KAM_PID=$!
+  PIDS+=("$KAM_PID")
+  # Until it answers OPTIONS.
+  for _ in $(seq 1 100); do
+    if python3 - "$KAM_PORT" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2); s.bind(("127.0.0.1", 0))
+p = s.getsockname()[1]
+msg = (f"OPTIONS sip:probe@127.0.0.1:{sys.argv[1]} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bK-probe\r\n"
+       f"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\n"
+       f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+s.sendto(msg.encode(), ("127.0.0.1", int(sys.argv[1])))
+try:
+    s.recv(2048); sys.exit(0)
+except OSError:
+    sys.exit(1)
+PY
+    then return; fi
+    sleep 0.1
+  done
+  echo "bench-sip: kamailio did not start; see $WORK/kamailio/log" >&2; exit 1
+}
+stop_kamailio() { kill -TERM "$KAM_PID" 2>/dev/null || true; wait "$KAM_PID" 2>/dev/null || true; }
 
 UAS_PORT=$(free_port)
 UAS_PID=
@@ -150,8 +184,17 @@ ringing() {
     sleep $((RINGING / 500 + 2))
   fi
   local rss hwm
-  rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
-  hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+  if [ "$peer" = kamailio ]; then
+    # Kamailio runs as several processes sharing memory: their proportional sum.
+    rss=0
+    for p in $(pgrep -f "kamailio -f $WORK/kamailio/ring.cfg"); do
+      rss=$((rss + $(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup)))
+    done
+    hwm=$rss
+  else
+    rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
+    hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+  fi
   say "$(printf '%-10s %d calls ringing: RSS %.1f MiB (peak since start %.1f MiB)' "$peer" "$RINGING" "$(echo "$rss/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)")"
   kill "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true
@@ -163,6 +206,8 @@ say "peer         rate   calls      ok failed  done(%) db_calls db_ticket p50(ms
 
 start_uas
 for r in $RATES; do storm sipp-uas "$UAS_PORT" "$r"; done
+start_kamailio
+for r in $RATES; do storm kamailio "$KAM_PORT" "$r"; done
 start_faultdesk
 for r in $RATES; do storm faultdesk "$FD_PORT" "$r"; done
 stop_faultdesk
@@ -173,6 +218,7 @@ latency() {
 }
 say "INVITE->180 latency (ms), examples/sip_latency:"
 latency sipp-uas "$UAS_PORT"
+latency kamailio "$KAM_PORT"
 start_faultdesk
 latency "faultdesk sync=full" "$FD_PORT"
 stop_faultdesk
@@ -186,8 +232,25 @@ sed -i 's/^synchronous = "normal"/synchronous = "full"/' "$WORK/site/config/faul
 kill "$UAS_PID" 2>/dev/null || true; wait "$UAS_PID" 2>/dev/null || true
 start_uas
 ringing sipp-uas "$UAS_PORT" "$UAS_PID"
+stop_kamailio
+start_kamailio
+ringing kamailio "$KAM_PORT" "$KAM_PID"
+stop_kamailio
 start_faultdesk
 ringing faultdesk "$FD_PORT" "$FD_PID"
 stop_faultdesk
 say "closed out at shutdown: $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'interrupted'") calls interrupted, $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'ringing'") left ringing"
+# Each peer's highest rate that passed, and faultdesk's ratio to Kamailio's.
+python3 - "$REPORT" <<'PY' | tee -a "$REPORT"
+import sys
+best = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) >= 11 and f[-1] == "PASS" and f[1].isdigit():
+        best[f[0]] = max(best.get(f[0], 0), int(f[1]))
+for peer in ("sipp-uas", "kamailio", "faultdesk"):
+    print(f"highest passing rate {peer:<10} {best.get(peer, 0):>6} calls/s")
+k, f = best.get("kamailio", 0), best.get("faultdesk", 0)
+print(f"faultdesk / kamailio: {f / k:.2f}x" if k else "faultdesk / kamailio: kamailio passed no rate")
+PY
 say "report: $REPORT"
