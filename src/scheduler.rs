@@ -375,13 +375,20 @@ mod tests {
         }
 
         async fn due(&mut self) -> (i64, DateTime<Utc>, i64) {
+            let (id, at, late, _) = self.due_with_ticket().await;
+            (id, at, late)
+        }
+
+        /// The next due callback: id, announcement time, minutes late, ticket.
+        async fn due_with_ticket(&mut self) -> (i64, DateTime<Utc>, i64, Option<String>) {
             match self.next().await {
                 Event::CallbackDue {
                     id,
                     at,
                     late_minutes,
+                    ticket,
                     ..
-                } => (id, at, late_minutes),
+                } => (id, at, late_minutes, ticket),
                 other => panic!("expected a due callback, got {other:?}"),
             }
         }
@@ -432,15 +439,25 @@ mod tests {
         // Repaired at 19:45: due at 20:15, outside the window, so 09:00 next day.
         let n = rig.repaired_ticket(at(19, 0), at(19, 45));
         rig.start(24 * HOUR);
-        let (_, when, late) = rig.due().await;
+        let (_, when, late, ticket) = rig.due_with_ticket().await;
+        assert_eq!(ticket.as_deref(), Some(n.as_str()));
         assert_eq!(when, at(9, 0) + chrono::Duration::days(1));
         assert_eq!(late, 0);
-        // A call missed at 06:00 the day after is due at 09:00 (the window's first minute).
+        // A call missed at 06:00 the day after that, before the window opens:
+        // the scheduler announces its callback at 09:00, the window's first minute.
+        let day2 = chrono::Duration::days(2);
+        tokio::time::sleep((at(6, 0) + day2 - rig.clock.now()).to_std().unwrap()).await;
         let p = rig.rules.plan.normalise("13912345678").unwrap();
-        let id = rig.write(|c, r| Ok(missed_call(c, r, at(6, 0), &p, "c1")?.unwrap()));
-        let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
-        assert_eq!(cb.due_at, at(9, 0));
-        assert!(!n.is_empty());
+        let now = rig.clock.now();
+        let id = rig.write(|c, r| Ok(missed_call(c, r, now, &p, "c1")?.unwrap()));
+        rig.bus.publish(Event::CallbackScheduled {
+            id,
+            due_at: at(9, 0) + day2,
+        });
+        let (due, when, late) = rig.due().await;
+        assert_eq!(due, id);
+        assert_eq!(when, at(9, 0) + day2);
+        assert_eq!(late, 0);
     }
 
     #[tokio::test(start_paused = true)]
