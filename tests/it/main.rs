@@ -6,5 +6,6 @@ mod cli;
 mod fax;
 mod layering;
 mod mail;
+mod promises;
 mod sip;
 mod support;

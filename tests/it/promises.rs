@@ -1,0 +1,458 @@
+//! Promises the README and the component documents make, each shown by a
+//! test that fails when the promise is broken: the audit log, ticket numbers
+//! under concurrency, callbacks, the fax spool, the SIP wire and the outbox.
+//! The database is read with rusqlite from the test, as another reader would.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::support::{Site, free_port, today};
+
+const LINE: &str = "88833114";
+
+/// Polls `f` every 50 ms until it gives a value; fails naming `what` once
+/// `secs` have passed.
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A reader of the site's database.
+fn db(site: &Site) -> Connection {
+    let c = Connection::open(site.file("var/faultdesk.db")).expect("open the database");
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c
+}
+
+/// One audit row: when (ms), who, what, which object.
+#[derive(Debug, Clone, PartialEq)]
+struct Audit {
+    at: i64,
+    actor: String,
+    action: String,
+    object: Option<String>,
+}
+
+fn audit(site: &Site) -> Vec<Audit> {
+    let c = db(site);
+    let mut st = c
+        .prepare("SELECT at, actor, action, object FROM audit ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| {
+        Ok(Audit {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            object: r.get(3)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A phoned-in report recorded by agent li through the CLI: its number.
+fn report(site: &Site, phone: &str) -> String {
+    let t = site.json(&[
+        "-u",
+        "li",
+        "ticket",
+        "new",
+        "--phone",
+        phone,
+        "--fault",
+        "不能上网",
+    ]);
+    t["number"].as_str().unwrap().to_string()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Two subscribers of the default estates (CSV as Excel writes it).
+fn roster(site: &Site) -> String {
+    let p = site.file("roster.csv");
+    std::fs::write(
+        &p,
+        "账号,姓名,固话号码,手机号码,地址,产品\n\
+         dw0120502,王伟,68691234,13912345678,馨苑1#-2-502,宽带50M\n\
+         rq1220803,李强,029-68697777,13800001111,融侨城 12-2-0803,宽带100M\n",
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
+    let site = Site::initialised(&[]);
+    let csv = roster(&site);
+    let n = report(&site, "68691234");
+    // A call row as the hotline writes it, for `call show`.
+    db(&site)
+        .execute(
+            "INSERT INTO calls (call_id, caller, callee, transport, peer, invited_at, outcome)
+             VALUES ('audit-call-1', '68691234', ?1, 'udp', '127.0.0.1:5062', ?2, 'abandoned')",
+            rusqlite::params![LINE, now_ms()],
+        )
+        .unwrap();
+    let backup = site.file("copy.db").display().to_string();
+    let cases: Vec<(Vec<&str>, &str, Option<&str>)> = vec![
+        (
+            vec!["import", "subscribers", &csv],
+            "subscriber.import",
+            Some(&csv),
+        ),
+        (
+            vec!["subscriber", "find", "029-68691234"],
+            "subscriber.find",
+            Some("029-68691234"),
+        ),
+        (vec!["ticket", "show", &n], "ticket.show", Some(&n)),
+        (
+            vec!["call", "show", "audit-call-1"],
+            "call.show",
+            Some("audit-call-1"),
+        ),
+        (vec!["callbacks", "due"], "callbacks.due", None),
+        (vec!["backup", &backup], "store.backup", Some(&backup)),
+        (
+            vec!["user", "add", "zhao", "--role", "clerk"],
+            "user.add",
+            Some("zhao"),
+        ),
+    ];
+    for (args, action, object) in cases {
+        let before = audit(&site);
+        // No acting person: refused as a usage error, nothing written.
+        let err = site.fails(&args, 2);
+        assert!(err.contains("--user"), "{args:?}: {err}");
+        assert_eq!(audit(&site), before, "{args:?} without a person");
+        // A person who is not on the staff: refused, nothing written.
+        let mut stranger = vec!["-u", "nobody"];
+        stranger.extend_from_slice(&args);
+        assert!(!site.run(&stranger).status.success(), "{stranger:?}");
+        assert_eq!(audit(&site), before, "{stranger:?}");
+        // The manager: one row naming her, what she looked at or changed, and when.
+        let mut as_wang = vec!["-u", "wang"];
+        as_wang.extend_from_slice(&args);
+        let t0 = now_ms();
+        site.ok(&as_wang);
+        let t1 = now_ms();
+        let after = audit(&site);
+        assert_eq!(after.len(), before.len() + 1, "{args:?}: {after:?}");
+        let row = after.last().unwrap();
+        assert_eq!(row.actor, "wang", "{args:?}");
+        assert_eq!(row.action, action, "{args:?}");
+        assert_eq!(row.object.as_deref(), object, "{args:?}");
+        assert!(t0 <= row.at && row.at <= t1, "{args:?}: at {}", row.at);
+    }
+    assert!(Path::new(&backup).exists());
+}
+
+/// The daemon in a site, its SIP listener on a free port, its log in
+/// `daemon.log`; ready once its status table says `daemon.state` = `ready`.
+struct Daemon {
+    site: Site,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    fn start(edits: &[(&str, &str)]) -> Daemon {
+        let port = free_port();
+        let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
+        let mut all: Vec<(&str, &str)> = vec![(
+            "udp = \"127.0.0.1:5060\"\ntcp = \"127.0.0.1:5060\"",
+            listen.as_str(),
+        )];
+        all.extend_from_slice(edits);
+        let site = Site::initialised(&all);
+        let mut d = Daemon {
+            site,
+            port,
+            child: None,
+        };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.site.file("daemon.log"))
+            .unwrap();
+        self.child = Some(
+            self.site
+                .cmd(&["run"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let site = &self.site;
+        wait_for("the daemon to start its components", 60, || {
+            let out = site.run(&["status", "--json"]);
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            (v["components"]["daemon.state"]["value"] == "ready").then_some(())
+        });
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.site.file("daemon.log")).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let st = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let code = wait_for("the daemon to stop", 30, || child.try_wait().unwrap());
+        assert!(code.success(), "daemon exit {code:?}: {}", self.log());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The numbers of today's tickets with tag `tag`, in ascending order.
+fn numbers(site: &Site, tag: &str) -> Vec<String> {
+    let c = db(site);
+    let mut st = c
+        .prepare("SELECT number FROM tickets WHERE number LIKE ?1 ORDER BY number")
+        .unwrap();
+    st.query_map([format!("{tag}-{}-%", today())], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn ticket_numbers_stay_unique_and_gapless_with_the_cli_and_the_daemon_at_once() {
+    const CALLS: usize = 200;
+    const CLI: usize = 100;
+    let mut d = Daemon::start(&[("[fax]\nenabled = true", "[fax]\nenabled = false")]);
+    let xml = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/sipp/uac-elsewhere.xml"
+    );
+    // Every sipp call is a new unknown caller (prefix + call number): an
+    // untagged ticket, drawn from the same per-day sequence as the CLI's.
+    let sipp = Command::new("sipp")
+        .current_dir(d.site.path())
+        .args([
+            &format!("127.0.0.1:{}", d.port),
+            "-sf",
+            xml,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port().to_string(),
+            "-s",
+            LINE,
+            "-r",
+            "40",
+            "-m",
+            &CALLS.to_string(),
+            "-d",
+            "20",
+            "-key",
+            "caller",
+            "1390",
+            "-timeout",
+            "120s",
+            "-nostdin",
+            "-trace_err",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) is needed by this test");
+    for i in 0..CLI {
+        let phone = format!("1380000{i:04}");
+        d.site.ok(&[
+            "-u",
+            "li",
+            "ticket",
+            "new",
+            "--phone",
+            &phone,
+            "--fault",
+            "不能上网",
+        ]);
+    }
+    let out = sipp.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sipp: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        d.log()
+    );
+    d.stop();
+    let got = numbers(&d.site, "U");
+    let want: Vec<String> = (1..=CALLS + CLI)
+        .map(|i| format!("U-{}-{i:03}", today()))
+        .collect();
+    let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).collect();
+    let extra: Vec<&String> = got.iter().filter(|g| !want.contains(g)).collect();
+    assert!(
+        got.len() == want.len() && missing.is_empty() && extra.is_empty(),
+        "{} tickets for {} reports; missing {missing:?}; unexpected {extra:?}",
+        got.len(),
+        want.len()
+    );
+}
+
+/// (state, due_at ms) of the callbacks of ticket `number`, oldest first.
+fn ticket_callbacks(site: &Site, number: &str) -> Vec<(String, i64)> {
+    let c = db(site);
+    let mut st = c
+        .prepare(
+            "SELECT c.state, c.due_at FROM callbacks c JOIN tickets t ON t.id = c.ticket_id
+             WHERE t.number = ?1 ORDER BY c.id",
+        )
+        .unwrap();
+    st.query_map([number], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn reopening_a_ticket_cancels_its_pending_callback() {
+    let site = Site::initialised(&[]);
+    let n = &report(&site, "68691234");
+    site.ok(&["-u", "li", "ticket", "dispatch", n, "--depot", "馨苑维护处"]);
+    site.ok(&["-u", "li", "ticket", "repaired", n, "--cause", "光猫故障"]);
+    let cbs = ticket_callbacks(&site, n);
+    assert_eq!(cbs.len(), 1, "{cbs:?}");
+    assert_eq!(cbs[0].0, "pending");
+    site.ok(&[
+        "-u",
+        "li",
+        "ticket",
+        "reopen",
+        n,
+        "--reason",
+        "用户说还是不通",
+    ]);
+    let cbs = ticket_callbacks(&site, n);
+    assert_eq!(cbs.len(), 1, "{cbs:?}");
+    assert_eq!(cbs[0].0, "cancelled");
+    // Nothing of it is due any more.
+    let due = site.json(&["-u", "li", "callbacks", "due"]);
+    assert!(
+        !due.to_string().contains(n),
+        "a reopened ticket's callback is still due: {due}"
+    );
+}
+
+/// The first instant at or after `t` inside the daily window [start, end)
+/// of the centre's local time.
+fn next_slot(
+    t: chrono::DateTime<chrono::Utc>,
+    start: chrono::NaiveTime,
+    end: chrono::NaiveTime,
+) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let tz = chrono_tz::Asia::Shanghai;
+    let local = t.with_timezone(&tz);
+    if local.time() >= start && local.time() < end {
+        return t;
+    }
+    let day = if local.time() < start {
+        local.date_naive()
+    } else {
+        local.date_naive().succ_opt().unwrap()
+    };
+    tz.from_local_datetime(&day.and_time(start))
+        .earliest()
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[test]
+fn a_missed_call_callback_not_answered_is_retried_inside_the_window() {
+    use chrono::{Duration as D, NaiveTime, Timelike};
+    // The window closes half an hour from now (at most at 23:59): the first
+    // retry, an hour on, falls outside it and must move to the next opening.
+    let tz = chrono_tz::Asia::Shanghai;
+    let local = (chrono::Utc::now() + D::minutes(31)).with_timezone(&tz);
+    let end = if local.date_naive() == chrono::Utc::now().with_timezone(&tz).date_naive() {
+        NaiveTime::from_hms_opt(local.hour(), local.minute(), 0).unwrap()
+    } else {
+        NaiveTime::from_hms_opt(23, 59, 0).unwrap()
+    };
+    let start = NaiveTime::from_hms_opt(0, 0, 0).unwrap();
+    let window = format!(
+        "window_start = \"00:00\"\nwindow_end = \"{}\"",
+        end.format("%H:%M")
+    );
+    let site = Site::initialised(&[(
+        "window_start = \"09:00\"\nwindow_end = \"20:00\"",
+        window.as_str(),
+    )]);
+    // An abandoned call's callback, as the hotline records it, due now.
+    let now = now_ms();
+    db(&site)
+        .execute(
+            "INSERT INTO callbacks (kind, call_id, phone, state, due_at, attempts, created_at, updated_at)
+             VALUES ('missed_call', 'missed-1', '13900000002', 'pending', ?1, 0, ?1, ?1)",
+            [now],
+        )
+        .unwrap();
+    let id: i64 = db(&site)
+        .query_row(
+            "SELECT id FROM callbacks WHERE call_id = 'missed-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let t0 = chrono::Utc::now();
+    site.ok(&[
+        "-u",
+        "li",
+        "callbacks",
+        "done",
+        &id.to_string(),
+        "--result",
+        "no-answer",
+    ]);
+    let t1 = chrono::Utc::now();
+    let (state, due, attempts): (String, i64, i64) = db(&site)
+        .query_row(
+            "SELECT state, due_at, attempts FROM callbacks WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(state, "pending");
+    assert_eq!(attempts, 1);
+    let lo = next_slot(t0 + D::minutes(60), start, end).timestamp_millis();
+    let hi = next_slot(t1 + D::minutes(60), start, end).timestamp_millis();
+    assert!(
+        lo <= due && due <= hi,
+        "retry due {due}, expected between {lo} and {hi} (the next calling hour after 60 minutes)"
+    );
+}
