@@ -456,3 +456,179 @@ fn a_missed_call_callback_not_answered_is_retried_inside_the_window() {
         "retry due {due}, expected between {lo} and {hi} (the next calling hour after 60 minutes)"
     );
 }
+
+/// A one-page G4 fax made by ghostscript, with `tail` appended so that each
+/// file has its own content hash.
+fn g4_fax(dir: &Path, tail: &str) -> Vec<u8> {
+    let ps = dir.join("page.ps");
+    std::fs::write(
+        &ps,
+        "%!PS\n/Helvetica findfont 36 scalefont setfont\n72 700 moveto (Fault report) show\nshowpage\n",
+    )
+    .unwrap();
+    let out = dir.join("page.tif");
+    let st = Command::new("gs")
+        .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiffg4"])
+        .arg(format!("-sOutputFile={}", out.display()))
+        .arg(&ps)
+        .status()
+        .expect("ghostscript (Debian package ghostscript) is needed by this test");
+    assert!(st.success(), "gs failed");
+    let mut bytes = std::fs::read(&out).unwrap();
+    bytes.extend_from_slice(tail.as_bytes());
+    bytes
+}
+
+/// Drops a fax into `incoming/` (temporary name, then a rename), its
+/// sidecar first when given.
+fn drop_fax(site: &Site, name: &str, bytes: &[u8], sidecar: Option<&str>) {
+    if let Some(json) = sidecar {
+        let tmp = site.file(&format!("spool/incoming/.{name}.json.tmp"));
+        std::fs::write(&tmp, json).unwrap();
+        std::fs::rename(&tmp, site.file(&format!("spool/incoming/{name}.json"))).unwrap();
+    }
+    let tmp = site.file(&format!("spool/incoming/.{name}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, site.file(&format!("spool/incoming/{name}"))).unwrap();
+}
+
+/// The fax rows by name (`fax list --json`).
+fn fax_rows(site: &Site) -> Vec<Value> {
+    site.json(&["fax", "list"]).as_array().cloned().unwrap()
+}
+
+fn fax_named(site: &Site, name: &str) -> Option<Value> {
+    fax_rows(site).into_iter().find(|f| f["name"] == name)
+}
+
+/// Where file `name` lies under `dir` (any depth).
+fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == name) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn count(site: &Site, sql: &str) -> i64 {
+    db(site).query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+const FAX_SITE: [(&str, &str); 2] = [
+    ("[sip]\nenabled = true", "[sip]\nenabled = false"),
+    ("max_bytes = 67108864", "max_bytes = 200000"),
+];
+
+#[test]
+fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
+    let mut d = Daemon::start(&FAX_SITE);
+    let s = &d.site;
+    let tmp = tempfile::tempdir().unwrap();
+    // A sidecar that is not JSON: the fax goes to failed/ with the parse error.
+    drop_fax(
+        s,
+        "bad.tif",
+        &g4_fax(tmp.path(), "bad"),
+        Some("{\"sender\": 8824"),
+    );
+    // Larger than fax.max_bytes: failed unread, saying so.
+    drop_fax(s, "big.tif", &vec![0u8; 300_000], None);
+    // Two faxes from the same unknown sender: one untagged ticket, the
+    // second attached to it as a repeat report.
+    let who = Some(r#"{"sender": "13912340000"}"#);
+    drop_fax(s, "first.tif", &g4_fax(tmp.path(), "first"), who);
+    let first = wait_for("first.tif recorded", 60, || {
+        fax_named(s, "first.tif").filter(|f| f["ticket"].is_string())
+    });
+    drop_fax(s, "second.tif", &g4_fax(tmp.path(), "second"), who);
+    let second = wait_for("second.tif recorded", 60, || {
+        fax_named(s, "second.tif").filter(|f| f["ticket"].is_string())
+    });
+    let n = first["ticket"].as_str().unwrap();
+    assert!(n.starts_with("U-"), "{first}");
+    assert_eq!(second["ticket"], n, "{second}");
+    assert_eq!(count(s, "SELECT count(*) FROM tickets"), 1);
+    let shown = s.json(&["-u", "li", "ticket", "show", n]);
+    assert!(
+        shown["events"].to_string().contains("repeat"),
+        "no repeat report on {n}: {shown}"
+    );
+    let bad = wait_for("bad.tif failed", 60, || {
+        fax_named(s, "bad.tif").filter(|f| f["state"] == "failed")
+    });
+    let reason = std::fs::read_to_string(s.file("spool/failed/bad.tif.reason")).unwrap();
+    assert!(reason.contains("bad.tif.json"), "{reason}");
+    assert!(bad["reason"].as_str().unwrap().contains("json"), "{bad}");
+    assert!(s.file("spool/failed/bad.tif").exists());
+    let big = wait_for("big.tif failed", 60, || {
+        fax_named(s, "big.tif").filter(|f| f["state"] == "failed")
+    });
+    assert!(
+        big["reason"].as_str().unwrap().contains("200000"),
+        "the reason names the limit: {big}"
+    );
+    assert!(s.file("spool/failed/big.tif").exists());
+
+    // A crash after the commit and before the final rename: the recorded
+    // file lies in processing/. At the next start it is moved on, once.
+    d.stop();
+    let s = &d.site;
+    let done = find_file(&s.file("spool/done"), "second.tif").expect("second.tif in done/");
+    std::fs::rename(&done, s.file("spool/processing/second.tif")).unwrap();
+    let (faxes, tickets, events) = (
+        count(s, "SELECT count(*) FROM faxes"),
+        count(s, "SELECT count(*) FROM tickets"),
+        count(s, "SELECT count(*) FROM ticket_events"),
+    );
+    d.spawn();
+    let s = &d.site;
+    wait_for("second.tif moved on from processing/", 60, || {
+        (!s.file("spool/processing/second.tif").exists() && done.exists()).then_some(())
+    });
+    assert_eq!(count(s, "SELECT count(*) FROM faxes"), faxes);
+    assert_eq!(count(s, "SELECT count(*) FROM tickets"), tickets);
+    assert_eq!(count(s, "SELECT count(*) FROM ticket_events"), events);
+    d.stop();
+}
+
+#[test]
+fn with_triage_ticket_off_an_unknown_fax_opens_no_ticket() {
+    let mut edits = FAX_SITE.to_vec();
+    edits.push(("triage_ticket = true", "triage_ticket = false"));
+    let mut d = Daemon::start(&edits);
+    let tmp = tempfile::tempdir().unwrap();
+    drop_fax(&d.site, "stranger.tif", &g4_fax(tmp.path(), "x"), None);
+    let f = wait_for("stranger.tif recorded", 60, || {
+        fax_named(&d.site, "stranger.tif").filter(|f| f["state"] == "recorded")
+    });
+    assert_eq!(f["class"], "triage");
+    assert!(f["ticket"].is_null(), "{f}");
+    assert_eq!(count(&d.site, "SELECT count(*) FROM tickets"), 0);
+    d.stop();
+}
+
+#[test]
+fn faxrcvd_is_refused_in_remember_mode_and_leaves_the_folder_alone() {
+    let s = Site::initialised(&[("mode = \"move\"", "mode = \"remember\"")]);
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("fax00001.tif");
+    std::fs::write(&q, g4_fax(tmp.path(), "q")).unwrap();
+    let before = std::fs::read_dir(s.file("spool/incoming"))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    let out = s.run(&["fax", "faxrcvd", q.to_str().unwrap(), "ttyS0", "000123", ""]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("remember"), "{err}");
+    let after = std::fs::read_dir(s.file("spool/incoming"))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    assert_eq!(before, after, "faxrcvd wrote into the spool");
+}
