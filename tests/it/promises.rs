@@ -632,3 +632,138 @@ fn faxrcvd_is_refused_in_remember_mode_and_leaves_the_folder_alone() {
         .unwrap_or(0);
     assert_eq!(before, after, "faxrcvd wrote into the spool");
 }
+
+/// An INVITE to the fault line from 13900000077 as a raw UDP datagram;
+/// `to_tag` and `cseq_method` may be set wrong on purpose.
+fn invite(call_id: &str, to_tag: Option<&str>, cseq_method: &str) -> Vec<u8> {
+    format!(
+        "INVITE sip:{LINE}@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{call_id};rport\r\n\
+From: <sip:13900000077@127.0.0.1>;tag=f{call_id}\r\n\
+To: <sip:{LINE}@127.0.0.1>{tag}\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 1 {cseq_method}\r\n\
+Contact: <sip:13900000077@127.0.0.1:9>\r\n\
+Max-Forwards: 70\r\n\
+Content-Length: 0\r\n\r\n",
+        tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default()
+    )
+    .into_bytes()
+}
+
+/// A UDP peer of the daemon that remembers every response it got and when.
+struct Peer {
+    sock: std::net::UdpSocket,
+    port: u16,
+    got: Vec<(Instant, String)>,
+}
+
+impl Peer {
+    fn new(port: u16) -> Peer {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Peer {
+            sock,
+            port,
+            got: Vec::new(),
+        }
+    }
+
+    fn send(&self, msg: &[u8]) {
+        self.sock.send_to(msg, ("127.0.0.1", self.port)).unwrap();
+    }
+
+    /// Reads for `ms` milliseconds.
+    fn listen(&mut self, ms: u64) {
+        let until = Instant::now() + Duration::from_millis(ms);
+        let mut buf = [0u8; 65535];
+        while Instant::now() < until {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                self.got.push((Instant::now(), text));
+            }
+        }
+    }
+
+    /// The first response whose status line starts with `status`, waiting
+    /// at most `secs` seconds for it.
+    fn wait(&mut self, status: &str, secs: u64) -> (Instant, String) {
+        let want = format!("SIP/2.0 {status}");
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(r) = self.got.iter().find(|(_, t)| t.starts_with(&want)) {
+                return r.clone();
+            }
+            assert!(
+                Instant::now() < until,
+                "no {status} within {secs} s; got {:?}",
+                self.statuses()
+            );
+            self.listen(50);
+        }
+    }
+
+    fn statuses(&self) -> Vec<String> {
+        self.got
+            .iter()
+            .map(|(_, t)| t.lines().next().unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn an_invite_with_an_unknown_to_tag_gets_481_and_a_cseq_mismatch_400() {
+    let mut d = Daemon::start(&[("[fax]\nenabled = true", "[fax]\nenabled = false")]);
+    let mut p = Peer::new(d.port);
+    // RFC 3261 §12.2.2: a request inside a dialog we do not know.
+    p.send(&invite("tagged-1", Some("nosuchdialog"), "INVITE"));
+    let (_, r) = p.wait("481", 10);
+    assert!(r.contains("Call-ID: tagged-1"), "{r}");
+    // §8.1.1.5: the CSeq method must match the request's.
+    p.send(&invite("cseq-1", None, "OPTIONS"));
+    let (_, r) = p.wait("400", 10);
+    assert!(r.contains("Call-ID: cseq-1"), "{r}");
+    assert!(r.contains("Warning:") && r.contains("CSeq"), "{r}");
+    p.listen(500);
+    assert!(
+        !p.statuses().iter().any(|s| s.contains(" 180 ")),
+        "{:?}",
+        p.statuses()
+    );
+    // Neither was recorded as a call.
+    assert_eq!(count(&d.site, "SELECT count(*) FROM calls"), 0);
+    d.stop();
+}
+
+#[test]
+fn the_180_waits_for_the_call_row_to_be_committed() {
+    let mut d = Daemon::start(&[("[fax]\nenabled = true", "[fax]\nenabled = false")]);
+    // Another connection holds the database's write lock.
+    let holder = db(&d.site);
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut p = Peer::new(d.port);
+    p.send(&invite("stalled-1", None, "INVITE"));
+    p.wait("100", 10);
+    p.listen(1500);
+    assert!(
+        !p.statuses().iter().any(|s| s.contains(" 180 ")),
+        "180 sent while the call row could not be written: {:?}",
+        p.statuses()
+    );
+    let released = Instant::now();
+    holder.execute_batch("ROLLBACK").unwrap();
+    let (at, _) = p.wait("180", 10);
+    assert!(at >= released);
+    // By the time the 180 arrived the call and its ticket were in the database.
+    let (calls, ticket): (i64, Option<i64>) = db(&d.site)
+        .query_row(
+            "SELECT count(*), max(ticket_id) FROM calls WHERE call_id = 'stalled-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert!(ticket.is_some());
+    d.stop();
+}
