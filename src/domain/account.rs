@@ -252,6 +252,8 @@ mod tests {
             ("融侨城 12-2-0803", acc("R", 12, 2, 803)),
             ("融侨城12栋2单元803", acc("R", 12, 2, 803)),
             ("Xinyuan 1-2-502", acc("X", 1, 2, 502)),
+            // Lower-case letters first, yet an address: not an account.
+            ("xinyuan1-2-502", acc("X", 1, 2, 502)),
             ("qj0311201", acc("Q", 3, 1, 1201)),
         ] {
             assert_eq!(Account::parse_address(s, &es).unwrap(), want, "{s}");
