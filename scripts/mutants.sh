@@ -7,7 +7,8 @@
 #
 # Usage: scripts/mutants.sh [--quick] [--domain|--core] [--shard K/N] [--list]
 #                           [-- CARGO-MUTANTS-OPTIONS...]
-#   --quick       unit tests only (cargo test --lib): a quick look; the
+#   --quick       unit tests only: each mutant builds and runs only the
+#                 library's tests (cargo test --lib), a quick look; the
 #                 integration tests (tests/it, real peers) are left out
 #   --domain      mutate src/domain/ only;  --core: src/core/ only
 #   --shard K/N   the K-th of N slices of the mutants (0-based), to sample or
@@ -25,7 +26,7 @@ test_args=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) test_args=(-- --lib); shift ;;
+    --quick) test_args=(--cargo-arg=--lib); shift ;;
     --domain) files=(--file 'src/domain/**'); shift ;;
     --core) files=(--file 'src/core/**'); shift ;;
     --shard) extra+=(--shard "$2"); shift 2 ;;
@@ -44,4 +45,4 @@ fi
 # The integration tests need their peers (sipp, kamailio, ghostscript,
 # libtiff-tools, python3-aiosmtpd, openssl: see .ci/run); without them the
 # unmutated baseline fails and cargo-mutants stops before mutating anything.
-exec cargo mutants --no-shuffle "${files[@]}" "${extra[@]}" "${test_args[@]}"
+exec cargo mutants --no-shuffle "${files[@]}" "${test_args[@]}" "${extra[@]}"
