@@ -169,7 +169,8 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(edits: &[(&str, &str)]) -> Daemon {
+    /// A site for the daemon (not yet started).
+    fn new(edits: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
         let mut all: Vec<(&str, &str)> = vec![(
@@ -177,12 +178,16 @@ impl Daemon {
             listen.as_str(),
         )];
         all.extend_from_slice(edits);
-        let site = Site::initialised(&all);
-        let mut d = Daemon {
-            site,
+        Daemon {
+            site: Site::initialised(&all),
             port,
             child: None,
-        };
+        }
+    }
+
+    /// Prepared as `new`, then started.
+    fn start(edits: &[(&str, &str)]) -> Daemon {
+        let mut d = Daemon::new(edits);
         d.spawn();
         d
     }
@@ -196,6 +201,7 @@ impl Daemon {
         self.child = Some(
             self.site
                 .cmd(&["run"])
+                .env("NO_COLOR", "1")
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
@@ -766,4 +772,243 @@ fn the_180_waits_for_the_call_row_to_be_committed() {
     assert_eq!(calls, 1);
     assert!(ticket.is_some());
     d.stop();
+}
+
+const SMTPD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/smtpd.py");
+
+/// An aiosmtpd server (python3-aiosmtpd) as a child process, ready once it
+/// printed `READY`.
+struct Smtp {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Smtp {
+    fn start(mut cmd: Command, dir: &Path) -> Smtp {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+            .spawn()
+            .expect("python3 with aiosmtpd (Debian package python3-aiosmtpd) is needed");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert!(
+            line.starts_with("READY"),
+            "SMTP server did not start: {line:?} {}",
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+        Smtp {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// tests/smtp/smtpd.py on `port`, with AUTH for user `faultdesk` and `password`.
+    fn with_auth(port: u16, dir: &Path, password: &str) -> Smtp {
+        let mut c = Command::new(SMTPD);
+        c.args(["--port", &port.to_string(), "--dir"])
+            .arg(dir)
+            .args(["--auth", "faultdesk"])
+            .env("SMTPD_PASSWORD", password);
+        Smtp::start(c, dir)
+    }
+
+    /// The messages the server accepted.
+    fn received(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("log.jsonl"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Config edits: mail over SMTP to `port` on loopback, polled fast; no SIP, no fax.
+fn smtp_edits(port_line: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("[sip]\nenabled = true", "[sip]\nenabled = false"),
+        ("[fax]\nenabled = true", "[fax]\nenabled = false"),
+        ("transport = \"file\"", "transport = \"smtp\""),
+        ("port = 25", port_line),
+        ("poll_ms = 1000", "poll_ms = 100"),
+    ]
+}
+
+/// A desk's ticket repaired and called back: one repair confirmation queued.
+fn queue_confirmation(site: &Site) {
+    let t = site.json(&[
+        "-u",
+        "li",
+        "ticket",
+        "new",
+        "--phone",
+        "88218050",
+        "--fault",
+        "电话无拨号音",
+    ]);
+    let n = t["number"].as_str().unwrap();
+    site.ok(&["-u", "li", "ticket", "repaired", n, "--cause", "分线盒进水"]);
+    site.ok(&["-u", "li", "ticket", "callback", n, "--result", "passed"]);
+}
+
+fn outbox_states(site: &Site) -> Vec<String> {
+    let c = db(site);
+    let mut st = c.prepare("SELECT state FROM outbox ORDER BY id").unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// An aiosmtpd server that holds every message at the end of DATA until the
+/// file `release` appears in its folder (it writes `holding` meanwhile).
+const HOLDING_SERVER: &str = r#"
+import asyncio, os, sys, time
+from aiosmtpd.controller import Controller
+port, folder = int(sys.argv[1]), sys.argv[2]
+class Hold:
+    async def handle_DATA(self, server, session, envelope):
+        open(os.path.join(folder, "holding"), "w").close()
+        while not os.path.exists(os.path.join(folder, "release")):
+            await asyncio.sleep(0.05)
+        with open(os.path.join(folder, "log.jsonl"), "a") as f:
+            f.write("{}\n")
+        return "250 2.0.0 OK"
+c = Controller(Hold(), hostname="127.0.0.1", port=port)
+c.start()
+print("READY", port, flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+#[test]
+fn shutdown_finishes_the_send_in_flight() {
+    let port = free_port();
+    let port_line = format!("port = {port}");
+    let mut d = Daemon::start(&smtp_edits(&port_line));
+    let folder = d.site.file("smtp");
+    // The interpreter tests/smtp/smtpd.py names, the one with aiosmtpd.
+    let shebang = std::fs::read_to_string(SMTPD).unwrap();
+    let python = shebang.lines().next().unwrap().trim_start_matches("#!");
+    let mut c = Command::new(python);
+    c.args(["-c", HOLDING_SERVER, &port.to_string()])
+        .arg(&folder);
+    let smtp = Smtp::start(c, &folder);
+    queue_confirmation(&d.site);
+    wait_for("the message to reach the end of DATA", 60, || {
+        folder.join("holding").exists().then_some(())
+    });
+    // SIGTERM while the server holds the message: the daemon waits for the send.
+    let child = d.child.as_mut().unwrap();
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let held = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < held {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon left a send in flight: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::write(folder.join("release"), "").unwrap();
+    let child = d.child.as_mut().unwrap();
+    let code = wait_for("the daemon to stop", 30, || child.try_wait().unwrap());
+    assert!(code.success(), "{}", d.log());
+    d.child = None;
+    assert_eq!(smtp.received(), 1);
+    assert_eq!(outbox_states(&d.site), ["sent"]);
+}
+
+/// Sends one confirmation with the daemon and returns its log.
+fn send_one(d: &mut Daemon, smtp: &Smtp, sent_before: usize) -> String {
+    queue_confirmation(&d.site);
+    wait_for("the message to be sent", 60, || {
+        (outbox_states(&d.site)
+            .iter()
+            .filter(|s| *s == "sent")
+            .count()
+            > sent_before)
+            .then_some(())
+    });
+    assert_eq!(smtp.received(), sent_before + 1);
+    d.stop();
+    d.log()
+}
+
+/// Sends one confirmation; whether the daemon's log warned that others can
+/// read the password it took from `key` (the password itself is never logged).
+fn send_and_warned(
+    d: &mut Daemon,
+    smtp: &Smtp,
+    sent_before: usize,
+    key: &str,
+    secret: &str,
+) -> bool {
+    std::fs::write(d.site.file("daemon.log"), "").unwrap();
+    d.spawn();
+    let log = send_one(d, smtp, sent_before);
+    assert!(!log.contains(secret), "the password appeared in the log");
+    // The key is a field of the line: `key=NAME` or `key="NAME"`.
+    let fields = [format!("key={key}"), format!("key=\"{key}\"")];
+    log.lines().any(|l| {
+        l.contains("can read") && l.split_whitespace().any(|w| fields.iter().any(|f| f == w))
+    })
+}
+
+#[test]
+fn the_smtp_password_from_a_file_and_the_warning_when_others_can_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    const SECRET: &str = "s3cret-from-file";
+    const KEY: &str = "mail.smtp.password_file";
+    let port = free_port();
+    let port_line = format!("port = {port}");
+    let mut edits = smtp_edits(&port_line);
+    edits.push((
+        "# username = \"faultdesk\"",
+        "username = \"faultdesk\"\npassword_file = \"smtp.pass\"",
+    ));
+    let mut d = Daemon::new(&edits);
+    let pass = d.site.file("smtp.pass");
+    std::fs::write(&pass, format!("{SECRET}\nnot part of it\n")).unwrap();
+    let smtp = Smtp::with_auth(port, &d.site.file("smtp"), SECRET);
+    // Only the first line is the password: the server accepts the login.
+    std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!send_and_warned(&mut d, &smtp, 0, KEY, SECRET));
+    // Readable by every user: still used, and a warning naming the key.
+    std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(send_and_warned(&mut d, &smtp, 1, KEY, SECRET));
+}
+
+#[test]
+fn a_password_in_a_world_readable_config_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    const SECRET: &str = "s3cret-in-config";
+    const KEY: &str = "mail.smtp.password";
+    let port = free_port();
+    let port_line = format!("port = {port}");
+    let with_password = format!("username = \"faultdesk\"\npassword = \"{SECRET}\"");
+    let mut edits = smtp_edits(&port_line);
+    edits.push(("# username = \"faultdesk\"", with_password.as_str()));
+    let mut d = Daemon::new(&edits);
+    let cfg = d.site.file("config/faultdesk.toml");
+    let smtp = Smtp::with_auth(port, &d.site.file("smtp"), SECRET);
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(send_and_warned(&mut d, &smtp, 0, KEY, SECRET));
+    // Readable by its owner only: no warning.
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!send_and_warned(&mut d, &smtp, 1, KEY, SECRET));
 }
