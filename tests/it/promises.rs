@@ -969,22 +969,27 @@ fn send_and_warned(
     })
 }
 
+/// A daemon (not yet started) that logs in as `faultdesk` with the password
+/// from `password_line`, and an SMTP server that accepts only `secret`.
+fn auth_daemon(password_line: &str, secret: &str) -> (Daemon, Smtp) {
+    let port = free_port();
+    let port_line = format!("port = {port}");
+    let account = format!("username = \"faultdesk\"\n{password_line}");
+    let mut edits = smtp_edits(&port_line);
+    edits.push(("# username = \"faultdesk\"", &account));
+    let d = Daemon::new(&edits);
+    let smtp = Smtp::with_auth(port, &d.site.file("smtp"), secret);
+    (d, smtp)
+}
+
 #[test]
 fn the_smtp_password_from_a_file_and_the_warning_when_others_can_read_it() {
     use std::os::unix::fs::PermissionsExt;
     const SECRET: &str = "s3cret-from-file";
     const KEY: &str = "mail.smtp.password_file";
-    let port = free_port();
-    let port_line = format!("port = {port}");
-    let mut edits = smtp_edits(&port_line);
-    edits.push((
-        "# username = \"faultdesk\"",
-        "username = \"faultdesk\"\npassword_file = \"smtp.pass\"",
-    ));
-    let mut d = Daemon::new(&edits);
+    let (mut d, smtp) = auth_daemon("password_file = \"smtp.pass\"", SECRET);
     let pass = d.site.file("smtp.pass");
     std::fs::write(&pass, format!("{SECRET}\nnot part of it\n")).unwrap();
-    let smtp = Smtp::with_auth(port, &d.site.file("smtp"), SECRET);
     // Only the first line is the password: the server accepts the login.
     std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!send_and_warned(&mut d, &smtp, 0, KEY, SECRET));
@@ -998,14 +1003,8 @@ fn a_password_in_a_world_readable_config_is_warned_about() {
     use std::os::unix::fs::PermissionsExt;
     const SECRET: &str = "s3cret-in-config";
     const KEY: &str = "mail.smtp.password";
-    let port = free_port();
-    let port_line = format!("port = {port}");
-    let with_password = format!("username = \"faultdesk\"\npassword = \"{SECRET}\"");
-    let mut edits = smtp_edits(&port_line);
-    edits.push(("# username = \"faultdesk\"", with_password.as_str()));
-    let mut d = Daemon::new(&edits);
+    let (mut d, smtp) = auth_daemon(&format!("password = \"{SECRET}\""), SECRET);
     let cfg = d.site.file("config/faultdesk.toml");
-    let smtp = Smtp::with_auth(port, &d.site.file("smtp"), SECRET);
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(send_and_warned(&mut d, &smtp, 0, KEY, SECRET));
     // Readable by its owner only: no warning.
