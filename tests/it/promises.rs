@@ -1011,3 +1011,44 @@ fn a_password_in_a_world_readable_config_is_warned_about() {
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!send_and_warned(&mut d, &smtp, 1, KEY, SECRET));
 }
+
+#[test]
+fn a_refused_registration_is_retried_with_growing_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = crate::sip::Kamailio::start(dir.path());
+    let register = format!(
+        "[sip.register]\nregistrar = \"sip:127.0.0.1:{}\"\nuser = \"{LINE}\"\npassword_file = \"sip.pass\"\nexpires_secs = 60\ntimeout_secs = 5\n\n[fax]",
+        k.port
+    );
+    let mut d = Daemon::new(&[("\n[fax]", &register)]);
+    // Kamailio knows the user by another password: every REGISTER is refused (403).
+    std::fs::write(d.site.file("sip.pass"), "wrong\n").unwrap();
+    d.spawn();
+    // When each refusal reached the registrar, as the test saw it.
+    let mut seen: Vec<Instant> = Vec::new();
+    wait_for("four refused registrations", 60, || {
+        let n = k.log_text().matches("AUTH FAILED").count();
+        while seen.len() < n {
+            seen.push(Instant::now());
+        }
+        (n >= 4).then_some(())
+    });
+    let gaps: Vec<f64> = seen
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    // Back-off of 1 s, 2 s, 4 s (doubling, up to a minute), never a tight loop.
+    assert!(gaps[0] >= 0.7, "retried after {gaps:?} s");
+    for w in gaps.windows(2) {
+        assert!(w[1] >= 1.5 * w[0], "pauses do not grow: {gaps:?} s");
+    }
+    let status = d.site.json(&["status"])["components"]["sip.registration"]["value"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        status.starts_with("failed") && status.contains("403") && status.contains("retry in"),
+        "{status}"
+    );
+    d.stop();
+}
