@@ -566,6 +566,28 @@ fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
         shown["events"].to_string().contains("repeat"),
         "no repeat report on {n}: {shown}"
     );
+    // A look at a page is audited under a person; without one it is refused.
+    let id = first["id"].to_string();
+    let png = s.file("page.png").display().to_string();
+    let before = audit(s);
+    let err = s.fails(&["fax", "preview", &id, "1", "-o", &png], 2);
+    assert!(err.contains("--user"), "{err}");
+    assert_eq!(audit(s), before);
+    let t0 = now_ms();
+    s.ok(&["-u", "li", "fax", "preview", &id, "1", "-o", &png]);
+    let after = audit(s);
+    assert_eq!(after.len(), before.len() + 1);
+    let row = after.last().unwrap();
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.action.as_str(),
+            row.object.as_deref()
+        ),
+        ("li", "fax.preview", Some(id.as_str()))
+    );
+    assert!(row.at >= t0 && row.at <= now_ms());
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     let bad = wait_for("bad.tif failed", 60, || {
         fax_named(s, "bad.tif").filter(|f| f["state"] == "failed")
     });
@@ -1050,5 +1072,33 @@ fn a_refused_registration_is_retried_with_growing_pauses() {
         status.starts_with("failed") && status.contains("403") && status.contains("retry in"),
         "{status}"
     );
+    d.stop();
+}
+
+#[test]
+fn the_daemon_finds_a_callback_the_cli_scheduled_at_its_next_rescan() {
+    let mut d = Daemon::start(&[
+        ("[fax]\nenabled = true", "[fax]\nenabled = false"),
+        ("[sip]\nenabled = true", "[sip]\nenabled = false"),
+        (
+            "window_start = \"09:00\"\nwindow_end = \"20:00\"",
+            "window_start = \"00:00\"\nwindow_end = \"23:59\"",
+        ),
+        ("after_repair_minutes = 30", "after_repair_minutes = 0"),
+        ("rescan_secs = 30\n\n[sip]", "rescan_secs = 2\n\n[sip]"),
+    ]);
+    // Written by another process while the daemon sleeps: due at once.
+    let n = report(&d.site, "88218050");
+    d.site
+        .ok(&["-u", "li", "ticket", "repaired", &n, "--cause", "光猫故障"]);
+    let written = Instant::now();
+    wait_for("the daemon to announce the callback", 30, || {
+        d.log()
+            .lines()
+            .any(|l| l.contains("callback due") && l.contains(n.as_str()))
+            .then_some(())
+    });
+    // Found by the rescan (every 2 s), not at a later wake-up.
+    assert!(written.elapsed() < Duration::from_secs(10));
     d.stop();
 }
