@@ -106,6 +106,14 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
             rusqlite::params![LINE, now_ms()],
         )
         .unwrap();
+    // A message the server refused for good, for `outbox retry`.
+    db(&site)
+        .execute(
+            "INSERT INTO outbox (message_id, purpose, recipient, subject, body, state, attempts, last_error, created_at)
+             VALUES ('<audit.1@faultdesk.localhost>', 'repair_confirmation', 'dc@localhost', 's', 'b', 'failed', 1, '550', ?1)",
+            [now_ms()],
+        )
+        .unwrap();
     let backup = site.file("copy.db").display().to_string();
     let cases: Vec<(Vec<&str>, &str, Option<&str>)> = vec![
         (
@@ -125,6 +133,11 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
             Some("audit-call-1"),
         ),
         (vec!["callbacks", "due"], "callbacks.due", None),
+        (
+            vec!["outbox", "retry", "1"],
+            "outbox.retry",
+            Some("<audit.1@faultdesk.localhost>"),
+        ),
         (vec!["backup", &backup], "store.backup", Some(&backup)),
         (
             vec!["user", "add", "zhao", "--role", "clerk"],
@@ -158,6 +171,23 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
         assert!(t0 <= row.at && row.at <= t1, "{args:?}: at {}", row.at);
     }
     assert!(Path::new(&backup).exists());
+    // Putting a backup in place: refused without a person (the database
+    // untouched); done by one, it is the restored database's newest row.
+    let before = audit(&site);
+    site.fails(&["restore", &backup], 2);
+    assert_eq!(audit(&site), before);
+    let t0 = now_ms();
+    site.ok(&["-u", "wang", "restore", &backup]);
+    let row = audit(&site).pop().unwrap();
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.action.as_str(),
+            row.object.as_deref()
+        ),
+        ("wang", "store.restore", Some(backup.as_str()))
+    );
+    assert!(row.at >= t0 && row.at <= now_ms());
 }
 
 /// The daemon in a site, its SIP listener on a free port, its log in
