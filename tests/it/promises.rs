@@ -76,6 +76,21 @@ fn report(site: &Site, phone: &str) -> String {
     t["number"].as_str().unwrap().to_string()
 }
 
+/// The audit row names (who, what was done, to which object) and was
+/// written `during` the command (ms).
+fn names(row: &Audit, want: (&str, &str, Option<&str>), during: std::ops::RangeInclusive<i64>) {
+    let got = (
+        row.actor.as_str(),
+        row.action.as_str(),
+        row.object.as_deref(),
+    );
+    assert_eq!(got, want);
+    assert!(
+        during.contains(&row.at),
+        "{row:?} not written during {during:?}"
+    );
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -164,11 +179,7 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
         let t1 = now_ms();
         let after = audit(&site);
         assert_eq!(after.len(), before.len() + 1, "{args:?}: {after:?}");
-        let row = after.last().unwrap();
-        assert_eq!(row.actor, "wang", "{args:?}");
-        assert_eq!(row.action, action, "{args:?}");
-        assert_eq!(row.object.as_deref(), object, "{args:?}");
-        assert!(t0 <= row.at && row.at <= t1, "{args:?}: at {}", row.at);
+        names(after.last().unwrap(), ("wang", action, object), t0..=t1);
     }
     assert!(Path::new(&backup).exists());
     // Putting a backup in place: refused without a person (the database
@@ -179,15 +190,11 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
     let t0 = now_ms();
     site.ok(&["-u", "wang", "restore", &backup]);
     let row = audit(&site).pop().unwrap();
-    assert_eq!(
-        (
-            row.actor.as_str(),
-            row.action.as_str(),
-            row.object.as_deref()
-        ),
-        ("wang", "store.restore", Some(backup.as_str()))
+    names(
+        &row,
+        ("wang", "store.restore", Some(&backup)),
+        t0..=now_ms(),
     );
-    assert!(row.at >= t0 && row.at <= now_ms());
 }
 
 /// The daemon in a site, its SIP listener on a free port, its log in
@@ -607,16 +614,11 @@ fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
     s.ok(&["-u", "li", "fax", "preview", &id, "1", "-o", &png]);
     let after = audit(s);
     assert_eq!(after.len(), before.len() + 1);
-    let row = after.last().unwrap();
-    assert_eq!(
-        (
-            row.actor.as_str(),
-            row.action.as_str(),
-            row.object.as_deref()
-        ),
-        ("li", "fax.preview", Some(id.as_str()))
+    names(
+        after.last().unwrap(),
+        ("li", "fax.preview", Some(&id)),
+        t0..=now_ms(),
     );
-    assert!(row.at >= t0 && row.at <= now_ms());
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     let bad = wait_for("bad.tif failed", 60, || {
         fax_named(s, "bad.tif").filter(|f| f["state"] == "failed")
