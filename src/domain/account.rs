@@ -261,6 +261,26 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_estate_name_that_fits_wins() {
+        // A second phase whose name begins with the first one's, listed after it.
+        let mut es = estates();
+        es.push(EstateRule {
+            tag: "S".into(),
+            name: "融侨城二期".into(),
+            aliases: vec![],
+            account_prefix: "rs".into(),
+        });
+        assert_eq!(
+            Account::parse_address("融侨城二期 3-1-0101", &es).unwrap(),
+            acc("S", 3, 1, 101)
+        );
+        assert_eq!(
+            Account::parse_address("融侨城 3-1-0101", &es).unwrap(),
+            acc("R", 3, 1, 101)
+        );
+    }
+
+    #[test]
     fn bad_accounts_are_refused_with_the_reason() {
         let es = estates();
         assert_eq!(Account::parse("", &es), Err(AccountError::Empty));
