@@ -21,20 +21,25 @@ use crate::core::Rules;
 use crate::events::Bus;
 use crate::store::{Store, Writer, status};
 
-/// Sets up logging: `RUST_LOG` wins over the configured filter.
-pub fn init_tracing(filter: &str) {
+/// Sets up logging: `RUST_LOG` wins over the configured filter; lines are
+/// text or JSON as `[log] format` says.
+pub fn init_tracing(log: &crate::config::LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A second set-up (tests start several daemons in one process) keeps the first.
+    let _ = match log.format {
+        crate::config::LogFormat::Text => fmt.try_init(),
+        crate::config::LogFormat::Json => fmt.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Runs the daemon on its own runtime until SIGINT/SIGTERM.
 pub fn run_blocking(cfg: Config) -> Result<()> {
-    init_tracing(&cfg.log.filter);
+    init_tracing(&cfg.log);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("faultdesk")
@@ -126,6 +131,13 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
             sip.await.context("the SIP task panicked")
         });
     }
+    if ctx.config.web.enabled {
+        let web = crate::web::start(ctx.clone(), ctx.config.store.options()).await?;
+        daemon.spawn(Component::Web, |mut started| async move {
+            started.done();
+            web.await.context("the web console's task panicked")
+        });
+    }
     let outcome = daemon.supervise().await;
     drop(ctx);
     match &outcome {
@@ -142,6 +154,7 @@ enum Component {
     Scheduler,
     Outbox,
     Sip,
+    Web,
 }
 
 impl Component {
@@ -151,6 +164,7 @@ impl Component {
             Component::Scheduler => "scheduler",
             Component::Outbox => "outbox",
             Component::Sip => "sip",
+            Component::Web => "web",
         }
     }
 }

@@ -89,6 +89,13 @@ pub enum Event {
     },
     /// A call to the fault line (the console's screen pop).
     Call(CallEvent),
+    /// A person changed a ticket outside the workflow's steps (补录, 分类,
+    /// 改区域, 合并): the console reloads it.
+    TicketUpdated {
+        number: String,
+        what: String,
+        actor: String,
+    },
 }
 
 /// What happened to a call; published after its row is committed.
@@ -110,6 +117,8 @@ pub enum CallEvent {
     Abandoned { call_id: String, ring_ms: i64 },
     /// Nobody answered within the ring limit.
     TimedOut { call_id: String, ring_ms: i64 },
+    /// An agent said they took the call (我接的); the first claim stands.
+    Claimed { call_id: String, by: String },
 }
 
 /// The sending side, cloned into every source.

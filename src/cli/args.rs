@@ -151,6 +151,12 @@ pub enum CallCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Record that you took this call (我接的); the first claim stands.
+    Claim {
+        call_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +212,9 @@ pub enum TicketCmd {
         /// Only tickets not closed.
         #[arg(long)]
         open: bool,
+        /// Only untagged tickets (the triage queue).
+        #[arg(long)]
+        untagged: bool,
         #[arg(long)]
         json: bool,
     },
@@ -276,13 +285,73 @@ pub enum TicketCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Fill in the subscriber or remarks of a ticket.
+    /// Fill in or correct the fault record (补录); an empty value clears a field.
     Amend {
         number: String,
+        /// The subscriber's account.
         #[arg(long)]
         subscriber: Option<String>,
+        /// The address as told, e.g. 馨苑1#-2-502.
+        #[arg(long)]
+        address: Option<String>,
+        /// 受理人 (a user name).
+        #[arg(long)]
+        accepting_agent: Option<String>,
+        /// 业务类型.
+        #[arg(long)]
+        service: Option<String>,
+        /// 上报人.
+        #[arg(long)]
+        reporter: Option<String>,
+        /// 故障现象.
+        #[arg(long)]
+        fault: Option<String>,
+        /// 故障原因.
+        #[arg(long)]
+        cause: Option<String>,
+        /// 备注.
         #[arg(long)]
         remarks: Option<String>,
+        /// 归属维护处.
+        #[arg(long)]
+        depot: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Say what the call was: a fault, an inquiry (咨询) or a wrong number (voided).
+    Classify {
+        number: String,
+        #[arg(long = "as", value_parser = named::<ticket::Class>())]
+        class: ticket::Class,
+        /// Why (required for a wrong number).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Void a ticket that is not a fault, with the reason (作废).
+    Void {
+        number: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tag an untagged ticket by its subscriber or an estate (改区域).
+    Retag {
+        number: String,
+        #[arg(long, conflicts_with = "estate", required_unless_present = "estate")]
+        subscriber: Option<String>,
+        #[arg(long)]
+        estate: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge a duplicate into another ticket (合并到): the duplicate is voided.
+    Merge {
+        number: String,
+        #[arg(long)]
+        into: String,
         #[arg(long)]
         json: bool,
     },
@@ -344,6 +413,9 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Set a console password, read from the terminal or standard input
+    /// (never an argument); every session of the user ends.
+    Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]

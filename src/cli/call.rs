@@ -46,6 +46,7 @@ pub(super) fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Res
             }
             Ok(())
         }
+        CallCmd::Claim { call_id, json } => super::desk::claim(cli, &mut st, call_id, *json),
         CallCmd::Show { call_id, json } => {
             let who = actor(cli, &st)?;
             let found = st.write(|c| {

@@ -8,6 +8,7 @@ mod admin;
 pub mod args;
 mod call;
 mod callbacks;
+mod desk;
 mod fax;
 mod ticket;
 
@@ -91,5 +92,6 @@ pub fn run(cli: Cli) -> Result<()> {
             first,
         }) => admin::add_user(&cli, &cfg, name, *role, display.as_deref(), *first),
         Command::User(UserCmd::List { json }) => admin::list_users(&cfg, *json),
+        Command::User(UserCmd::Passwd { name }) => desk::passwd(&cli, &cfg, name),
     }
 }

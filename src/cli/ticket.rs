@@ -12,7 +12,7 @@ use faultdesk::core::{CoreError, Rules};
 use faultdesk::domain::ticket::{FaultFields, Step};
 use faultdesk::store::{self, Store};
 
-fn show_ticket(
+pub(super) fn show_ticket(
     rules: &Rules,
     t: &store::tickets::Ticket,
     json_out: bool,
@@ -60,12 +60,14 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             state,
             tag,
             open,
+            untagged,
             json,
         } => {
             let f = store::tickets::Filter {
                 state: *state,
                 tag: tag.clone(),
                 open: *open,
+                untagged: *untagged,
                 ..Default::default()
             };
             let list = st.read(|c| store::tickets::list(c, &f).map_err(anyhow::Error::from))?;
@@ -104,35 +106,25 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             depot,
             technician,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Dispatch,
-            StepInput {
+        } => {
+            let input = StepInput {
                 depot: depot.clone(),
                 technician: technician.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Dispatch, input, *json)
+        }
         TicketCmd::Repaired {
             number,
             cause,
             json,
-        } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Repair,
-            StepInput {
+        } => {
+            let input = StepInput {
                 cause: cause.clone(),
                 ..Default::default()
-            },
-            *json,
-        ),
+            };
+            step(cli, &mut st, rules, number, Step::Repair, input, *json)
+        }
         TicketCmd::Callback {
             number,
             result,
@@ -146,30 +138,18 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 CallbackResult::Failed => Step::CallbackFailed,
                 CallbackResult::NoAnswer => Step::CallbackNoAnswer,
             };
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                s,
-                StepInput {
-                    satisfaction: satisfaction.clone(),
-                    note: note.clone(),
-                    close_on_pass: !keep_open,
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                satisfaction: satisfaction.clone(),
+                note: note.clone(),
+                close_on_pass: !keep_open,
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, s, input, *json)
         }
-        TicketCmd::Close { number, json } => step(
-            cli,
-            &mut st,
-            rules,
-            number,
-            Step::Close,
-            StepInput::default(),
-            *json,
-        ),
+        TicketCmd::Close { number, json } => {
+            let input = StepInput::default();
+            step(cli, &mut st, rules, number, Step::Close, input, *json)
+        }
         TicketCmd::Reopen {
             number,
             reason,
@@ -180,18 +160,11 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                     "--reason must say why the fault is registered again".into()
                 ));
             }
-            step(
-                cli,
-                &mut st,
-                rules,
-                number,
-                Step::Reopen,
-                StepInput {
-                    note: Some(reason.clone()),
-                    ..Default::default()
-                },
-                *json,
-            )
+            let input = StepInput {
+                note: Some(reason.clone()),
+                ..Default::default()
+            };
+            step(cli, &mut st, rules, number, Step::Reopen, input, *json)
         }
         TicketCmd::Sla {
             number,
@@ -212,26 +185,11 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
             let t = st.write(|c| tickets::change_sla(c, &who, now, number, change))?;
             show_ticket(rules, &t, *json, json!({}))
         }
-        TicketCmd::Amend {
-            number,
-            subscriber,
-            remarks,
-            json,
-        } => {
-            let who = actor(cli, &st)?;
-            let t = st.write(|c| {
-                tickets::amend(
-                    c,
-                    rules,
-                    &who,
-                    now,
-                    number,
-                    subscriber.as_deref(),
-                    remarks.as_deref(),
-                )
-            })?;
-            show_ticket(rules, &t, *json, json!({}))
-        }
+        TicketCmd::Amend { .. }
+        | TicketCmd::Classify { .. }
+        | TicketCmd::Void { .. }
+        | TicketCmd::Retag { .. }
+        | TicketCmd::Merge { .. } => super::desk::ticket(cli, &mut st, rules, cmd),
     }
 }
 

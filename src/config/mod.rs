@@ -17,6 +17,7 @@ mod mail;
 mod sip;
 mod store;
 mod values;
+mod web;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub use mail::{
 };
 pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
+pub use web::WebConfig;
 
 use crate::domain::fax::{Ack, FaultText};
 use crate::domain::number::NumberingPlan;
@@ -252,21 +254,28 @@ fn default_true() -> bool {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    pub enabled: bool,
-    pub listen: std::net::SocketAddr,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub filter: String,
+    /// `text` (fields first, for a person) or `json` (one object a line, for
+    /// a log collector).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             filter: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod callbacks;
 pub mod deadlines;
+pub mod desk;
 pub mod faxes;
 pub mod messages;
 pub mod subscribers;
@@ -158,6 +159,26 @@ impl From<rusqlite::Error> for CoreError {
     fn from(e: rusqlite::Error) -> Self {
         CoreError::Store(e.into())
     }
+}
+
+/// Refuses `value` for `field` unless it is one of the configured `known`
+/// values (`what` names them, e.g. "service type").
+pub fn configured(
+    field: &'static str,
+    value: &str,
+    known: &[String],
+    what: &str,
+) -> Result<(), CoreError> {
+    if known.iter().any(|k| k == value) {
+        return Ok(());
+    }
+    Err(CoreError::BadInput {
+        field,
+        why: format!(
+            "`{value}` is not a configured {what} (known: {})",
+            known.join(", ")
+        ),
+    })
 }
 
 /// The active user `name`, or why not.

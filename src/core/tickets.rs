@@ -128,16 +128,8 @@ pub fn report(
             Origin::Estate(t.to_string())
         };
     }
-    if let Some(st) = r.fields.service_type.as_deref()
-        && !rules.service_types.iter().any(|s| s == st)
-    {
-        return Err(CoreError::BadInput {
-            field: "service type",
-            why: format!(
-                "`{st}` is not a configured service type (known: {})",
-                rules.service_types.join(", ")
-            ),
-        });
+    if let Some(st) = r.fields.service_type.as_deref() {
+        super::configured("service type", st, &rules.service_types, "service type")?;
     }
 
     // A repeat report: the subscriber (or the unknown caller) already has an open ticket.
@@ -215,16 +207,12 @@ pub fn report(
     };
     rows::insert(conn, &mut t)?;
     let detail = json!({ "source": r.source, "caller_raw": r.caller_raw, "extra": r.detail });
+    // A new ticket comes from nowhere into its first state.
     rows::add_event(
         conn,
         &NewEvent {
-            ticket_id: t.id,
-            at: now,
-            actor,
-            kind: EventKind::Reported,
             from: None,
-            to: Some(State::New),
-            detail: Some(&detail),
+            ..NewEvent::on(&t, now, actor, EventKind::Reported, &detail)
         },
     )?;
     Ok(Reported {
@@ -257,13 +245,8 @@ fn transition(
     rows::add_event(
         conn,
         &NewEvent {
-            ticket_id: t.id,
-            at: now,
-            actor,
-            kind: step.into(),
             from: Some(from),
-            to: Some(to),
-            detail: Some(detail),
+            ..NewEvent::on(t, now, actor, step.into(), detail)
         },
     )?;
     Ok(())
@@ -287,19 +270,12 @@ pub fn step(
         "satisfaction": input.satisfaction,
         "note": input.note,
     });
+    let from = t.state;
     transition(conn, &mut t, actor, now, step, &detail)?;
     match step {
         Step::Dispatch => {
             if let Some(d) = input.depot {
-                if !rules.depots.contains(&d) {
-                    return Err(CoreError::BadInput {
-                        field: "depot",
-                        why: format!(
-                            "`{d}` is not a configured depot (known: {})",
-                            rules.depots.join(", ")
-                        ),
-                    });
-                }
+                super::configured("depot", &d, &rules.depots, "depot")?;
                 t.fields.depot = Some(d);
             }
         }
@@ -334,7 +310,18 @@ pub fn step(
             t.sla_paused_at = None;
             t.sla_exempt = None;
         }
-        Step::CallbackNoAnswer => {}
+        Step::ClassifyFault if from == State::Inquiry => {
+            // An inquiry found to be a fault: the promise starts now.
+            let sla = Sla::start(now, rules.sla_hours);
+            t.due_at = sla.due_at;
+            t.sla_paused_at = None;
+            t.sla_exempt = None;
+        }
+        Step::CallbackNoAnswer
+        | Step::ClassifyFault
+        | Step::ClassifyInquiry
+        | Step::Void
+        | Step::Merge => {}
     }
     rows::save(conn, &t)?;
     // The callback this step schedules or closes, and the message it queues.
@@ -387,46 +374,6 @@ pub fn change_sla(
     t.updated_at = now;
     rows::save(conn, &t)?;
     rows::add_event(conn, &NewEvent::on(&t, now, actor, kind, &detail))?;
-    Ok(t)
-}
-
-/// Fills in what a person learnt about a ticket (the subscriber of a desk's report, say).
-pub fn amend(
-    conn: &Connection,
-    rules: &Rules,
-    actor: &str,
-    now: DateTime<Utc>,
-    number: &str,
-    subscriber: Option<&str>,
-    remarks: Option<&str>,
-) -> Result<Ticket, CoreError> {
-    let mut t = get(conn, number)?;
-    let mut detail = serde_json::Map::new();
-    if let Some(acc) = subscriber {
-        let s =
-            subscribers::get(conn, acc)?.ok_or_else(|| CoreError::NoSubscriber(acc.to_string()))?;
-        if t.fields.depot.is_none() {
-            t.fields.depot = rules.depot_of(&s.subscriber.estate).map(str::to_string);
-        }
-        if t.address.is_none() {
-            t.address = Account::parse(acc, &rules.estates)
-                .ok()
-                .and_then(|a| a.paper(&rules.estates));
-        }
-        t.subscriber = Some(acc.to_string());
-        detail.insert("subscriber".into(), json!(acc));
-    }
-    if let Some(r) = remarks {
-        t.fields.remarks = Some(r.to_string());
-        detail.insert("remarks".into(), json!(r));
-    }
-    t.updated_at = now;
-    rows::save(conn, &t)?;
-    let detail = serde_json::Value::Object(detail);
-    rows::add_event(
-        conn,
-        &NewEvent::on(&t, now, actor, EventKind::Amended, &detail),
-    )?;
     Ok(t)
 }
 
@@ -498,6 +445,19 @@ fn describe(rules: &Rules, e: &rows::Event) -> String {
             add("备注 ", text("remarks"));
         }
         EventKind::CallbackEscalated | EventKind::SlaBreached => add("→ ", text("manager")),
+        EventKind::ClassifyFault | EventKind::ClassifyInquiry | EventKind::Void => {
+            add("原因 ", text("note"))
+        }
+        EventKind::Merge => {
+            add("→ ", text("into"));
+            add("", text("note"));
+        }
+        EventKind::Merged => add("← ", text("from")),
+        EventKind::Retagged => {
+            add("区域 ", text("tag"));
+            add("用户 ", text("subscriber"));
+        }
+        EventKind::Claimed => add("来电 ", text("call_id")),
         EventKind::Close => {}
     }
     if let (Some(from), Some(to)) = (e.from_state, e.to_state)
@@ -664,10 +624,10 @@ mod tests {
             [
                 "受理  来源 电话, 来电 88218050",
                 "下发  (已接收 → 已下发)",
-                "修好 ✓  (已下发 → 已修好 ✓)",
-                "回访未通过 ×  (已修好 ✓ → 重新登记 ×)",
-                "修好 ✓  (重新登记 × → 已修好 ✓)",
-                "回访通过 ☆  (已修好 ✓ → 已回访 ☆)",
+                "修好 √  (已下发 → 已修好 √)",
+                "回访未通过 ×  (已修好 √ → 重新登记 ×)",
+                "修好 √  (重新登记 × → 已修好 √)",
+                "回访通过 ☆  (已修好 √ → 已回访 ☆)",
                 "关闭  (已回访 ☆ → 已关闭 ☆)",
             ]
         );
@@ -710,7 +670,7 @@ mod tests {
             what,
             [
                 "下发  → 馨苑维护处, 维修人员 张工",
-                "修好 ✓  故障原因 光猫故障",
+                "修好 √  故障原因 光猫故障",
                 "回访通过 ☆  满意度 满意",
                 "暂停时限  原因 暴雨",
                 "恢复时限  新时限 11-27 04:00",

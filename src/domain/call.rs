@@ -16,15 +16,15 @@ use super::number::NumberingPlan;
 crate::named! {
     /// How a call to the fault line ended (or that it has not yet).
     pub enum Outcome: "call outcome" {
-        Ringing = "ringing",
+        Ringing = "ringing" / "振铃中",
         /// An agent picked up on another phone of the ring group.
-        AnsweredElsewhere = "answered-elsewhere",
+        AnsweredElsewhere = "answered-elsewhere" / "已接听",
         /// The caller hung up before anyone answered.
-        Abandoned = "abandoned",
+        Abandoned = "abandoned" / "未接·对方挂断",
         /// Nobody answered within the configured ring limit (answered with 480).
-        TimedOut = "timed-out",
+        TimedOut = "timed-out" / "未接·超时",
         /// faultdesk stopped (or crashed) while the call was ringing.
-        Interrupted = "interrupted",
+        Interrupted = "interrupted" / "中断(系统停止)",
     }
 }
 
@@ -40,6 +40,16 @@ crate::named! {
 }
 
 impl Outcome {
+    /// Whether an agent may say they took this call (我接的): it was answered,
+    /// is still ringing (picked up before the CANCEL arrived), or the daemon
+    /// stopped before knowing. A call the caller gave up on was taken by nobody.
+    pub fn claimable(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ringing | Outcome::AnsweredElsewhere | Outcome::Interrupted
+        )
+    }
+
     /// The outcome a CANCEL carrying these Reason header values means.
     pub fn of_cancel<'a>(reasons: impl IntoIterator<Item = &'a str>) -> Outcome {
         if reasons.into_iter().any(reason_is_answered_elsewhere) {

@@ -22,9 +22,9 @@ crate::named! {
     /// What a callback is for.
     pub enum Kind: "callback kind" {
         /// Verify a repair with the customer (✓ → ☆).
-        PostRepair = "post_repair",
+        PostRepair = "post_repair" / "修复回访",
         /// Call back a caller whose call nobody answered.
-        MissedCall = "missed_call",
+        MissedCall = "missed_call" / "未接回拨",
     }
 }
 
@@ -33,17 +33,17 @@ crate::named! {
     /// other state is final.
     pub enum State: "callback state" {
         /// Due at its time (again, after an unanswered attempt).
-        Pending = "pending",
+        Pending = "pending" / "待回访",
         /// The customer confirmed the repair (☆).
-        Passed = "passed",
+        Passed = "passed" / "回访通过",
         /// The customer says the fault is still there (×).
-        Failed = "failed",
+        Failed = "failed" / "回访未通过",
         /// A missed call settled: the caller was reached or called again.
-        Resolved = "resolved",
+        Resolved = "resolved" / "已处理",
         /// Every attempt went unanswered: the manager was told.
-        Escalated = "escalated",
+        Escalated = "escalated" / "已报经理",
         /// Its ticket was registered again: a new repair brings a new callback.
-        Cancelled = "cancelled",
+        Cancelled = "cancelled" / "已取消",
     }
 }
 
@@ -90,8 +90,12 @@ impl Step {
             ticket::Step::CallbackPassed => Some(Step::Pass),
             ticket::Step::CallbackFailed => Some(Step::Fail),
             ticket::Step::CallbackNoAnswer => Some(Step::NoAnswer),
-            ticket::Step::Reopen => Some(Step::Cancel),
-            ticket::Step::Dispatch | ticket::Step::Close => None,
+            // Reopened, an inquiry or a voided ticket: nobody calls back.
+            ticket::Step::Reopen
+            | ticket::Step::ClassifyInquiry
+            | ticket::Step::Void
+            | ticket::Step::Merge => Some(Step::Cancel),
+            ticket::Step::Dispatch | ticket::Step::Close | ticket::Step::ClassifyFault => None,
         }
     }
 
@@ -503,6 +507,11 @@ mod tests {
                 Some(Step::Fail),
                 Some(Step::NoAnswer),
                 None,
+                Some(Step::Cancel),
+                // classify as fault, as inquiry, void, merge
+                None,
+                Some(Step::Cancel),
+                Some(Step::Cancel),
                 Some(Step::Cancel),
             ]
         );

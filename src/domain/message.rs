@@ -8,13 +8,13 @@ crate::named! {
     /// What an outgoing message is for.
     pub enum Purpose: "message purpose" {
         /// To a desk (DC, D180): its fault is repaired.
-        RepairConfirmation = "repair_confirmation",
+        RepairConfirmation = "repair_confirmation" / "回复已修好",
         /// To the manager: nobody answered a callback's attempts.
-        CallbackEscalation = "callback_escalation",
+        CallbackEscalation = "callback_escalation" / "回访无人接听上报",
         /// To the manager: a repair promise broke.
-        SlaBreach = "sla_breach",
+        SlaBreach = "sla_breach" / "超时未修复通知",
         /// To the work-order room: how many orders its fax brought.
-        WorkorderAck = "workorder_ack",
+        WorkorderAck = "workorder_ack" / "工单回执",
     }
 }
 
@@ -22,10 +22,10 @@ crate::named! {
     /// Where an outgoing message's delivery stands.
     pub enum State: "message state" {
         /// Waiting for its next attempt.
-        Queued = "queued",
+        Queued = "queued" / "待发送",
         /// Accepted by the server.
-        Sent = "sent",
+        Sent = "sent" / "已发送",
         /// Refused for good (or the retry horizon passed); a person may retry it.
-        Failed = "failed",
+        Failed = "failed" / "发送失败",
     }
 }

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod message;
 pub mod names;
 pub mod number;
+pub mod outage;
 pub mod sla;
 pub mod staff;
 pub mod tag;

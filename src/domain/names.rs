@@ -2,7 +2,7 @@
 //! name that is not one of them.
 //!
 //! [`named!`](crate::named) declares an enum whose variants each have a fixed
-//! name: it generates `ALL`, `as_str`, `Display`, `FromStr` (refusing with
+//! name (and, after a `/`, the word a person reads): it generates `word`, `ALL`, `as_str`, `Display`, `FromStr` (refusing with
 //! the allowed names, generated from `ALL`) and serde by name. The store
 //! keeps exactly these names; the CLI and JSON output show them.
 //!
@@ -49,10 +49,12 @@ pub trait Named: Copy + Sized + 'static {
 /// `named! { /// doc  pub enum State: "ticket state" { New = "new", … } }`.
 #[macro_export]
 macro_rules! named {
+    (@word $text:literal) => { $text };
+    (@word $text:literal, $word:literal) => { $word };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident : $what:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal $(/ $word:literal)? ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -69,6 +71,14 @@ macro_rules! named {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),+
+                }
+            }
+
+            /// The word a person reads (the console, printed lines), where
+            /// the declaration gives one after the name; else the name.
+            pub const fn word(self) -> &'static str {
+                match self {
+                    $($name::$variant => $crate::named!(@word $text $(, $word)?)),+
                 }
             }
         }
@@ -114,7 +124,7 @@ mod tests {
     crate::named! {
         /// A test enum.
         enum Colour: "colour" {
-            Red = "red",
+            Red = "red" / "红",
             DarkBlue = "dark_blue",
         }
     }
@@ -125,6 +135,9 @@ mod tests {
             assert_eq!(c.as_str().parse::<Colour>().unwrap(), c);
             assert_eq!(c.to_string(), c.as_str());
         }
+        // The word where one is declared, else the name.
+        assert_eq!(Colour::Red.word(), "红");
+        assert_eq!(Colour::DarkBlue.word(), "dark_blue");
         let e = "blue".parse::<Colour>().unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -6,13 +6,13 @@ crate::named! {
     /// A staff member's role.
     pub enum Role: "role" {
         /// 客服: answers the fault line, records faults, calls customers back.
-        Agent = "agent",
+        Agent = "agent" / "客服",
         /// 营业员: takes orders at the counter, handles work-order faxes.
-        Clerk = "clerk",
+        Clerk = "clerk" / "营业员",
         /// 营业部经理: watches SLA, complaints and the monthly KPIs.
-        Manager = "manager",
+        Manager = "manager" / "营业部经理",
         /// 维修人员 / 项目经理: repairs faults and installs lines.
-        Technician = "technician",
+        Technician = "technician" / "维修人员",
     }
 }
 
@@ -46,6 +46,48 @@ pub fn may_add(by: Option<(&str, Role)>, role: Role, existing: usize) -> Result<
     }
 }
 
+crate::named! {
+    /// Something a person does in the console or at the command line; who
+    /// may do it is decided by [`Role::may`] and nowhere else.
+    pub enum Action: "action" {
+        /// See the live line and the day's calls; claim a call.
+        Calls = "calls" / "处理来电",
+        /// See and work tickets: classify, fill in, void, re-tag, merge, steps.
+        Tickets = "tickets" / "处理障碍单",
+        /// Mark repaired a ticket dispatched to oneself.
+        RepairOwn = "repair_own" / "标记修好",
+        /// Make and record callbacks.
+        Callbacks = "callbacks" / "回访",
+        /// Look up subscribers and open their records.
+        Subscribers = "subscribers" / "查看用户资料",
+        /// The fax inbox.
+        Faxes = "faxes" / "处理传真",
+        /// Work orders.
+        WorkOrders = "work_orders" / "处理工单",
+        /// See the outbox.
+        Outbox = "outbox" / "查看发件箱",
+        /// Send a failed message again.
+        OutboxRetry = "outbox_retry" / "重发邮件",
+        /// Staff accounts.
+        Users = "users" / "管理员工",
+        /// Read the audit log.
+        Audit = "audit" / "查看审计日志",
+    }
+}
+
+impl Role {
+    /// Whether this role may take `action` (the manager may do everything).
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Manager => true,
+            Role::Agent => matches!(action, Calls | Tickets | Callbacks | Subscribers | Outbox),
+            Role::Clerk => matches!(action, Faxes | WorkOrders),
+            Role::Technician => matches!(action, RepairOwn),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +114,16 @@ mod tests {
                 Err(AddRefused::NotManager { role, .. }) if role == r
             ));
         }
+    }
+
+    #[test]
+    fn who_may_do_what() {
+        assert!(Action::ALL.iter().all(|&a| Role::Manager.may(a)));
+        assert!(Role::Agent.may(Action::Tickets) && Role::Agent.may(Action::Calls));
+        assert!(!Role::Agent.may(Action::Audit) && !Role::Agent.may(Action::OutboxRetry));
+        assert!(Role::Clerk.may(Action::Faxes) && !Role::Clerk.may(Action::Tickets));
+        assert!(Role::Technician.may(Action::RepairOwn));
+        assert!(!Role::Technician.may(Action::Subscribers));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Our own sockets in front of rsipstack's transaction layer.
 //!
 //! Every datagram and TCP frame goes: keep-alive? → transcode non-UTF-8
-//! header lines (GBK) → parse → allow-list (403) → validate (400) →
+//! header lines (GBK) → a request from an allowed peer: `conform::check`
+//! (stateless 400/505, or normalised) → parse → allow-list (403) →
+//! validate (400) → scheme of an INVITE or OPTIONS (416) →
 //! `EndpointInner::on_received_message`. Unknown methods get 501 here, since
 //! the parser refuses them. Nothing here panics or stops on bad input: a
 //! message that cannot be answered is dropped with a debug line.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,7 @@ use rsipstack::transport::{SipAddr, SipConnection};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
+use super::conform::{self, Verdict};
 use super::server::ALLOW;
 use super::wire;
 use crate::config::Cidr;
@@ -46,6 +50,8 @@ pub struct Ingress {
     allow: Vec<Cidr>,
     refused_every: Duration,
     max_bytes: usize,
+    /// The Server header of our stateless answers.
+    server: String,
     /// When each refused source was last logged.
     refused_logged: Mutex<HashMap<IpAddr, Instant>>,
 }
@@ -56,12 +62,14 @@ impl Ingress {
         allow: Vec<Cidr>,
         refused_every: Duration,
         max_bytes: usize,
+        server: String,
     ) -> Ingress {
         Ingress {
             ep,
             allow,
             refused_every,
             max_bytes,
+            server,
             refused_logged: Mutex::new(HashMap::new()),
         }
     }
@@ -201,6 +209,7 @@ impl Ingress {
     ) {
         let mut resp = self.ep.make_response(req, code, None);
         resp.headers.extend(extra);
+        conform::restore_from(&mut resp.headers);
         if let Err(e) = conn.send(resp.into(), Some(&SipAddr::from(peer))).await {
             tracing::debug!(peer = %peer, error = %e, "sip: cannot send a response");
         }
@@ -218,6 +227,20 @@ impl Ingress {
             return;
         }
         let clean = wire::transcode_headers(raw);
+        // Requests from allowed peers are checked and normalised first (see
+        // `conform`); responses and refused peers go to the parser as they are.
+        let request = !clean.starts_with(b"SIP/");
+        let clean: Cow<[u8]> = if request && self.allowed(peer.ip()) {
+            match conform::check(&clean, transport == Transport::Udp) {
+                Verdict::Pass(normal) => normal,
+                Verdict::Refuse { code, why } => {
+                    self.refuse(&clean, code, &why, peer, conn).await;
+                    return;
+                }
+            }
+        } else {
+            Cow::Borrowed(clean.as_ref())
+        };
         let msg = match SipMessage::try_from(clean.as_ref()) {
             Ok(m) => m,
             Err(e) => {
@@ -248,6 +271,16 @@ impl Ingress {
                 }
                 return;
             }
+            // RFC 3261 §8.2.2.1, after the method (the server answers the
+            // methods it does not serve): a scheme we do not serve.
+            if matches!(req.method, Method::Invite | Method::Options)
+                && let Some(uri) = request_uri(&clean)
+                && conform::unsupported_scheme(uri)
+            {
+                self.refuse(&clean, 416, "Request-URI scheme not supported", peer, conn)
+                    .await;
+                return;
+            }
         }
         let msg = match SipConnection::update_msg_received(msg, peer, transport) {
             Ok(m) => m,
@@ -265,7 +298,44 @@ impl Ingress {
         }
     }
 
-    /// A message the parser refuses: 501 for an unknown method, else dropped.
+    /// A stateless answer built from the request's own header lines
+    /// (`conform::reply`), sent where its Via says; an ACK is never
+    /// answered, a request without Via cannot be.
+    async fn refuse(
+        &self,
+        raw: &[u8],
+        code: u16,
+        why: &str,
+        peer: SocketAddr,
+        conn: &SipConnection,
+    ) {
+        if raw.starts_with(b"ACK ") {
+            return;
+        }
+        let Some(resp) = conform::reply(raw, code, why, &self.server) else {
+            tracing::info!(peer = %peer, code, why = %why, "sip: dropped a request without Via (nowhere to answer)");
+            return;
+        };
+        tracing::info!(peer = %peer, code, why = %why, "sip: request refused");
+        let sent = match conn {
+            SipConnection::Udp(u) => {
+                let port = conform::reply_port(raw).unwrap_or(peer.port());
+                let to = SipAddr {
+                    r#type: Some(Transport::Udp),
+                    addr: SocketAddr::new(peer.ip(), port).into(),
+                };
+                u.send_raw(&resp, &to).await
+            }
+            SipConnection::Tcp(t) => t.inner.send_raw(&resp).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = sent {
+            tracing::debug!(peer = %peer, error = %e, "sip: cannot send a response");
+        }
+    }
+
+    /// A message the parser refuses: 501 for an unknown method, 400 for
+    /// another request, a response dropped.
     async fn unparseable(&self, raw: &[u8], peer: SocketAddr, conn: &SipConnection, why: &str) {
         if let Some((fixed, method)) = wire::unknown_method(raw)
             && let Ok(SipMessage::Request(req)) = SipMessage::try_from(fixed.as_slice())
@@ -289,8 +359,21 @@ impl Ingress {
                 return;
             }
         }
+        // A request the parser cannot read is still answered when it has a
+        // Via (responses and refused peers are dropped).
+        if !raw.starts_with(b"SIP/") && self.allowed(peer.ip()) {
+            let why = format!("unreadable request: {why:.80}");
+            self.refuse(raw, 400, &why, peer, conn).await;
+            return;
+        }
         tracing::info!(peer = %peer, bytes = raw.len(), why = %why, "sip: dropped an unparseable message");
     }
+}
+
+/// The Request-URI of a request's octets.
+fn request_uri(raw: &[u8]) -> Option<&str> {
+    let line = &raw[..wire::find(raw, b"\r\n")?];
+    std::str::from_utf8(line).ok()?.split(' ').nth(1)
 }
 
 /// Why a parsed request cannot enter a transaction (answered with 400).

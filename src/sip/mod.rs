@@ -8,7 +8,10 @@
 //!
 //! We own the sockets (see `ingress`): rsipstack 0.7's parser silently drops
 //! a non-UTF-8 header and every header after it, so every message passes our
-//! transcoder first; 400, 403 and 501 are also ours, as the crate sends none.
+//! transcoder first, then `conform` (RFC 3261's syntax as RFC 4475 tests
+//! it: malformed requests refused, valid ones normalised for the parser);
+//! 400, 403, 415, 416, 420, 501 and 505 are also ours, as the crate sends
+//! none.
 //! Timers, retransmissions, CANCEL/ACK matching and digest authentication
 //! are the crate's.
 //!
@@ -19,6 +22,7 @@
 //! May depend on: `config` (its section), `domain` (caller rules, outcomes),
 //! rsipstack, tokio. Never on `store`, `core` or another adapter.
 
+mod conform;
 mod ingress;
 mod register;
 mod server;
@@ -183,6 +187,7 @@ pub async fn start<H: Handler>(
         .with_transport_layer(tl)
         .with_cancel_token(stack_token.clone())
         .with_option(option)
+        .with_inspector(Box::new(conform::RestoreFrom))
         .build();
     let incoming = endpoint
         .incoming_transactions()
@@ -208,6 +213,7 @@ pub async fn start<H: Handler>(
         cfg.allow.clone(),
         Duration::from_secs(cfg.refused_log_secs.max(1)),
         cfg.max_message_bytes.max(1024),
+        cfg.user_agent.clone(),
     ));
     if let Some((sock, conn)) = udp {
         tokio::spawn(ing.clone().serve_udp(sock, conn, stack_token.clone()));

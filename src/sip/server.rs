@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::conform;
 use super::{Admission, Handler, InboundCall};
 use crate::domain::call::{self, Outcome};
 use crate::domain::number::NumberingPlan;
@@ -87,6 +88,9 @@ impl<H: Handler> Shared<H> {
     }
 
     fn watched(&self, user: &str) -> bool {
+        // %HH escapes in a user part are the characters they encode (RFC 3261 §19.1.4).
+        let user = conform::unescape(user);
+        let user = user.as_str();
         self.watch.contains(user)
             || self
                 .plan
@@ -112,10 +116,13 @@ async fn on_transaction<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction)
     let method = tx.original.method;
     let result = match method {
         Method::Invite => return invite(shared, tx).await,
-        Method::Options => {
-            tx.reply_with(StatusCode::OK, vec![Header::Allow(ALLOW.into())], None)
-                .await
-        }
+        Method::Options => match refusal(&tx.original) {
+            Some((code, headers)) => tx.reply_with(code, headers, None).await,
+            None => {
+                tx.reply_with(StatusCode::OK, vec![Header::Allow(ALLOW.into())], None)
+                    .await
+            }
+        },
         // Stray ACKs and CANCELs are the endpoint's business.
         Method::Ack | Method::Cancel => Ok(()),
         _ => {
@@ -131,6 +138,39 @@ async fn on_transaction<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction)
         tracing::debug!(method = %method, error = %e, "sip: cannot answer");
     }
     drain(tx).await;
+}
+
+/// RFC 3261 §8.2.2.3 and §8.2.3, once the method, scheme and user are
+/// accepted: 420 with Unsupported for any Require (we support no
+/// extension), 415 with Accept for an INVITE body we cannot take.
+fn refusal(req: &rsipstack::sip::Request) -> Option<(StatusCode, Vec<Header>)> {
+    let named = |long: &str, compact: &str| {
+        req.headers
+            .iter()
+            .filter(|h| {
+                h.name().eq_ignore_ascii_case(long) || h.name().eq_ignore_ascii_case(compact)
+            })
+            .map(|h| h.value().to_string())
+            .collect::<Vec<_>>()
+    };
+    let required =
+        conform::required_extensions(named("Require", "Require").iter().map(String::as_str));
+    if !required.is_empty() {
+        return Some((
+            StatusCode::BadExtension,
+            vec![Header::Other("Unsupported".into(), required.join(", "))],
+        ));
+    }
+    let content_type = named("Content-Type", "c");
+    if req.method == Method::Invite
+        && !conform::acceptable_body(content_type.first().map(String::as_str), req.body.len())
+    {
+        return Some((
+            StatusCode::UnsupportedMediaType,
+            vec![Header::Other("Accept".into(), "application/sdp".into())],
+        ));
+    }
+    None
 }
 
 /// Keeps a transaction that sent its final response for as long as it has
@@ -243,16 +283,30 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
         let _ = tx.reply(StatusCode::LoopDetected).await;
         return drain(tx).await;
     }
+    if let Some((code, headers)) = refusal(&tx.original) {
+        shared.forget(&call_id);
+        tracing::info!(call_id = %call_id, status = %code, "sip: INVITE refused");
+        let _ = tx.reply_with(code, headers, None).await;
+        return drain(tx).await;
+    }
     let _ = tx.reply(StatusCode::Trying).await;
 
     let req = &tx.original;
     let reason_values = |name: &str| -> Option<String> { req.header_value(name) };
-    let caller = call::choose_caller(
+    let from = req.from_header().ok().map(|h| h.value());
+    let mut caller = call::choose_caller(
         &shared.plan,
         req.p_asserted_identity_header().map(|h| h.value()),
         reason_values("Remote-Party-ID").as_deref(),
-        req.from_header().ok().map(|h| h.value()),
+        from,
     );
+    // An asserted identity without a display name keeps the From's (the
+    // name the caller's phone shows; GBK was decoded on the way in).
+    if let Some(c) = caller.as_mut()
+        && c.display.is_none()
+    {
+        c.display = from.and_then(call::name_addr).and_then(|n| n.display);
+    }
     let (peer, transport) = peer_of(&tx);
     let call = InboundCall {
         call_id: call_id.clone(),

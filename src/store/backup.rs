@@ -141,6 +141,9 @@ pub fn restore(copy: &Path, db: &Path) -> Result<Summary, BackupError> {
             std::fs::rename(&p, aside(&p)).map_err(io(&p))?;
         }
     }
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
     let tmp = aside(db).with_extension("restoring");
     std::fs::copy(copy, &tmp).map_err(io(&tmp))?;
     std::fs::rename(&tmp, db).map_err(io(db))?;

@@ -81,11 +81,11 @@ impl Call {
 }
 
 // The ticket number by a correlated subquery (one index lookup per row).
-const SELECT: &str = "SELECT c.id, c.call_id, c.caller_raw, c.caller_display, c.caller_source, c.caller, \
+pub(super) const SELECT: &str = "SELECT c.id, c.call_id, c.caller_raw, c.caller_display, c.caller_source, c.caller, \
     c.callee, c.transport, c.peer, c.invited_at, c.ended_at, c.ring_ms, c.outcome, \
     (SELECT t.number FROM tickets t WHERE t.id = c.ticket_id), c.repeat_report, c.ticket_id FROM calls c";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
     Ok(Call {
         id: r.get(0)?,
         call: NewCall {

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_faxes", FAXES),
     ("0004_callbacks", CALLBACKS),
     ("0005_calls", CALLS),
+    ("0006_console", CONSOLE),
 ];
 
 const CORE: &str = r#"
@@ -243,4 +244,32 @@ CREATE TABLE component_status (
     value       TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+const CONSOLE: &str = r#"
+-- Console logins: the password's argon2 hash (PHC string); NULL: no login.
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+
+-- Console sessions: the cookie's SHA-256 (never the cookie itself), the
+-- per-session CSRF token, and the last request for the idle expiry.
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES users (name),
+    csrf        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    seen_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions (user_name);
+
+-- Who took a call (我接的): the first claim wins.
+ALTER TABLE calls ADD COLUMN claimed_by TEXT;
+ALTER TABLE calls ADD COLUMN claimed_at INTEGER;
+
+-- The board: tickets by tag and state, newest first; calls by ticket.
+CREATE INDEX tickets_tag_state ON tickets (tag, state, id);
+CREATE INDEX tickets_caller ON tickets (caller, id);
+CREATE INDEX tickets_subscriber ON tickets (subscriber, id);
+CREATE INDEX tickets_due ON tickets (due_at) WHERE state IN ('new', 'dispatched', 'reopened');
+CREATE INDEX calls_ticket ON calls (ticket_id);
+CREATE INDEX audit_actor ON audit (actor, id);
 "#;

@@ -43,7 +43,7 @@ pub struct Message {
     pub response: Option<String>,
 }
 
-const COLUMNS: &str = "id, message_id, purpose, ticket_id, recipient, subject, body, state, attempts, \
+pub(super) const COLUMNS: &str = "id, message_id, purpose, ticket_id, recipient, subject, body, state, attempts, \
     next_attempt_at, last_error, created_at, sent_at, last_attempt_at, response";
 
 /// A message row reads as the message queued.

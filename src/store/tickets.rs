@@ -6,7 +6,9 @@
 //! May depend on: rusqlite, chrono, serde_json, `domain::ticket`, `domain::tag`.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde::Serialize;
 
 use super::{StoreError, from_ms, to_ms};
@@ -53,11 +55,11 @@ pub struct Event {
     pub detail: Option<serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, caller, caller_raw, address, \
+pub(super) const COLUMNS: &str = "id, number, tag, origin, state, source, subscriber, caller, caller_raw, address, \
     accepting_agent, service_type, reporter, fault, cause, remarks, depot, reported_at, due_at, sla_paused_at, \
     sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
     let opt_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
     };
@@ -106,82 +108,102 @@ pub fn next_seq(conn: &Connection, prefix: &str, day: &str) -> Result<u32, Store
     Ok(u32::try_from(seq).unwrap_or(u32::MAX))
 }
 
-/// Inserts a new ticket; sets and returns its id.
-pub fn insert(conn: &Connection, t: &mut Ticket) -> Result<i64, StoreError> {
-    let f = &t.fields;
-    conn.prepare_cached(
-        "INSERT INTO tickets (number, tag, origin, state, source, subscriber, caller, caller_raw, address,
-         accepting_agent, service_type, reporter, fault, cause, remarks, depot, reported_at, due_at, sla_paused_at,
-         sla_exempt, repaired_at, closed_at, satisfaction, repeat_count, reopen_count, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-         ?23, ?24, ?25, ?26)",
-    )?
-    .execute(params![
-        t.number,
-        t.tag,
-        t.origin,
-        t.state,
-        t.source,
-        t.subscriber,
-        t.caller,
-        t.caller_raw,
-        t.address,
-        f.accepting_agent,
-        f.service_type,
-        f.reporter,
-        f.fault,
-        f.cause,
-        f.remarks,
-        f.depot,
-        to_ms(t.reported_at),
+/// The columns a ticket's steps may change, in the one order that
+/// [`insert`] and [`save`] bind them.
+const CHANGING: [&str; 21] = [
+    "tag",
+    "origin",
+    "state",
+    "subscriber",
+    "address",
+    "accepting_agent",
+    "service_type",
+    "reporter",
+    "fault",
+    "cause",
+    "remarks",
+    "depot",
+    "due_at",
+    "sla_paused_at",
+    "sla_exempt",
+    "repaired_at",
+    "closed_at",
+    "satisfaction",
+    "repeat_count",
+    "reopen_count",
+    "updated_at",
+];
+
+/// Runs `f` with the values of `head` followed by those of [`CHANGING`].
+fn with_changing<R>(t: &Ticket, head: &[&dyn ToSql], f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
+    let x = &t.fields;
+    let (due, paused, repaired, closed, updated) = (
         to_ms(t.due_at),
         t.sla_paused_at.map(to_ms),
-        t.sla_exempt,
         t.repaired_at.map(to_ms),
         t.closed_at.map(to_ms),
-        t.satisfaction,
-        t.repeat_count,
-        t.reopen_count,
         to_ms(t.updated_at),
-    ])?;
+    );
+    let changing: [&dyn ToSql; 21] = [
+        &t.tag,
+        &t.origin,
+        &t.state,
+        &t.subscriber,
+        &t.address,
+        &x.accepting_agent,
+        &x.service_type,
+        &x.reporter,
+        &x.fault,
+        &x.cause,
+        &x.remarks,
+        &x.depot,
+        &due,
+        &paused,
+        &t.sla_exempt,
+        &repaired,
+        &closed,
+        &t.satisfaction,
+        &t.repeat_count,
+        &t.reopen_count,
+        &updated,
+    ];
+    let all: Vec<&dyn ToSql> = head.iter().copied().chain(changing).collect();
+    f(&all)
+}
+
+/// Inserts a new ticket; sets and returns its id.
+pub fn insert(conn: &Connection, t: &mut Ticket) -> Result<i64, StoreError> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let fixed = "number, source, caller, caller_raw, reported_at";
+        let marks: Vec<String> = (1..=5 + CHANGING.len()).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO tickets ({fixed}, {}) VALUES ({})",
+            CHANGING.join(", "),
+            marks.join(", ")
+        )
+    });
+    let reported = to_ms(t.reported_at);
+    let head: [&dyn ToSql; 5] = [&t.number, &t.source, &t.caller, &t.caller_raw, &reported];
+    with_changing(t, &head, |values| {
+        conn.prepare_cached(&SQL)?.execute(values)
+    })?;
     t.id = conn.last_insert_rowid();
     Ok(t.id)
 }
 
 /// Writes back every mutable column of `t`.
 pub fn save(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
-    let f = &t.fields;
-    conn.prepare_cached(
-        "UPDATE tickets SET tag = ?2, origin = ?3, state = ?4, subscriber = ?5, address = ?6, accepting_agent = ?7,
-         service_type = ?8, reporter = ?9, fault = ?10, cause = ?11, remarks = ?12, depot = ?13, due_at = ?14,
-         sla_paused_at = ?15, sla_exempt = ?16, repaired_at = ?17, closed_at = ?18, satisfaction = ?19,
-         repeat_count = ?20, reopen_count = ?21, updated_at = ?22
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        t.id,
-        t.tag,
-        t.origin,
-        t.state,
-        t.subscriber,
-        t.address,
-        f.accepting_agent,
-        f.service_type,
-        f.reporter,
-        f.fault,
-        f.cause,
-        f.remarks,
-        f.depot,
-        to_ms(t.due_at),
-        t.sla_paused_at.map(to_ms),
-        t.sla_exempt,
-        t.repaired_at.map(to_ms),
-        t.closed_at.map(to_ms),
-        t.satisfaction,
-        t.repeat_count,
-        t.reopen_count,
-        to_ms(t.updated_at),
-    ])?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let sets: Vec<String> = CHANGING
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ?{}", i + 2))
+            .collect();
+        format!("UPDATE tickets SET {} WHERE id = ?1", sets.join(", "))
+    });
+    with_changing(t, &[&t.id], |values| {
+        conn.prepare_cached(&SQL)?.execute(values)
+    })?;
     Ok(())
 }
 
@@ -275,7 +297,7 @@ pub fn open_for_subscriber(conn: &Connection, account: &str) -> Result<Option<Ti
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
-             WHERE subscriber = ?1 AND state <> 'closed')"
+             WHERE subscriber = ?1 AND state <> 'closed' AND state NOT IN ('inquiry', 'voided'))"
         ))?
         .query_row([account], from_row)
         .optional()?)
@@ -296,7 +318,7 @@ pub fn open_untagged_for_caller(
 pub(crate) fn open_untagged_sql() -> String {
     format!(
         "SELECT {COLUMNS} FROM tickets WHERE id = (SELECT max(id) FROM tickets
-         WHERE caller = ?1 AND state <> 'closed' AND origin = 'untagged' AND subscriber IS NULL)"
+         WHERE caller = ?1 AND state <> 'closed' AND state NOT IN ('inquiry', 'voided') AND origin = 'untagged' AND subscriber IS NULL)"
     )
 }
 
@@ -309,6 +331,8 @@ pub struct Filter {
     pub open: bool,
     pub subscriber: Option<String>,
     pub limit: Option<usize>,
+    /// Only tickets without a tag (the triage queue).
+    pub untagged: bool,
 }
 
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
@@ -326,8 +350,11 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Ticket>, StoreError> {
         args.push(Box::new(s.clone()));
         sql.push_str(&format!(" AND subscriber = ?{}", args.len()));
     }
+    if f.untagged {
+        sql.push_str(" AND tag IS NULL");
+    }
     if f.open {
-        sql.push_str(" AND state <> 'closed'");
+        sql.push_str(" AND state NOT IN ('closed', 'inquiry', 'voided')");
     }
     sql.push_str(" ORDER BY id");
     if let Some(l) = f.limit {

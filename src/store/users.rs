@@ -65,3 +65,24 @@ pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
     let rows = st.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// Sets a user's password hash (a PHC string); false if there is no such user.
+pub fn set_password_hash(conn: &Connection, name: &str, hash: &str) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+        params![name, hash],
+    )?;
+    Ok(n == 1)
+}
+
+/// An active user's password hash, if they have one.
+pub fn password_hash(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT password_hash FROM users WHERE name = ?1 AND active = 1",
+            [name],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, Site, today};
+use crate::support::{self, Daemon, Site, today};
 
 const HEADER: [&str; 11] = [
     "账号",
@@ -219,12 +219,6 @@ fn roster_import_and_lookup_by_every_form() {
     );
 }
 
-fn ticket(site: &Site, args: &[&str]) -> Value {
-    let mut a = vec!["-u", "li", "ticket"];
-    a.extend_from_slice(args);
-    site.json(&a)
-}
-
 #[test]
 fn the_ticket_workflow_through_the_cli() {
     let site = Site::initialised(&[]);
@@ -233,20 +227,17 @@ fn the_ticket_workflow_through_the_cli() {
     let day = today();
 
     // A customer's report: tagged by the estate, subscriber found by number.
-    let t = ticket(
-        &site,
-        &[
-            "new",
-            "--phone",
-            "029-68691234",
-            "--service",
-            "宽带",
-            "--reporter",
-            "王伟",
-            "--fault",
-            "不能上网",
-        ],
-    );
+    let t = site.ticket(&[
+        "new",
+        "--phone",
+        "029-68691234",
+        "--service",
+        "宽带",
+        "--reporter",
+        "王伟",
+        "--fault",
+        "不能上网",
+    ]);
     let n = format!("X-{day}-001");
     assert_eq!(t["number"], n.as_str());
     assert_eq!(t["tag"], "X");
@@ -257,16 +248,13 @@ fn the_ticket_workflow_through_the_cli() {
     assert_eq!(t["repeat"], false);
 
     // The same customer again: attached as a repeat report.
-    let again = ticket(
-        &site,
-        &[
-            "new",
-            "--phone",
-            "+8613912345678",
-            "--fault",
-            "还是不能上网",
-        ],
-    );
+    let again = site.ticket(&[
+        "new",
+        "--phone",
+        "+8613912345678",
+        "--fault",
+        "还是不能上网",
+    ]);
     assert_eq!(
         (again["number"].as_str(), again["repeat"].as_bool()),
         (Some(n.as_str()), Some(true))
@@ -274,82 +262,67 @@ fn the_ticket_workflow_through_the_cli() {
     assert_eq!(again["repeat_count"], 1);
 
     // Desks and strangers.
-    let dc = ticket(
-        &site,
-        &[
-            "new",
-            "--phone",
-            "88218050",
-            "--fault",
-            "测量台: 8883xxxx 断线",
-        ],
-    );
+    let dc = site.ticket(&[
+        "new",
+        "--phone",
+        "88218050",
+        "--fault",
+        "测量台: 8883xxxx 断线",
+    ]);
     assert_eq!(
         (dc["number"].as_str(), dc["origin"].as_str()),
         (Some(format!("DC-{day}-001").as_str()), Some("desk"))
     );
-    let u = ticket(&site, &["new", "--phone", "13700000000"]);
+    let u = site.ticket(&["new", "--phone", "13700000000"]);
     assert_eq!(u["number"], format!("U-{day}-001").as_str());
     assert_eq!(u["tag"], Value::Null);
-    let amended = ticket(
-        &site,
-        &[
-            "amend",
-            &format!("DC-{day}-001"),
-            "--subscriber",
-            "rq1220803",
-        ],
-    );
+    let amended = site.ticket(&[
+        "amend",
+        &format!("DC-{day}-001"),
+        "--subscriber",
+        "rq1220803",
+    ]);
     assert_eq!(amended["subscriber"], "rq1220803");
     assert_eq!(amended["depot"], "融侨城维护处");
 
     // dispatch → repaired ✓ → callback failed × → dispatch → repaired → callback passed ☆ → closed.
     assert_eq!(
-        ticket(
-            &site,
-            &[
-                "dispatch",
-                &n,
-                "--depot",
-                "馨苑维护处",
-                "--technician",
-                "老周"
-            ]
-        )["state"],
+        site.ticket(&[
+            "dispatch",
+            &n,
+            "--depot",
+            "馨苑维护处",
+            "--technician",
+            "老周"
+        ])["state"],
         "dispatched"
     );
-    let r = ticket(&site, &["repaired", &n, "--cause", "光猫故障"]);
+    let r = site.ticket(&["repaired", &n, "--cause", "光猫故障"]);
     assert_eq!(
         (r["state"].as_str(), r["cause"].as_str()),
         (Some("repaired"), Some("光猫故障"))
     );
     assert!(r["repaired_at"].is_string());
     assert_eq!(
-        ticket(&site, &["callback", &n, "--result", "no-answer"])["state"],
+        site.ticket(&["callback", &n, "--result", "no-answer"])["state"],
         "repaired"
     );
-    let f = ticket(
-        &site,
-        &["callback", &n, "--result", "failed", "--note", "还是断"],
-    );
+    let f = site.ticket(&["callback", &n, "--result", "failed", "--note", "还是断"]);
     assert_eq!(
         (f["state"].as_str(), f["reopen_count"].as_i64()),
         (Some("reopened"), Some(1))
     );
     assert_eq!(f["repaired_at"], Value::Null);
-    ticket(&site, &["dispatch", &n]);
-    ticket(&site, &["repaired", &n]);
-    let p = ticket(
-        &site,
-        &[
-            "callback",
-            &n,
-            "--result",
-            "passed",
-            "--satisfaction",
-            "满意",
-        ],
-    );
+    site.ticket(&["dispatch", &n]);
+    site.ticket(&["repaired", &n]);
+    let p = site.ticket(&[
+        "callback",
+        &n,
+        "--result",
+        "passed",
+        "--satisfaction",
+        "满意",
+    ]);
     assert_eq!(
         (p["state"].as_str(), p["satisfaction"].as_str()),
         (Some("closed"), Some("满意"))
@@ -357,23 +330,20 @@ fn the_ticket_workflow_through_the_cli() {
     assert!(p["closed_at"].is_string());
 
     // Reopened by a person after closing, then closed by hand after a kept-open callback.
-    let ro = ticket(&site, &["reopen", &n, "--reason", "客户再次报障"]);
+    let ro = site.ticket(&["reopen", &n, "--reason", "客户再次报障"]);
     assert_eq!(
         (ro["state"].as_str(), ro["reopen_count"].as_i64()),
         (Some("reopened"), Some(2))
     );
-    ticket(&site, &["repaired", &n]);
+    site.ticket(&["repaired", &n]);
     assert_eq!(
-        ticket(
-            &site,
-            &["callback", &n, "--result", "passed", "--keep-open"]
-        )["state"],
+        site.ticket(&["callback", &n, "--result", "passed", "--keep-open"])["state"],
         "called_back"
     );
-    assert_eq!(ticket(&site, &["close", &n])["state"], "closed");
+    assert_eq!(site.ticket(&["close", &n])["state"], "closed");
 
     // The whole history, with person and time.
-    let show = ticket(&site, &["show", &n]);
+    let show = site.ticket(&["show", &n]);
     let kinds: Vec<&str> = show["events"]
         .as_array()
         .unwrap()
@@ -417,16 +387,16 @@ fn the_ticket_workflow_through_the_cli() {
 
     // SLA: exempted with a reason.
     let dcn = format!("DC-{day}-001");
-    let e = ticket(&site, &["sla", &dcn, "--exempt", "暴雨"]);
+    let e = site.ticket(&["sla", &dcn, "--exempt", "暴雨"]);
     assert_eq!(e["sla_exempt"], "暴雨");
 }
 
 #[test]
 fn an_illegal_step_is_refused_and_changes_nothing() {
     let site = Site::initialised(&[]);
-    let t = ticket(&site, &["new", "--phone", "88217901"]);
+    let t = site.ticket(&["new", "--phone", "88217901"]);
     let n = t["number"].as_str().unwrap().to_string();
-    let before = ticket(&site, &["show", &n]);
+    let before = site.ticket(&["show", &n]);
     let err = site.fails(
         &["-u", "li", "ticket", "callback", &n, "--result", "passed"],
         1,
@@ -444,7 +414,7 @@ fn an_illegal_step_is_refused_and_changes_nothing() {
         err.contains("X-20000101-001") && err.contains("no such ticket"),
         "{err}"
     );
-    let after = ticket(&site, &["show", &n]);
+    let after = site.ticket(&["show", &n]);
     assert_eq!(before["events"], after["events"]);
     assert_eq!(before["state"], after["state"]);
     let err = site.fails(&["-u", "li", "ticket", "list", "--state", "fixed"], 2);
@@ -560,31 +530,65 @@ fn the_daemon_starts_and_stops_on_sigterm() {
         ("enabled = true\nudp", "enabled = false\nudp"),
         ("[fax]\nenabled = true", "[fax]\nenabled = false"),
     ]);
-    let child = site
-        .cmd(&["run"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    // Ready means it created its database and every component started.
+    let daemon = Daemon::start(&site, &[]);
+    assert!(site.file("var/faultdesk.db").exists());
+    let status = site.status().expect("status of the running daemon");
+    assert_eq!(status["daemon.pid"], daemon.pid().to_string().as_str());
+    let log = daemon.stop();
+    assert!(log.contains("faultdesk ready"), "{log}");
+    assert!(log.contains("faultdesk stopped"), "{log}");
+}
+
+#[test]
+fn the_first_user_is_a_manager_and_only_managers_add_users() {
+    let site = Site::new(&[]);
+    site.ok(&["init"]);
+    // Nobody yet: no acting person to name, and the first must be a manager.
+    let e = site.fails(&["user", "add", "li", "--role", "agent"], 2);
+    assert!(e.contains("--first"), "{e}");
+    let e = site.fails(&["user", "add", "li", "--role", "agent", "--first"], 1);
+    assert!(e.contains("the first user must be a manager"), "{e}");
+    site.ok(&["user", "add", "wang", "--role", "manager", "--first"]);
+    // Only once.
+    let e = site.fails(&["user", "add", "zhao", "--role", "manager", "--first"], 1);
+    assert!(e.contains("there are users already"), "{e}");
+    // A manager adds; an agent does not.
+    site.ok(&["-u", "wang", "user", "add", "li", "--role", "agent"]);
+    let e = site.fails(&["-u", "li", "user", "add", "zhao", "--role", "agent"], 1);
+    assert!(e.contains("only a manager adds users (li is agent)"), "{e}");
+    let e = site.fails(
+        &["-u", "nobody", "user", "add", "zhao", "--role", "agent"],
+        1,
+    );
+    assert!(e.contains("nobody"), "{e}");
+    let users = site.json(&["user", "list"]);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["li", "wang"]);
+    // The audit names who added whom.
+    let db = site.db();
+    let mut st = db
+        .prepare("SELECT actor, object, detail FROM audit WHERE action = 'user.add' ORDER BY id")
         .unwrap();
-    let db = site.file("var/faultdesk.db");
-    let t0 = std::time::Instant::now();
-    while !db.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(db.exists(), "the daemon did not create its database");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
+    let rows: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "wang".into(),
+                "wang".into(),
+                "manager (the first user)".into()
+            ),
+            ("wang".into(), "li".into(), "agent".into()),
+        ]
     );
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("faultdesk stopped"));
 }

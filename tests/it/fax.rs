@@ -1,17 +1,22 @@
 //! The fax spool through the real daemon: real fax files made by ghostscript
 //! (tiffg3, tiffg32d, tiffg4, pdfwrite, jpeg) and libtiff (tiffset, tiffcp)
 //! dropped into a running `faultdesk run`, rows read back with `--json`,
-//! files checked where they must end up; a kill -9 in the middle of a burst.
+//! files checked where they must end up; a kill -9 in the middle of a burst;
+//! previews compared pixel by pixel with libtiff's own rendering (tiff2rgba).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::Site;
+use crate::support::{
+    Daemon, GHOSTSCRIPT, Site, TIFF2RGBA, TIFFCP, TIFFSET, require, run_tool, wait_for, wait_until,
+};
 
 const PAGES_PS: &str = "%!PS
 /Helvetica findfont 36 scalefont setfont
@@ -32,20 +37,11 @@ const ONE_PAGE_PS: &str = "%!PS
 showpage
 ";
 
-fn run_tool(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf {
     let src = dir.join(format!("{out}.ps"));
     std::fs::write(&src, ps).unwrap();
     let dest = dir.join(out);
-    let mut c = Command::new("gs");
+    let mut c = require(&GHOSTSCRIPT);
     c.args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER"])
         .arg(format!("-sDEVICE={device}"))
         .args(extra)
@@ -57,7 +53,7 @@ fn gs(dir: &Path, device: &str, extra: &[&str], ps: &str, out: &str) -> PathBuf 
 
 /// Sets the ImageDescription (HylaFAX: `TSI\nCallID…`) of page 1.
 fn tiffset_description(file: &Path, text: &str) {
-    run_tool(Command::new("tiffset").args(["-s", "270", text]).arg(file));
+    run_tool(require(&TIFFSET).args(["-s", "270", text]).arg(file));
 }
 
 /// The fixtures, made once per test run by the real tools.
@@ -83,7 +79,7 @@ impl Fixtures {
             gs(d, "jpeg", &["-r20"], ONE_PAGE_PS, "photo.jpg");
             // HylaFAX-like: FillOrder 2, many strips, G3 1-D for a desk.
             run_tool(
-                Command::new("tiffcp")
+                require(&TIFFCP)
                     .args(["-f", "lsb2msb", "-r", "128"])
                     .arg(d.join("g3.tif"))
                     .arg(d.join("hylafax_dc.tif")),
@@ -93,7 +89,7 @@ impl Fixtures {
             tiffset_description(&d.join("d180.tif"), "029 8821 7901");
             // The work-order room, TSI in international form, mixed compressions.
             run_tool(
-                Command::new("tiffcp")
+                require(&TIFFCP)
                     .arg(d.join("g32d.tif"))
                     .arg(d.join("g4one.tif"))
                     .arg(d.join("room.tif")),
@@ -112,7 +108,7 @@ impl Fixtures {
                 use std::os::unix::ffi::OsStrExt;
                 std::fs::copy(d.join("g4one.tif"), d.join(name)).unwrap();
                 run_tool(
-                    Command::new("tiffset")
+                    require(&TIFFSET)
                         .args(["-s", "270"])
                         .arg(std::ffi::OsStr::from_bytes(tsi))
                         .arg(d.join(name)),
@@ -133,70 +129,9 @@ impl Fixtures {
     }
 }
 
-/// A running `faultdesk run`, killed when dropped.
-struct Daemon {
-    child: Child,
-}
-
-impl Daemon {
-    fn start(site: &Site) -> Daemon {
-        let starts = || {
-            std::fs::read_to_string(site.file("daemon.log"))
-                .unwrap_or_default()
-                .matches("fax spool watching")
-                .count()
-        };
-        let before = starts();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(site.file("daemon.log"))
-            .unwrap();
-        let child = site
-            .cmd(&["run"])
-            .env("RUST_LOG", "info,faultdesk::fax=debug")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start faultdesk run");
-        let d = Daemon { child };
-        wait_for(
-            Duration::from_secs(30),
-            "the spool watcher to start",
-            || starts() > before,
-        );
-        d
-    }
-
-    fn kill9(mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(timeout: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The daemon with the fax watcher's debug lines (its scans) in the log.
+fn daemon(site: &Site) -> Daemon {
+    Daemon::start(site, &[("RUST_LOG", "info,faultdesk::fax=debug")])
 }
 
 fn site(edits: &[(&str, &str)]) -> Site {
@@ -205,10 +140,7 @@ fn site(edits: &[(&str, &str)]) -> Site {
         ("rescan_secs = 30", "rescan_secs = 1"),
     ];
     all.extend_from_slice(edits);
-    let s = Site::initialised(&all);
-    // Leave the log line's first daemon start findable from scratch.
-    let _ = std::fs::remove_file(s.file("daemon.log"));
-    s
+    Site::initialised(&all)
 }
 
 fn faxes(site: &Site) -> Vec<Value> {
@@ -226,7 +158,7 @@ fn by_name<'a>(list: &'a [Value], name: &str) -> &'a Value {
 
 fn wait_for_names(site: &Site, names: &[&str]) -> Vec<Value> {
     let mut list = Vec::new();
-    wait_for(Duration::from_secs(60), &format!("faxes {names:?}"), || {
+    wait_until(format_args!("faxes {names:?}"), || {
         list = faxes(site);
         names.iter().all(|n| list.iter().any(|f| f["name"] == *n))
     });
@@ -283,7 +215,7 @@ fn every_kind_of_file_ends_where_it_belongs() {
     )
     .unwrap();
 
-    let d = Daemon::start(&s);
+    let d = daemon(&s);
     let list = wait_for_names(&s, &["early.tif", "leftover.tif"]);
     let early = by_name(&list, "early.tif");
     assert_eq!(early["class"], "desk");
@@ -390,7 +322,7 @@ fn every_kind_of_file_ends_where_it_belongs() {
         shown["acknowledgment"]["state"].as_str(),
         Some("queued" | "sent")
     ));
-    crate::support::wait_until("the work-order acknowledgment is delivered", || {
+    wait_until("the work-order acknowledgment is delivered", || {
         shown = s.json(&["fax", "show", &room["id"].to_string()]);
         shown["acknowledgment"]["state"] == "sent"
     });
@@ -644,7 +576,7 @@ fn remember_mode_reads_in_place_and_changes_nothing() {
     std::fs::write(inc.join("fax00003.tif"), b"").unwrap();
     let before = snapshot(&inc);
 
-    let d = Daemon::start(&s);
+    let d = daemon(&s);
     let list = wait_for_names(&s, &["fax00001.tif", "fax00002.tif", "fax00003.tif"]);
     assert_eq!(by_name(&list, "fax00001.tif")["class"], "workorders");
     assert_eq!(by_name(&list, "fax00003.tif")["state"], "failed");
@@ -657,19 +589,12 @@ fn remember_mode_reads_in_place_and_changes_nothing() {
     d.stop();
     // A restart records nothing again: once a fax dropped after the start-up
     // scan is in, and a periodic scan has passed, there are still only the new one.
-    let d = Daemon::start(&s);
+    let d = daemon(&s);
     drop_renamed(&s, "fax00005.tif", &fx.bytes("g32d.tif"));
     wait_for_names(&s, &["fax00005.tif"]);
-    let scans = || {
-        std::fs::read_to_string(s.file("daemon.log"))
-            .unwrap_or_default()
-            .matches("fax spool scan")
-            .count()
-    };
+    let scans = || s.daemon_log().matches("fax spool scan").count();
     let seen = scans();
-    wait_for(Duration::from_secs(30), "a periodic scan", || {
-        scans() > seen
-    });
+    wait_until("a periodic scan", || scans() > seen);
     d.stop();
     assert_eq!(faxes(&s).len(), 5);
     let mut after = snapshot(&inc);
@@ -706,35 +631,38 @@ fn kill_9_in_a_burst_then_restart_records_every_fax_exactly_once() {
         b.extend_from_slice(format!("burst-{i:04}").as_bytes());
         b
     };
-    let d = Daemon::start(&s);
-    // The burst goes on while the daemon is killed and while it is down.
+    let d = daemon(&s);
+    // The first half of the burst arrives while the daemon runs; it is killed
+    // while taking it; the second half arrives while it is down.
+    let killed = Arc::new(AtomicBool::new(false));
     let dropper = {
         let inc = s.file("spool/incoming");
+        let killed = killed.clone();
         std::thread::spawn(move || {
             for i in 0..200 {
+                if i == 100 {
+                    wait_until("the kill", || killed.load(Ordering::SeqCst));
+                }
                 let name = format!("b{i:03}.tif");
                 let tmp = inc.join(format!(".{name}.tmp"));
                 std::fs::write(&tmp, fax(i)).unwrap();
                 std::fs::rename(&tmp, inc.join(&name)).unwrap();
-                std::thread::sleep(Duration::from_millis(3));
             }
         })
     };
-    wait_for(Duration::from_secs(60), "some faxes recorded", || {
-        faxes(&s).len() >= 20
-    });
+    wait_until("some faxes recorded", || faxes(&s).len() >= 20);
     d.kill9();
-    let at_kill = faxes(&s).len();
+    killed.store(true, Ordering::SeqCst);
     assert!(
-        !dropper.is_finished() || at_kill < 200,
-        "the kill came after the burst"
+        faxes(&s).len() <= 100,
+        "nothing of the second half before the kill"
     );
     dropper.join().unwrap();
-    let d = Daemon::start(&s);
+    let d = daemon(&s);
     let mut list = Vec::new();
-    wait_for(Duration::from_secs(90), "all 200 faxes", || {
+    wait_for("all 200 faxes", Duration::from_secs(90), || {
         list = faxes(&s);
-        list.len() >= 200
+        (list.len() >= 200).then_some(())
     });
     d.stop();
     let list = faxes(&s);
@@ -775,52 +703,97 @@ fn render_page(file: &Path, page: u32) -> (u32, u32, Vec<u8>) {
     png_rows(&out)
 }
 
+/// One page as libtiff renders it: width, height, one flag per pixel
+/// (true: black), row by row.
+struct Page {
+    width: u32,
+    height: u32,
+    ink: Vec<bool>,
+}
+
+/// Every page of `file` as libtiff itself renders it: `tiff2rgba` (libtiff's
+/// RGBA reader, every directory, written uncompressed as RGB), read back.
+fn libtiff_pages(file: &Path, dir: &Path) -> Vec<Page> {
+    let rgb = dir.join("libtiff-rgb.tif");
+    run_tool(
+        require(&TIFF2RGBA)
+            .args(["-c", "none", "-n"])
+            .arg(file)
+            .arg(&rgb),
+    );
+    let mut d = tiff::decoder::Decoder::new(std::fs::File::open(&rgb).unwrap()).unwrap();
+    let mut pages = Vec::new();
+    loop {
+        let (width, height) = d.dimensions().unwrap();
+        let tiff::decoder::DecodingResult::U8(px) = d.read_image().unwrap() else {
+            panic!("tiff2rgba wrote other than 8-bit samples")
+        };
+        assert_eq!(px.len(), (width * height * 3) as usize);
+        let ink = px
+            .chunks(3)
+            .map(|p| match p {
+                [0, 0, 0] => true,
+                [255, 255, 255] => false,
+                other => panic!("a fax pixel neither black nor white: {other:?}"),
+            })
+            .collect();
+        pages.push(Page { width, height, ink });
+        if !d.more_images() {
+            return pages;
+        }
+        d.next_image().unwrap();
+    }
+}
+
 #[test]
 fn previews_match_libtiff_pixel_for_pixel() {
     let fx = Fixtures::get();
     let dir = tempfile::tempdir().unwrap();
     let lsb_g32d = dir.path().join("g32d_lsb.tif");
     run_tool(
-        Command::new("tiffcp")
+        require(&TIFFCP)
             .args(["-f", "lsb2msb", "-c", "g3:2d:fill", "-r", "64"])
             .arg(fx.path("g32d.tif"))
             .arg(&lsb_g32d),
     );
-    for file in [
-        fx.path("g3.tif"),
-        fx.path("g32d.tif"),
-        fx.path("g4.tif"),
-        fx.path("hylafax_dc.tif"),
-        lsb_g32d,
+    for (file, doubled) in [
+        (fx.path("g3.tif"), false),
+        (fx.path("g32d.tif"), true),
+        (fx.path("g4.tif"), false),
+        (fx.path("hylafax_dc.tif"), false),
+        (lsb_g32d, true),
     ] {
-        // libtiff's own decoding, stored uncompressed, is the reference.
-        let reference = dir.path().join("ref.tif");
-        run_tool(
-            Command::new("tiffcp")
-                .args(["-c", "none"])
-                .arg(&file)
-                .arg(&reference),
-        );
-        for page in 1..=3 {
-            let got = render_page(&file, page);
-            let want = render_page(&reference, page);
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let reference = libtiff_pages(&file, dir.path());
+        assert_eq!(reference.len(), 3, "{name}: libtiff's page count");
+        for (page, want) in (1..).zip(&reference) {
+            let (width, height, rows) = render_page(&file, page);
+            // Normal-resolution pages have every row doubled in the preview.
+            let factor = if doubled { 2 } else { 1 };
             assert_eq!(
-                (got.0, got.1),
-                (want.0, want.1),
-                "{} page {page}",
-                file.display()
+                (width, height),
+                (want.width, want.height * factor),
+                "{name} page {page}: size against libtiff's"
             );
-            assert!(
-                got.2 == want.2,
-                "{} page {page}: pixels differ from libtiff",
-                file.display()
+            let stride = width.div_ceil(8) as usize;
+            let mut differ = 0;
+            let mut first = None;
+            for y in 0..height {
+                for x in 0..width {
+                    let byte = rows[y as usize * stride + (x / 8) as usize];
+                    let black = byte & (0x80 >> (x % 8)) == 0;
+                    if black != want.ink[((y / factor) * width + x) as usize] {
+                        differ += 1;
+                        first.get_or_insert((x, y));
+                    }
+                }
+            }
+            assert_eq!(
+                differ, 0,
+                "{name} page {page}: {differ} pixels differ from libtiff's, the first at {first:?}"
             );
             // Not blank: the page has ink.
-            assert!(
-                got.2.iter().any(|&b| b != 0xFF),
-                "{} page {page} is blank",
-                file.display()
-            );
+            assert!(want.ink.contains(&true), "{name} page {page} is blank");
         }
     }
 }

@@ -1,19 +1,22 @@
 //! The outbox against a real SMTP server (aiosmtpd, tests/smtp/smtpd.py, run
 //! with Debian's /usr/bin/python3 and python3-aiosmtpd): desk confirmations
-//! through 451, 550 and a server down then up; kill -9 of the daemon with a
-//! committed message; the one case that sends twice (accepted, then the
+//! through 451, 550 and a server down then up; kill -9 of the daemon while
+//! it waits to send a committed message (a server that accepts and stalls);
+//! the one case that sends twice (accepted, then the
 //! daemon died before marking it sent) resends with the same Message-ID;
 //! STARTTLS and implicit TLS with AUTH against a private CA.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{Site, free_port, today, wait_until};
+use crate::support::{
+    AIOSMTPD, Daemon, OPENSSL, PATIENCE, Site, free_port, require, run_tool, today, wait_for,
+    wait_until,
+};
 
-const PYTHON: &str = "/usr/bin/python3";
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/smtpd.py");
 
 /// The SMTP server as a child process.
@@ -42,11 +45,7 @@ impl Smtpd {
 
     /// Starts (or starts again) on the same port; returns when it listens.
     fn start(&mut self) {
-        assert!(
-            Path::new(PYTHON).exists(),
-            "{PYTHON} is missing: install python3-aiosmtpd (apt-get install python3-aiosmtpd)"
-        );
-        let mut child = Command::new(PYTHON)
+        let mut child = require(&AIOSMTPD)
             .arg(SERVER)
             .args(["--port", &self.port.to_string(), "--dir"])
             .arg(&self.dir)
@@ -56,15 +55,22 @@ impl Smtpd {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the SMTP server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        // Its first line, read aside so that the wait has a deadline.
+        let stdout = child.stdout.take().unwrap();
+        self.child = Some(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("the SMTP server said nothing within {PATIENCE:?}: {e}"));
         assert!(
             line.starts_with("READY"),
-            "SMTP server did not start (is python3-aiosmtpd installed?): {line:?}"
+            "SMTP server did not start: {line:?}"
         );
-        self.child = Some(child);
     }
 
     fn stop(&mut self) {
@@ -94,72 +100,6 @@ impl Drop for Smtpd {
     }
 }
 
-/// The daemon as a child process, its log in `daemon-N.log`.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(site: &Site, env: &[(&str, &str)]) -> Daemon {
-        let n = std::fs::read_dir(site.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("daemon-")
-            })
-            .count();
-        let log = site.file(&format!("daemon-{n}.log"));
-        let child = site
-            .cmd(&["run"])
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start the daemon");
-        Daemon { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        self.child.wait().unwrap()
-    }
-
-    /// SIGTERM and a clean exit.
-    fn stop(&mut self) -> String {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let status = self.child.wait().unwrap();
-        let log = std::fs::read_to_string(&self.log).unwrap();
-        assert!(status.success(), "daemon exit {status:?}: {log}");
-        log
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // A failed test must not leave a daemon behind.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// A site whose outbox sends to 127.0.0.1:`port`, polling and retrying fast.
 fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
     let port_line = format!("port = {port}");
@@ -177,11 +117,7 @@ fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
 
 /// A desk's ticket taken through report → repaired → callback passed.
 fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
-    let t = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
+    let n = site.new_ticket(&[
         "--phone",
         desk_number,
         "--address",
@@ -189,20 +125,8 @@ fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
         "--fault",
         "电话无拨号音",
     ]);
-    let n = t["number"].as_str().unwrap().to_string();
-    site.ok(&[
-        "-u",
-        "li",
-        "ticket",
-        "repaired",
-        &n,
-        "--cause",
-        "分线盒进水",
-    ]);
-    site.ok(&[
-        "-u",
-        "li",
-        "ticket",
+    site.ticket(&["repaired", &n, "--cause", "分线盒进水"]);
+    site.ticket(&[
         "callback",
         &n,
         "--result",
@@ -236,19 +160,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
     let d180 = desk_ticket_passed(&site, "88217901", "曲江观邸3号楼1单元1201");
     assert!(dc.starts_with("DC-") && d180.starts_with("D180-"));
     // An estate's own ticket tells no desk.
-    let x = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
-        "--tag",
-        "X",
-        "--address",
-        "馨苑2#-1-101",
-    ])["number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let x = site.new_ticket(&["--tag", "X", "--address", "馨苑2#-1-101"]);
     site.ok(&["-u", "li", "ticket", "repaired", &x]);
     site.ok(&["-u", "li", "ticket", "callback", &x, "--result", "passed"]);
     let cbs = site.json(&["callbacks", "list"]);
@@ -262,7 +174,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
     assert_eq!(outbox(&site).len(), 2, "queued before any daemon runs");
 
     // The server is down: both are attempted, refused, and kept.
-    let mut daemon = Daemon::start(&site, &[]);
+    let daemon = Daemon::start(&site, &[]);
     wait_until("both attempted against a server that is down", || {
         outbox(&site).iter().all(|m| {
             m["attempts"].as_i64().unwrap() >= 1
@@ -349,21 +261,28 @@ fn kill_9_after_commit_before_sending_sends_after_restart() {
     let site = mail_site(port, &[]);
     let mut smtp = Smtpd::new(port, &site.file("smtp"), &[], &[]);
     let n = desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
-    // Committed; the daemon takes it, cannot hand it over (server down), dies.
+    assert_eq!(outbox(&site)[0]["state"], "queued", "committed first");
+    // A server that accepts the connection and never greets: the daemon has
+    // taken the message and waits to send it when it is killed.
+    let stalling = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    stalling.set_nonblocking(true).unwrap();
     let daemon = Daemon::start(&site, &[]);
-    wait_until("attempted", || {
-        outbox(&site)[0]["attempts"].as_i64().unwrap() >= 1
+    let (_held, _) = wait_for("the daemon to connect to send", PATIENCE, || {
+        stalling.accept().ok()
     });
     daemon.kill9();
-    assert_eq!(outbox(&site)[0]["state"], "queued");
+    drop(stalling);
+    let row = &outbox(&site)[0];
+    assert_eq!(row["state"], "queued", "neither sent nor given up: {row}");
+    // The real server, on the same port: the restarted daemon sends it, once.
     smtp.start();
-    let mut daemon = Daemon::start(&site, &[]);
+    let daemon = Daemon::start(&site, &[]);
     wait_until("sent after the restart", || {
         outbox(&site)[0]["state"] == "sent"
     });
     daemon.stop();
     let got = smtp.log();
-    assert_eq!(got.len(), 1);
+    assert_eq!(got.len(), 1, "sent exactly once: {got:?}");
     assert_eq!(
         got[0]["message_id"],
         format!("<repair-confirmation.{n}@faultdesk.localhost>")
@@ -381,12 +300,12 @@ fn accepted_but_not_marked_sent_is_resent_with_the_same_message_id() {
     // reply: the server has the message, the daemon never learnt it.
     smtp.control(json!({ "kill_on_data": daemon.pid() }));
     let n = desk_ticket_passed(&site, "88217901", "融侨城12-2-0803");
-    let status = daemon.wait();
+    let status = daemon.exit();
     assert!(!status.success(), "the daemon was killed");
     assert_eq!(smtp.log().len(), 1);
     let row = &outbox(&site)[0];
     assert_eq!(row["state"], "queued", "never marked sent: {row}");
-    let mut daemon = Daemon::start(&site, &[]);
+    let daemon = Daemon::start(&site, &[]);
     wait_until("sent after the restart", || {
         outbox(&site)[0]["state"] == "sent"
     });
@@ -399,20 +318,12 @@ fn accepted_but_not_marked_sent_is_resent_with_the_same_message_id() {
     assert_eq!(got[0]["body"], got[1]["body"]);
 }
 
-/// A private CA and a server certificate for localhost/127.0.0.1, or None
-/// without openssl.
-fn test_ca(dir: &Path) -> Option<()> {
-    if Command::new("openssl").arg("version").output().is_err() {
-        return None;
-    }
+/// A private CA and a server certificate for localhost/127.0.0.1, made by
+/// openssl in `dir`.
+fn test_ca(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        run_tool(require(&OPENSSL).args(args).current_dir(dir));
     };
     std::fs::write(
         dir.join("leaf.ext"),
@@ -463,16 +374,12 @@ fn test_ca(dir: &Path) -> Option<()> {
         "-extfile",
         "leaf.ext",
     ]);
-    Some(())
 }
 
 #[test]
 fn starttls_and_implicit_tls_with_auth_and_a_private_ca() {
     let ca_dir = tempfile::tempdir().unwrap();
-    if test_ca(ca_dir.path()).is_none() {
-        eprintln!("SKIPPED: openssl is not installed, TLS is not tested");
-        return;
-    }
+    test_ca(ca_dir.path());
     let secret = "s3cret-不要记录";
     for (mode, tls) in [("starttls", "starttls"), ("implicit", "tls")] {
         let port = free_port();
@@ -507,11 +414,11 @@ fn starttls_and_implicit_tls_with_auth_and_a_private_ca() {
         );
         smtp.start();
         let n = desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
-        let mut daemon = Daemon::start(
+        let daemon = Daemon::start(
             &site,
             &[("FD_TEST_SMTP_PASSWORD", secret), ("RUST_LOG", "debug")],
         );
-        wait_until(&format!("sent over {mode}"), || {
+        wait_until(format!("sent over {mode}"), || {
             outbox(&site)[0]["state"] == "sent"
         });
         let log = daemon.stop();
@@ -554,7 +461,7 @@ fn a_refused_login_and_the_retry_horizon_end_in_failed_never_dropped() {
     );
     smtp.start();
     desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
-    let mut daemon = Daemon::start(&site, &[("FD_TEST_SMTP_PASSWORD", "wrong")]);
+    let daemon = Daemon::start(&site, &[("FD_TEST_SMTP_PASSWORD", "wrong")]);
     wait_until("failed on the refused login", || {
         outbox(&site)[0]["state"] == "failed"
     });
@@ -570,7 +477,7 @@ fn a_refused_login_and_the_retry_horizon_end_in_failed_never_dropped() {
         &[("retry_horizon_hours = 48", "retry_horizon_hours = 0")],
     );
     desk_ticket_passed(&site, "88217901", "馨苑1#-2-502");
-    let mut daemon = Daemon::start(&site, &[]);
+    let daemon = Daemon::start(&site, &[]);
     wait_until("failed after the horizon", || {
         outbox(&site)[0]["state"] == "failed"
     });

@@ -11,36 +11,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Site, free_port, today};
+use crate::support::{
+    Daemon, KAMAILIO, PATIENCE, SIPP, Site, free_port, poll, require, today, wait_for,
+};
 
 const LINE: &str = "88833114";
 
 /// The daemon running in a site, listening on a free port.
-struct Daemon {
+struct Hotline {
     site: Site,
     port: u16,
-    child: Option<Child>,
+    daemon: Option<Daemon>,
     /// The SIP password handed to the daemon in FAULTDESK_SIP_PASSWORD.
     password: &'static str,
 }
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-impl Daemon {
-    fn start(edits: &[(&str, &str)]) -> Daemon {
-        Daemon::start_with(edits, "s3cret")
+impl Hotline {
+    fn start(edits: &[(&str, &str)]) -> Hotline {
+        Hotline::start_with(edits, "s3cret")
     }
 
-    fn start_with(edits: &[(&str, &str)], password: &'static str) -> Daemon {
+    fn start_with(edits: &[(&str, &str)], password: &'static str) -> Hotline {
         let port = free_port();
         let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
         let mut all: Vec<(&str, &str)> = vec![(
@@ -49,66 +40,35 @@ impl Daemon {
         )];
         all.extend_from_slice(edits);
         let site = Site::initialised(&all);
-        let mut d = Daemon {
+        let mut d = Hotline {
             site,
             port,
-            child: None,
+            daemon: None,
             password,
         };
         d.spawn();
         d
     }
 
+    /// Starts the daemon (again); returns once it is ready (SIP bound).
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.site.file("daemon.log"))
-            .unwrap();
-        let child = self
-            .site
-            .cmd(&["run"])
-            .env("FAULTDESK_SIP_PASSWORD", self.password)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let site = &self.site;
-        wait_for("the daemon to listen", 60, || {
-            let out = site.run(&["status", "--json"]);
-            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-            v["components"]["sip.listen"]["value"].as_str().map(|_| ())
-        });
+        self.daemon = Some(Daemon::start(
+            &self.site,
+            &[("FAULTDESK_SIP_PASSWORD", self.password)],
+        ));
     }
 
-    fn signal(&mut self, sig: &str) {
-        let child = self.child.as_mut().expect("running");
-        let st = Command::new("kill")
-            .args([sig, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                if sig == "-TERM" {
-                    assert!(st.success(), "daemon exit {st:?}: {}", self.log());
-                }
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "daemon did not stop: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child = None;
+    /// SIGTERM and a clean exit.
+    fn stop(&mut self) {
+        self.daemon.take().expect("running").stop();
+    }
+
+    fn kill9(&mut self) {
+        self.daemon.take().expect("running").kill9();
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.site.file("daemon.log")).unwrap_or_default()
+        self.site.daemon_log()
     }
 
     fn calls(&self) -> Vec<Value> {
@@ -133,15 +93,6 @@ impl Daemon {
             .as_array()
             .unwrap()
             .clone()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(c) = self.child.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 
@@ -285,11 +236,11 @@ Content-Length: 0\n\
 /// sipp as a child process against the daemon.
 /// sipp matches answers to calls by Call-ID, so the test's Call-ID is set
 /// with -cid_str (one call per run).
-fn sipp_cmd(d: &Daemon, call_id: &str, xml: &[u8], tcp: bool, service: &str) -> Command {
+fn sipp_cmd(d: &Hotline, call_id: &str, xml: &[u8], tcp: bool, service: &str) -> Command {
     let file = format!("{call_id}.xml");
     let path = d.site.file(&file);
     std::fs::write(&path, xml).unwrap();
-    let mut c = Command::new("sipp");
+    let mut c = require(&SIPP);
     c.current_dir(d.site.path())
         .arg(format!("127.0.0.1:{}", d.port))
         .args(["-sf", path.to_str().unwrap()])
@@ -310,13 +261,13 @@ fn sipp_cmd(d: &Daemon, call_id: &str, xml: &[u8], tcp: bool, service: &str) -> 
     c
 }
 
-fn run_sipp(d: &Daemon, s: &Scenario, tcp: bool) -> Output {
+fn run_sipp(d: &Hotline, s: &Scenario, tcp: bool) -> Output {
     sipp_cmd(d, &s.call_id, &s.xml(), tcp, &s.service)
         .output()
         .unwrap()
 }
 
-fn sipp_ok(d: &Daemon, s: &Scenario, tcp: bool) {
+fn sipp_ok(d: &Hotline, s: &Scenario, tcp: bool) {
     let out = run_sipp(d, s, tcp);
     if out.status.success() {
         return;
@@ -340,23 +291,69 @@ fn num(v: &Value) -> i64 {
     v.as_i64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// A raw UDP exchange: send `msg`, collect the status lines that come back.
-fn udp_exchange(port: u16, msg: &[u8], wait_ms: u64) -> Vec<String> {
+/// A raw UDP request from a fresh socket: the first message that comes back
+/// (within [`PATIENCE`]).
+fn udp_request(port: u16, msg: &[u8]) -> String {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
     s.send_to(msg, ("127.0.0.1", port)).unwrap();
-    let until = Instant::now() + Duration::from_millis(wait_ms);
+    let mut buf = [0u8; 65535];
+    let (n, _) = s
+        .recv_from(&mut buf)
+        .unwrap_or_else(|e| panic!("no answer within {PATIENCE:?}: {e}"));
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
+
+/// Sends `msg`, then an OPTIONS from the same socket: everything that came
+/// back before the OPTIONS's answer is what `msg` got (the listener reads
+/// one socket's datagrams in order).
+fn udp_answers_to(port: u16, msg: &[u8]) -> Vec<String> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.send_to(msg, ("127.0.0.1", port)).unwrap();
+    s.send_to(
+        &raw_request("OPTIONS", "after-garbage", true),
+        ("127.0.0.1", port),
+    )
+    .unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 65535];
-    while Instant::now() < until {
-        if let Ok((n, _)) = s.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).to_string();
-            got.push(text.lines().next().unwrap_or("").to_string());
+    loop {
+        let (n, _) = s
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("no answer to the OPTIONS within {PATIENCE:?}: {e}"));
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        if header(&text, "Call-ID") == Some("after-garbage") {
+            return got;
         }
+        got.push(text);
     }
-    got
 }
+
+fn status_line(msg: &str) -> &str {
+    msg.lines().next().unwrap_or("")
+}
+
+/// The value of header `name` (case-insensitive) in a SIP message.
+fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The methods the hotline serves, as its Allow header lists them.
+fn allowed_methods(msg: &str) -> Vec<&str> {
+    let mut m: Vec<&str> = header(msg, "Allow")
+        .unwrap_or_else(|| panic!("no Allow header: {msg}"))
+        .split(',')
+        .map(str::trim)
+        .collect();
+    m.sort();
+    m
+}
+
+const SERVED: [&str; 4] = ["ACK", "CANCEL", "INVITE", "OPTIONS"];
 
 fn raw_request(method: &str, call_id: &str, from_tag: bool) -> Vec<u8> {
     format!(
@@ -375,7 +372,7 @@ Content-Length: 0\r\n\r\n",
 
 #[test]
 fn sipp_calls_end_the_three_ways_each_recorded_once() {
-    let d = Daemon::start(&[("ring_timeout_secs = 60", "ring_timeout_secs = 3")]);
+    let d = Hotline::start(&[("ring_timeout_secs = 60", "ring_timeout_secs = 3")]);
     let day = today();
 
     // Answered on another phone: CANCEL with SIP cause 200.
@@ -515,55 +512,60 @@ fn sipp_calls_end_the_three_ways_each_recorded_once() {
     );
     assert_eq!(d.tickets().len(), 5);
 
-    // OPTIONS (the PBX's keep-alive): 200 with Allow.
-    let got = udp_exchange(d.port, &raw_request("OPTIONS", "o-1", true), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 200 OK"),
-        "{got:?}"
+    // OPTIONS (the PBX's keep-alive): 200 with Allow listing what we serve.
+    let got = udp_request(d.port, &raw_request("OPTIONS", "o-1", true));
+    assert_eq!(status_line(&got), "SIP/2.0 200 OK", "{got}");
+    assert_eq!(allowed_methods(&got), SERVED, "{got}");
+    // A method we do not serve: 405 with Allow (RFC 3261 21.4.6); one the
+    // parser does not know: 501, also saying what is served.
+    let got = udp_request(d.port, &raw_request("MESSAGE", "m-1", true));
+    assert_eq!(status_line(&got), "SIP/2.0 405 Method Not Allowed", "{got}");
+    assert_eq!(allowed_methods(&got), SERVED, "{got}");
+    let got = udp_request(d.port, &raw_request("FROB", "f-1", true));
+    assert_eq!(status_line(&got), "SIP/2.0 501 Not Implemented", "{got}");
+    assert_eq!(allowed_methods(&got), SERVED, "{got}");
+    // Malformed: an INVITE without a From tag gets 400 with a Warning
+    // (RFC 3261 20.43: code 399, agent, quoted text) saying why; garbage gets nothing.
+    let got = udp_request(d.port, &raw_request("INVITE", "bad-1", false));
+    assert_eq!(status_line(&got), "SIP/2.0 400 Bad Request", "{got}");
+    let warning = header(&got, "Warning").unwrap_or_else(|| panic!("no Warning: {got}"));
+    let why = warning
+        .strip_prefix("399 faultdesk \"")
+        .and_then(|w| w.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("not a 399 faultdesk warning: {warning}"));
+    assert!(
+        why.contains("tag"),
+        "the warning names the missing tag: {warning}"
     );
-    // A method we do not serve: 405; one the parser does not know: 501.
-    let got = udp_exchange(d.port, &raw_request("MESSAGE", "m-1", true), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 405 Method Not Allowed"),
-        "{got:?}"
-    );
-    let got = udp_exchange(d.port, &raw_request("FROB", "f-1", true), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 501 Not Implemented"),
-        "{got:?}"
-    );
-    // Malformed: an INVITE without a From tag gets 400; garbage gets nothing.
-    let got = udp_exchange(d.port, &raw_request("INVITE", "bad-1", false), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 400 Bad Request"),
-        "{got:?}"
-    );
-    assert!(udp_exchange(d.port, b"\x00\xff garbage \r\n\r\n", 300).is_empty());
-    assert!(udp_exchange(d.port, b"INVITE\r\n\r\n", 300).is_empty());
-    // A TCP peer sending an unframeable message is cut off; the listener carries on.
+    for garbage in [&b"\x00\xff garbage \r\n\r\n"[..], b"INVITE\r\n\r\n"] {
+        let got = udp_answers_to(d.port, garbage);
+        assert!(got.is_empty(), "garbage was answered: {got:?}");
+    }
+    // A TCP peer sending an unframeable message is cut off (the stream ends
+    // or is reset, within the deadline); the listener carries on.
     {
         use std::io::Write;
         let mut t = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
         t.write_all(b"INVITE sip:x SIP/2.0\r\nContent-Length: nope\r\n\r\n")
             .unwrap();
         t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let t0 = Instant::now();
         let mut sink = Vec::new();
-        let _ = t.read_to_end(&mut sink);
+        let read = t.read_to_end(&mut sink);
+        assert!(
+            read.is_ok()
+                || matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "the daemon kept the unframeable stream open: {read:?} after {:?}",
+            t0.elapsed()
+        );
+        assert!(t0.elapsed() < Duration::from_secs(10));
     }
-    let got = udp_exchange(d.port, &raw_request("OPTIONS", "o-2", true), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 200 OK"),
-        "{got:?}"
-    );
+    let got = udp_request(d.port, &raw_request("OPTIONS", "o-2", true));
+    assert_eq!(status_line(&got), "SIP/2.0 200 OK", "{got}");
     assert_eq!(d.calls().len(), 5);
 }
 
-fn roster(d: &Daemon) {
+fn roster(d: &Hotline) {
     let p = d.site.file("roster.csv");
     std::fs::write(
         &p,
@@ -578,7 +580,7 @@ fn roster(d: &Daemon) {
 
 #[test]
 fn sipp_callers_are_identified_and_classified() {
-    let mut d = Daemon::start(&[]);
+    let mut d = Hotline::start(&[]);
     roster(&d);
     let day = today();
     let answered = End::Cancel {
@@ -658,12 +660,12 @@ fn sipp_callers_are_identified_and_classified() {
     );
 
     assert_eq!(d.calls().len(), 7);
-    d.signal("-TERM");
+    d.stop();
 }
 
 #[test]
 fn peers_outside_the_allow_list_get_403_and_one_log_line() {
-    let d = Daemon::start(&[(
+    let d = Hotline::start(&[(
         "allow = [\"127.0.0.0/8\", \"::1/128\"]",
         "allow = [\"10.0.0.0/8\"]",
     )]);
@@ -677,12 +679,8 @@ fn peers_outside_the_allow_list_get_403_and_one_log_line() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
-    let got = udp_exchange(d.port, &raw_request("OPTIONS", "r-o", true), 500);
-    assert_eq!(
-        got.first().map(String::as_str),
-        Some("SIP/2.0 403 Forbidden"),
-        "{got:?}"
-    );
+    let got = udp_request(d.port, &raw_request("OPTIONS", "r-o", true));
+    assert_eq!(status_line(&got), "SIP/2.0 403 Forbidden", "{got}");
     assert!(d.calls().is_empty());
     assert_eq!(
         d.log().matches("refused a peer outside sip.allow").count(),
@@ -694,9 +692,9 @@ fn peers_outside_the_allow_list_get_403_and_one_log_line() {
 
 #[test]
 fn shutdown_and_kill_9_leave_no_call_half_open() {
-    let mut d = Daemon::start(&[]);
-    let ringing = |d: &Daemon, id: &str| {
-        wait_for("the call to ring", 60, || {
+    let mut d = Hotline::start(&[]);
+    let ringing = |d: &Hotline, id: &str| {
+        wait_for("the call to ring", Duration::from_secs(60), || {
             d.calls()
                 .iter()
                 .any(|c| c["call_id"] == id && c["outcome"] == "ringing")
@@ -709,7 +707,7 @@ fn shutdown_and_kill_9_leave_no_call_half_open() {
         .spawn()
         .unwrap();
     ringing(&d, "s-term");
-    d.signal("-TERM");
+    d.stop();
     let out = sipp.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -726,7 +724,7 @@ fn shutdown_and_kill_9_leave_no_call_half_open() {
         .spawn()
         .unwrap();
     ringing(&d, "s-kill");
-    d.signal("-KILL");
+    d.kill9();
     let _ = sipp.kill();
     let _ = sipp.wait();
     assert_eq!(d.call("s-kill")["outcome"], "ringing");
@@ -736,7 +734,7 @@ fn shutdown_and_kill_9_leave_no_call_half_open() {
     assert!(c["ended_at"].is_string());
     // The ticket opened at INVITE time survived the crash.
     assert!(c["ticket"].is_string());
-    d.signal("-TERM");
+    d.stop();
 }
 
 /// Kamailio on loopback as a child process: a registrar that checks digest
@@ -760,7 +758,7 @@ impl Kamailio {
         let run = dir.join("kamailio-run");
         std::fs::create_dir_all(&run).unwrap();
         let log = dir.join("kamailio.log");
-        let child = Command::new("kamailio")
+        let child = require(&KAMAILIO)
             .args(["-f", cfg.to_str().unwrap(), "-DD", "-E"])
             .args(["-Y", run.to_str().unwrap()])
             .args(["-P", run.join("kamailio.pid").to_str().unwrap()])
@@ -769,9 +767,9 @@ impl Kamailio {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
-            .expect("kamailio (Debian package kamailio) must be installed");
+            .expect("start kamailio");
         let k = Kamailio { child, port, log };
-        wait_for("kamailio to listen", 30, || {
+        wait_for("kamailio to listen", Duration::from_secs(30), || {
             k.log_text().contains("REGISTRAR READY").then_some(())
         });
         k
@@ -788,12 +786,9 @@ impl Drop for Kamailio {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let child = &mut self.child;
+        if poll(Duration::from_secs(10), || child.try_wait().ok().flatten()).is_some() {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -808,29 +803,33 @@ fn registers_with_kamailio_refreshes_and_unregisters() {
         "[sip.register]\nregistrar = \"sip:127.0.0.1:{}\"\nuser = \"{LINE}\"\npassword_env = \"FAULTDESK_SIP_PASSWORD\"\nexpires_secs = 4\ntimeout_secs = 5\n\n[fax]",
         k.port
     );
-    let mut d = Daemon::start(&[("\n[fax]", &register)]);
-    let status = |d: &Daemon| -> String {
+    let mut d = Hotline::start(&[("\n[fax]", &register)]);
+    let status = |d: &Hotline| -> String {
         d.site.json(&["status"])["components"]["sip.registration"]["value"]
             .as_str()
             .unwrap_or("")
             .to_string()
     };
-    wait_for("registration", 30, || {
+    wait_for("registration", Duration::from_secs(30), || {
         status(&d).starts_with("registered").then_some(())
     });
     // Kamailio granted the binding after checking the digest.
-    wait_for("kamailio to record the binding", 10, || {
-        k.log_text()
-            .contains(&format!("REGISTERED sip:{LINE}@"))
-            .then_some(())
-    });
+    wait_for(
+        "kamailio to record the binding",
+        Duration::from_secs(10),
+        || {
+            k.log_text()
+                .contains(&format!("REGISTERED sip:{LINE}@"))
+                .then_some(())
+        },
+    );
     assert!(k.log_text().contains("AUTH qop=auth"), "{}", k.log_text());
     // Refreshed before a 4 s expiry runs out (75%: every 3 s).
-    wait_for("a refresh", 30, || {
+    wait_for("a refresh", Duration::from_secs(30), || {
         (k.log_text().matches("REGISTERED sip:").count() >= 2).then_some(())
     });
-    d.signal("-TERM");
-    wait_for("the unregister", 10, || {
+    d.stop();
+    wait_for("the unregister", Duration::from_secs(10), || {
         k.log_text()
             .contains(&format!("UNREGISTERED sip:{LINE}@"))
             .then_some(())
@@ -838,8 +837,8 @@ fn registers_with_kamailio_refreshes_and_unregisters() {
     assert!(status(&d).starts_with("unregistered"), "{}", status(&d));
 
     // A wrong password: refused by the registrar, visible in status and log.
-    let d2 = Daemon::start_with(&[("\n[fax]", &register)], "wrong");
-    wait_for("a failed registration", 30, || {
+    let d2 = Hotline::start_with(&[("\n[fax]", &register)], "wrong");
+    wait_for("a failed registration", Duration::from_secs(30), || {
         status(&d2).starts_with("failed").then_some(())
     });
     assert!(status(&d2).contains("403"), "{}", status(&d2));

@@ -1,0 +1,186 @@
+//! The console's glossary: the one place a state, step, role, outcome or
+//! refusal of the core becomes Chinese (one word per thing, as on paper).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::Refusal;
+use crate::core::CoreError;
+use crate::domain::ticket::State;
+
+/// The Chinese label of a field the core names in English.
+pub fn field(f: &str) -> &str {
+    match f {
+        "tag" => "区域",
+        "service type" => "业务类型",
+        "depot" => "归属维护处",
+        "reason" => "作废原因",
+        "into" => "合并到",
+        "call" => "来电",
+        "address" => "地址",
+        "fields" => "补录",
+        "query" => "搜索",
+        "callback" => "回访",
+        "subscriber" => "用户",
+        "service_type" => "业务类型",
+        "reporter" => "上报人",
+        "fault" => "故障现象",
+        "cause" => "故障原因",
+        "remarks" => "备注",
+        "accepting_agent" => "受理人",
+        "class" => "分类",
+        "estate" => "区域",
+        "result" => "结果",
+        "satisfaction" => "满意度",
+        "handling" => "办理情况",
+        "note" => "说明",
+        "step" => "操作",
+        "technician" => "维修人员",
+        "message" => "邮件",
+        other => other,
+    }
+}
+
+/// A refusal of the core, in Chinese: a step the state does not allow is
+/// built from its state and step, never by translating the English.
+pub fn refusal(e: CoreError) -> Refusal {
+    match e {
+        CoreError::NoTicket(n) => Refusal::NotFound(format!("障碍单 {n}")),
+        CoreError::Illegal { source, .. } => Refusal::Illegal(format!(
+            "{}:此障碍单目前状态为 {},{}",
+            source.step.word(),
+            source.state.word(),
+            next_hint(source.state)
+        )),
+        CoreError::Sla { source, .. } => Refusal::field("时限", source.to_string()),
+        CoreError::Callback { source, .. } => Refusal::field("回访", source.to_string()),
+        CoreError::NoSubscriber(a) => Refusal::field("用户", format!("账号 {a} 不在用户名单里")),
+        CoreError::NoUser(u) => Refusal::field("受理人", format!("{u} 不是在职员工")),
+        CoreError::UserRefused { name, source } => {
+            Refusal::field("员工", format!("不能添加 {name}:{source}"))
+        }
+        CoreError::BadInput { field: f, why } => Refusal::field(field(f), bad_input(f, &why)),
+        CoreError::Store(e) => {
+            tracing::error!(error = %e, "web console: database error");
+            Refusal::Busy
+        }
+    }
+}
+
+/// The reason of a core's bad-input refusal, in Chinese where it is known.
+fn bad_input(f: &str, why: &str) -> String {
+    let known = why
+        .split_once("(known: ")
+        .map(|(_, k)| k.trim_end_matches(')'));
+    match (f, known) {
+        ("service type", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("depot", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("tag", Some(k)) => format!("请选择 {}", k.replace(", ", "、")),
+        ("reason", _) => "不能为空".into(),
+        ("into", _) if why.contains("itself") => "不能合并到自己".into(),
+        ("into", _) => "只能合并到未结的障碍单".into(),
+        ("tag", None) if why.contains("already") => {
+            "此障碍单已有区域,只有未分类的才能改区域".into()
+        }
+        ("call", _) if why.contains("no such") => "没有这通来电".into(),
+        ("call", _) => "这通来电没有人接听,不能认领".into(),
+        ("fields", _) => "没有要修改的内容".into(),
+        ("technician", _) => "此障碍单没有下发给你".into(),
+        ("message", _) if why.contains("no such") => "没有这封邮件".into(),
+        ("message", _) => "只有发送失败的邮件才能重发".into(),
+        ("callback", _) if why.contains("no such") => "没有这个回访".into(),
+        ("callback", _) if why.contains("repair verification") => {
+            "这是修复回访,请在障碍单上记录".into()
+        }
+        _ => why.to_string(),
+    }
+}
+
+fn next_hint(s: State) -> &'static str {
+    match s {
+        State::New | State::Reopened => "下一步:下发或修好",
+        State::Dispatched => "下一步:修好",
+        State::Repaired => "下一步:回访或重新登记",
+        State::CalledBack => "下一步:关闭或重新登记",
+        State::Closed => "只能重新登记",
+        State::Inquiry => "可改为故障或作废",
+        State::Voided => "已作废,不能再操作",
+    }
+}
+
+/// "今天 14:05" · "昨天 21:40" · "11-28 09:12" · "2025-11-28 09:12" in the centre's zone.
+pub fn when(tz: Tz, t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    let d = l.date_naive();
+    if d == today {
+        l.format("今天 %H:%M").to_string()
+    } else if Some(d) == today.pred_opt() {
+        l.format("昨天 %H:%M").to_string()
+    } else if d.format("%Y").to_string() == today.format("%Y").to_string() {
+        l.format("%m-%d %H:%M").to_string()
+    } else {
+        l.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// The full time, for a `title`.
+pub fn full(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// "6小时59分" (minutes rounded down).
+pub fn span(minutes: i64) -> String {
+    let m = minutes.abs();
+    if m >= 60 {
+        format!("{}小时{:02}分", m / 60, m % 60)
+    } else {
+        format!("{m}分")
+    }
+}
+
+/// A number as people read it: "8821 8050", "139 1234 5678".
+pub fn phone(digits: &str) -> String {
+    let all_digits = digits.chars().all(|c| c.is_ascii_digit());
+    match digits.len() {
+        8 if all_digits => format!("{} {}", &digits[..4], &digits[4..]),
+        11 if all_digits => format!("{} {} {}", &digits[..3], &digits[3..7], &digits[7..]),
+        _ => digits.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ticket::Step;
+
+    #[test]
+    fn every_state_step_and_event_has_a_chinese_word() {
+        let chinese = |w: &str| w.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        assert!(State::ALL.iter().all(|s| chinese(s.word())));
+        assert!(Step::ALL.iter().all(|s| chinese(s.word())));
+        assert!(
+            crate::domain::ticket::EventKind::ALL
+                .iter()
+                .all(|s| chinese(s.word()))
+        );
+        assert_eq!(phone("88218050"), "8821 8050");
+        assert_eq!(phone("13912345678"), "139 1234 5678");
+        assert_eq!(span(65), "1小时05分");
+    }
+
+    #[test]
+    fn an_illegal_step_is_said_from_its_state() {
+        let e = CoreError::Illegal {
+            number: "X-1".into(),
+            source: crate::domain::ticket::IllegalStep {
+                state: State::Closed,
+                step: Step::Repair,
+            },
+        };
+        assert_eq!(
+            refusal(e).message(),
+            "修好 √:此障碍单目前状态为 已关闭 ☆,只能重新登记"
+        );
+    }
+}
