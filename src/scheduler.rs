@@ -416,13 +416,20 @@ mod tests {
         }
 
         async fn due(&mut self) -> (i64, DateTime<Utc>, i64) {
+            let (id, at, late, _) = self.due_with_ticket().await;
+            (id, at, late)
+        }
+
+        /// The next due callback: id, announcement time, minutes late, ticket.
+        async fn due_with_ticket(&mut self) -> (i64, DateTime<Utc>, i64, Option<String>) {
             match self.next().await {
                 Event::CallbackDue {
                     id,
                     at,
                     late_minutes,
+                    ticket,
                     ..
-                } => (id, at, late_minutes),
+                } => (id, at, late_minutes, ticket),
                 other => panic!("expected a due callback, got {other:?}"),
             }
         }
@@ -443,9 +450,9 @@ mod tests {
             });
         }
 
-        /// A desk ticket repaired at `when` (business time is set by the caller's clock).
-        fn repaired_ticket(&self, reported: DateTime<Utc>, when: DateTime<Utc>) -> String {
-            let n = self.write(|c, r| {
+        /// A desk's report (never a repeat) made at `reported`: its number.
+        fn desk_ticket(&self, reported: DateTime<Utc>) -> String {
+            self.write(|c, r| {
                 Ok(report(
                     c,
                     r,
@@ -459,7 +466,12 @@ mod tests {
                 )?
                 .ticket
                 .number)
-            });
+            })
+        }
+
+        /// A desk ticket repaired at `when` (business time is set by the caller's clock).
+        fn repaired_ticket(&self, reported: DateTime<Utc>, when: DateTime<Utc>) -> String {
+            let n = self.desk_ticket(reported);
             self.write(|c, r| step(c, r, "li", when, &n, Step::Repair, StepInput::default()));
             n
         }
@@ -473,15 +485,25 @@ mod tests {
         // Repaired at 19:45: due at 20:15, outside the window, so 09:00 next day.
         let n = rig.repaired_ticket(at(19, 0), at(19, 45));
         rig.start(24 * HOUR);
-        let (_, when, late) = rig.due().await;
+        let (_, when, late, ticket) = rig.due_with_ticket().await;
+        assert_eq!(ticket.as_deref(), Some(n.as_str()));
         assert_eq!(when, at(9, 0) + chrono::Duration::days(1));
         assert_eq!(late, 0);
-        // A call missed at 06:00 the day after is due at 09:00 (the window's first minute).
+        // A call missed at 06:00 the day after that, before the window opens:
+        // the scheduler announces its callback at 09:00, the window's first minute.
+        let day2 = chrono::Duration::days(2);
+        tokio::time::sleep((at(6, 0) + day2 - rig.clock.now()).to_std().unwrap()).await;
         let p = rig.rules.plan.normalise("13912345678").unwrap();
-        let id = rig.write(|c, r| Ok(missed_call(c, r, at(6, 0), &p, "c1")?.unwrap()));
-        let cb = rig.write(|c, _| Ok(crate::store::callbacks::get(c, id)?.unwrap()));
-        assert_eq!(cb.due_at, at(9, 0));
-        assert!(!n.is_empty());
+        let now = rig.clock.now();
+        let id = rig.write(|c, r| Ok(missed_call(c, r, now, &p, "c1")?.unwrap()));
+        rig.bus.publish(Event::CallbackScheduled {
+            id,
+            due_at: at(9, 0) + day2,
+        });
+        let (due, when, late) = rig.due().await;
+        assert_eq!(due, id);
+        assert_eq!(when, at(9, 0) + day2);
+        assert_eq!(late, 0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -596,6 +618,66 @@ mod tests {
         });
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].purpose, crate::domain::message::Purpose::SlaBreach);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paused_and_exempt_promises_never_break_and_a_resumed_one_breaks_late() {
+        use crate::core::tickets::{SlaChange, change_sla};
+        let mut rig = Rig::new(at(8, 0));
+        // Four desk reports at 08:00: each promised for 20:00.
+        let n: Vec<String> = (0..4).map(|_| rig.desk_ticket(at(8, 0))).collect();
+        let (kept, paused, exempt, resumed) = (&n[0], &n[1], &n[2], &n[3]);
+        rig.start(HOUR);
+        tokio::time::sleep(HOUR).await;
+        let sla = |number: &str, change: SlaChange| {
+            let now = rig.clock.now();
+            rig.write(|c, _| change_sla(c, "li", now, number, change).map(|_| ()));
+        };
+        // 09:00: two paused, one exempt (natural disaster).
+        sla(paused, SlaChange::Pause("等待物业开门".into()));
+        sla(resumed, SlaChange::Pause("用户不在家".into()));
+        sla(exempt, SlaChange::Exempt("暴雨".into()));
+        // 11:00: one resumed after two hours: promised for 22:00 now.
+        tokio::time::sleep(2 * HOUR).await;
+        sla(resumed, SlaChange::Resume);
+        let mut broken = vec![];
+        for _ in 0..2 {
+            match rig.next().await {
+                Event::SlaBreached { number, due_at, at } => broken.push((number, due_at, at)),
+                other => panic!("expected a broken promise, got {other:?}"),
+            }
+        }
+        let minute = chrono::Duration::minutes(1);
+        assert_eq!(broken[0].0, *kept);
+        assert_eq!(broken[0].1, at(20, 0));
+        assert!(broken[0].2 >= at(20, 0) && broken[0].2 < at(20, 0) + minute);
+        assert_eq!(broken[1].0, *resumed);
+        assert_eq!(broken[1].1, at(22, 0));
+        assert!(broken[1].2 >= at(22, 0) && broken[1].2 < at(22, 0) + minute);
+        // Two days on (rescans every hour): the paused and the exempt promise never broke.
+        tokio::time::sleep(48 * HOUR).await;
+        let breaches = rig.write(|c, _| Ok(crate::store::callbacks::breach_count(c)?));
+        assert_eq!(breaches, 2);
+        while let Ok(e) = rig.rx.try_recv() {
+            assert!(!matches!(e, Event::SlaBreached { .. }), "{e:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_written_by_another_process_is_found_at_the_next_rescan() {
+        let mut rig = Rig::new(at(10, 0));
+        let rescan = Duration::from_secs(30);
+        rig.start(rescan);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Written as the CLI writes it: a row, no event and no wake-up.
+        let p = rig.rules.plan.normalise("13900000009").unwrap();
+        let now = rig.clock.now();
+        let id = rig.write(|c, r| Ok(missed_call(c, r, now, &p, "cli")?.unwrap()));
+        let (due, when, _) = tokio::time::timeout(2 * rescan, rig.due())
+            .await
+            .expect("the rescan did not find the new deadline");
+        assert_eq!(due, id);
+        assert_eq!(when, at(10, 0) + chrono::Duration::seconds(30));
     }
 
     #[tokio::test(start_paused = true)]

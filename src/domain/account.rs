@@ -370,10 +370,32 @@ mod tests {
             ("融侨城 12-2-0803", acc("R", 12, 2, 803)),
             ("融侨城12栋2单元803", acc("R", 12, 2, 803)),
             ("Xinyuan 1-2-502", acc("X", 1, 2, 502)),
+            // Lower-case letters first, yet an address: not an account.
+            ("xinyuan1-2-502", acc("X", 1, 2, 502)),
             ("qj0311201", acc("Q", 3, 1, 1201)),
         ] {
             assert_eq!(Account::parse_address(s, &es).unwrap(), want, "{s}");
         }
+    }
+
+    #[test]
+    fn the_longest_estate_name_that_fits_wins() {
+        // A second phase whose name begins with the first one's, listed after it.
+        let mut es = estates();
+        es.push(EstateRule {
+            tag: "S".into(),
+            name: "融侨城二期".into(),
+            aliases: vec![],
+            account_prefix: "rs".into(),
+        });
+        assert_eq!(
+            Account::parse_address("融侨城二期 3-1-0101", &es).unwrap(),
+            acc("S", 3, 1, 101)
+        );
+        assert_eq!(
+            Account::parse_address("融侨城 3-1-0101", &es).unwrap(),
+            acc("R", 3, 1, 101)
+        );
     }
 
     #[test]

@@ -273,4 +273,25 @@ mod tests {
         );
         assert_eq!(choose_caller(&p, None, None, None), None);
     }
+
+    #[test]
+    fn splits_only_outside_quotes_and_angle_brackets() {
+        // A `<` inside quotes opens no bracket: the comma after them splits.
+        assert_eq!(
+            split_outside_quotes(r#""a<b", <sip:1@h>"#, ','),
+            [r#""a<b""#, " <sip:1@h>"]
+        );
+        // A `>` inside quotes closes no bracket: the comma inside it does not split.
+        assert_eq!(
+            split_outside_quotes(r#"<sip:1@h;p="x>y",q>, d"#, ','),
+            [r#"<sip:1@h;p="x>y",q>"#, " d"]
+        );
+        // A backslash escapes only inside quotes: an escaped quote keeps the
+        // string open; outside quotes a backslash escapes nothing.
+        assert_eq!(
+            split_outside_quotes(r#""a\",b", c"#, ','),
+            [r#""a\",b""#, " c"]
+        );
+        assert_eq!(split_outside_quotes(r"a\,b", ','), [r"a\", "b"]);
+    }
 }

@@ -334,4 +334,11 @@ pub(crate) mod tests {
         assert_eq!(xian().billing_form("68699123"), "8602968699123");
         assert_eq!(n("8602968699123").1, "68699123");
     }
+
+    #[test]
+    fn a_phone_displays_as_its_digits() {
+        let p = xian().normalise("+86 29 6869-1234").unwrap();
+        assert_eq!(p.to_string(), "68691234");
+        assert_eq!(format!("<{p}>"), "<68691234>");
+    }
 }

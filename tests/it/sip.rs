@@ -739,14 +739,14 @@ fn shutdown_and_kill_9_leave_no_call_half_open() {
 
 /// Kamailio on loopback as a child process: a registrar that checks digest
 /// (MD5, qop=auth) against a static user, logging what it saw to stderr.
-struct Kamailio {
+pub(crate) struct Kamailio {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
 }
 
 impl Kamailio {
-    fn start(dir: &std::path::Path) -> Kamailio {
+    pub(crate) fn start(dir: &std::path::Path) -> Kamailio {
         let port = free_port();
         let cfg_src = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -775,7 +775,7 @@ impl Kamailio {
         k
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
