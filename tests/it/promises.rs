@@ -10,22 +10,9 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::support::{Site, free_port, today};
+use crate::support::{self, Site, free_port, today, wait_for};
 
 const LINE: &str = "88833114";
-
-/// Polls `f` every 50 ms until it gives a value; fails naming `what` once
-/// `secs` have passed.
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// A reader of the site's database.
 fn db(site: &Site) -> Connection {
@@ -197,12 +184,12 @@ fn every_audited_look_and_change_writes_one_row_and_nothing_without_a_person() {
     );
 }
 
-/// The daemon in a site, its SIP listener on a free port, its log in
-/// `daemon.log`; ready once its status table says `daemon.state` = `ready`.
+/// A site whose SIP listener is on a free port, and its daemon (the
+/// harness's: started once ready, killed when dropped).
 struct Daemon {
     site: Site,
     port: u16,
-    child: Option<Child>,
+    running: Option<support::Daemon>,
 }
 
 impl Daemon {
@@ -218,7 +205,7 @@ impl Daemon {
         Daemon {
             site: Site::initialised(&all),
             port,
-            child: None,
+            running: None,
         }
     }
 
@@ -230,51 +217,16 @@ impl Daemon {
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.site.file("daemon.log"))
-            .unwrap();
-        self.child = Some(
-            self.site
-                .cmd(&["run"])
-                .env("NO_COLOR", "1")
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        );
-        let site = &self.site;
-        wait_for("the daemon to start its components", 60, || {
-            let out = site.run(&["status", "--json"]);
-            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-            (v["components"]["daemon.state"]["value"] == "ready").then_some(())
-        });
+        self.running = Some(support::Daemon::start(&self.site, &[]));
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.site.file("daemon.log")).unwrap_or_default()
+        self.site.daemon_log()
     }
 
     fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let st = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let code = wait_for("the daemon to stop", 30, || child.try_wait().unwrap());
-        assert!(code.success(), "daemon exit {code:?}: {}", self.log());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(c) = self.child.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(d) = self.running.take() {
+            d.stop();
         }
     }
 }
@@ -587,11 +539,11 @@ fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
     // second attached to it as a repeat report.
     let who = Some(r#"{"sender": "13912340000"}"#);
     drop_fax(s, "first.tif", &g4_fax(tmp.path(), "first"), who);
-    let first = wait_for("first.tif recorded", 60, || {
+    let first = wait_for("first.tif recorded", Duration::from_secs(60), || {
         fax_named(s, "first.tif").filter(|f| f["ticket"].is_string())
     });
     drop_fax(s, "second.tif", &g4_fax(tmp.path(), "second"), who);
-    let second = wait_for("second.tif recorded", 60, || {
+    let second = wait_for("second.tif recorded", Duration::from_secs(60), || {
         fax_named(s, "second.tif").filter(|f| f["ticket"].is_string())
     });
     let n = first["ticket"].as_str().unwrap();
@@ -620,14 +572,14 @@ fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
         t0..=now_ms(),
     );
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
-    let bad = wait_for("bad.tif failed", 60, || {
+    let bad = wait_for("bad.tif failed", Duration::from_secs(60), || {
         fax_named(s, "bad.tif").filter(|f| f["state"] == "failed")
     });
     let reason = std::fs::read_to_string(s.file("spool/failed/bad.tif.reason")).unwrap();
     assert!(reason.contains("bad.tif.json"), "{reason}");
     assert!(bad["reason"].as_str().unwrap().contains("json"), "{bad}");
     assert!(s.file("spool/failed/bad.tif").exists());
-    let big = wait_for("big.tif failed", 60, || {
+    let big = wait_for("big.tif failed", Duration::from_secs(60), || {
         fax_named(s, "big.tif").filter(|f| f["state"] == "failed")
     });
     assert!(
@@ -649,9 +601,11 @@ fn the_fax_spool_keeps_its_promises_on_sidecars_size_repeats_and_crashes() {
     );
     d.spawn();
     let s = &d.site;
-    wait_for("second.tif moved on from processing/", 60, || {
-        (!s.file("spool/processing/second.tif").exists() && done.exists()).then_some(())
-    });
+    wait_for(
+        "second.tif moved on from processing/",
+        Duration::from_secs(60),
+        || (!s.file("spool/processing/second.tif").exists() && done.exists()).then_some(()),
+    );
     assert_eq!(count(s, "SELECT count(*) FROM faxes"), faxes);
     assert_eq!(count(s, "SELECT count(*) FROM tickets"), tickets);
     assert_eq!(count(s, "SELECT count(*) FROM ticket_events"), events);
@@ -665,7 +619,7 @@ fn with_triage_ticket_off_an_unknown_fax_opens_no_ticket() {
     let mut d = Daemon::start(&edits);
     let tmp = tempfile::tempdir().unwrap();
     drop_fax(&d.site, "stranger.tif", &g4_fax(tmp.path(), "x"), None);
-    let f = wait_for("stranger.tif recorded", 60, || {
+    let f = wait_for("stranger.tif recorded", Duration::from_secs(60), || {
         fax_named(&d.site, "stranger.tif").filter(|f| f["state"] == "recorded")
     });
     assert_eq!(f["class"], "triage");
@@ -959,30 +913,26 @@ fn shutdown_finishes_the_send_in_flight() {
         .arg(&folder);
     let smtp = Smtp::start(c, &folder);
     queue_confirmation(&d.site);
-    wait_for("the message to reach the end of DATA", 60, || {
-        folder.join("holding").exists().then_some(())
-    });
+    wait_for(
+        "the message to reach the end of DATA",
+        Duration::from_secs(60),
+        || folder.join("holding").exists().then_some(()),
+    );
     // SIGTERM while the server holds the message: the daemon waits for the send.
-    let child = d.child.as_mut().unwrap();
-    let st = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let mut running = d.running.take().expect("started");
+    running.term();
     let held = Instant::now() + Duration::from_millis(1500);
     while Instant::now() < held {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            running.running(),
             "the daemon left a send in flight: {}",
             d.log()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::fs::write(folder.join("release"), "").unwrap();
-    let child = d.child.as_mut().unwrap();
-    let code = wait_for("the daemon to stop", 30, || child.try_wait().unwrap());
+    let code = running.exit();
     assert!(code.success(), "{}", d.log());
-    d.child = None;
     assert_eq!(smtp.received(), 1);
     assert_eq!(outbox_states(&d.site), ["sent"]);
 }
@@ -990,7 +940,7 @@ fn shutdown_finishes_the_send_in_flight() {
 /// Sends one confirmation with the daemon and returns its log.
 fn send_one(d: &mut Daemon, smtp: &Smtp, sent_before: usize) -> String {
     queue_confirmation(&d.site);
-    wait_for("the message to be sent", 60, || {
+    wait_for("the message to be sent", Duration::from_secs(60), || {
         (outbox_states(&d.site)
             .iter()
             .filter(|s| *s == "sent")
@@ -1080,13 +1030,17 @@ fn a_refused_registration_is_retried_with_growing_pauses() {
     d.spawn();
     // When each refusal reached the registrar, as the test saw it.
     let mut seen: Vec<Instant> = Vec::new();
-    wait_for("four refused registrations", 60, || {
-        let n = k.log_text().matches("AUTH FAILED").count();
-        while seen.len() < n {
-            seen.push(Instant::now());
-        }
-        (n >= 4).then_some(())
-    });
+    wait_for(
+        "four refused registrations",
+        Duration::from_secs(60),
+        || {
+            let n = k.log_text().matches("AUTH FAILED").count();
+            while seen.len() < n {
+                seen.push(Instant::now());
+            }
+            (n >= 4).then_some(())
+        },
+    );
     let gaps: Vec<f64> = seen
         .windows(2)
         .map(|w| (w[1] - w[0]).as_secs_f64())
@@ -1124,12 +1078,16 @@ fn the_daemon_finds_a_callback_the_cli_scheduled_at_its_next_rescan() {
     d.site
         .ok(&["-u", "li", "ticket", "repaired", &n, "--cause", "光猫故障"]);
     let written = Instant::now();
-    wait_for("the daemon to announce the callback", 30, || {
-        d.log()
-            .lines()
-            .any(|l| l.contains("callback due") && l.contains(n.as_str()))
-            .then_some(())
-    });
+    wait_for(
+        "the daemon to announce the callback",
+        Duration::from_secs(30),
+        || {
+            d.log()
+                .lines()
+                .any(|l| l.contains("callback due") && l.contains(n.as_str()))
+                .then_some(())
+        },
+    );
     // Found by the rescan (every 2 s), not at a later wake-up.
     assert!(written.elapsed() < Duration::from_secs(10));
     d.stop();

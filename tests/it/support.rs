@@ -398,6 +398,16 @@ impl Daemon {
         log
     }
 
+    /// SIGTERM, without waiting for the exit (see [`Daemon::exit`]).
+    pub fn term(&self) {
+        self.signal("-TERM");
+    }
+
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn kill9(mut self) {
         self.signal("-KILL");
