@@ -37,7 +37,9 @@ pub(super) fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Res
                 since: None,
                 limit: *last,
             };
-            let list = st.read(|c| store::calls::list(c, &f).map_err(anyhow::Error::from))?;
+            let list = super::audited(cli, &mut st, "call.list", format!("{f:?}"), |c| {
+                store::calls::list(c, &f)
+            })?;
             if *json {
                 return print_json(&list);
             }

@@ -55,7 +55,8 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
             Ok(())
         }
         CallbacksCmd::List { state, limit, json } => {
-            let list = st.read(|c| {
+            let filter = format!("state {state:?}, limit {limit}");
+            let list = super::audited(cli, &mut st, "callbacks.list", filter, |c| {
                 let rows = store::callbacks::list(c, *state, *limit)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for cb in rows {
@@ -146,7 +147,10 @@ pub fn outbox(cli: &Cli, cfg: &Config, rules: &Rules, args: &OutboxArgs) -> Resu
             }
         }
         None => {
-            let list = st.read(|c| outbox::list(c, args.state))?;
+            let filter = format!("state {:?}", args.state);
+            let list = super::audited(cli, &mut st, "outbox.list", filter, |c| {
+                outbox::list(c, args.state)
+            })?;
             if args.json {
                 return print_json(&list);
             }

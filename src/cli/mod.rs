@@ -52,6 +52,26 @@ pub(crate) fn actor(cli: &Cli, store: &Store) -> Result<String> {
     Ok(core::person(store.conn(), name)?.name)
 }
 
+/// A listing that shows customer data: read under the acting person, in the
+/// same transaction as its audit row (`action`, with the filter as detail).
+pub(crate) fn audited<T, E>(
+    cli: &Cli,
+    st: &mut Store,
+    action: &str,
+    detail: String,
+    read: impl FnOnce(&faultdesk::store::Conn) -> Result<T, E>,
+) -> Result<T>
+where
+    E: Into<anyhow::Error>,
+{
+    let who = actor(cli, st)?;
+    st.write(|c| {
+        let out = read(c).map_err(Into::into)?;
+        faultdesk::store::audit::record(c, Utc::now(), &who, action, None, Some(&detail))?;
+        Ok::<_, anyhow::Error>(out)
+    })
+}
+
 pub(crate) fn print_json<T: Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())

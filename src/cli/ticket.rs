@@ -70,7 +70,9 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
                 untagged: *untagged,
                 ..Default::default()
             };
-            let list = st.read(|c| store::tickets::list(c, &f).map_err(anyhow::Error::from))?;
+            let list = super::audited(cli, &mut st, "ticket.list", format!("{f:?}"), |c| {
+                store::tickets::list(c, &f)
+            })?;
             if *json {
                 return print_json(&list);
             }

@@ -45,12 +45,15 @@ fn due_callbacks_show_the_script_and_results_are_recorded() {
         "--result",
         "no-answer",
     ]);
-    let list = site.json(&["callbacks", "list"]);
+    let list = site.json(&["-u", "li", "callbacks", "list"]);
     assert_eq!(list[0]["attempts"], 1);
     assert_eq!(list[0]["state"], "pending");
     assert_eq!(list[0]["ticket"], n.as_str());
     site.ok(&["-u", "li", "ticket", "callback", &n, "--result", "failed"]);
-    assert_eq!(site.json(&["callbacks", "list"])[0]["state"], "failed");
+    assert_eq!(
+        site.json(&["-u", "li", "callbacks", "list"])[0]["state"],
+        "failed"
+    );
     // A repair callback is recorded on its ticket, not with `callbacks done`.
     let id = list[0]["id"].as_i64().unwrap().to_string();
     let e = site.fails(
@@ -58,7 +61,7 @@ fn due_callbacks_show_the_script_and_results_are_recorded() {
         1,
     );
     assert!(e.contains("ticket callback"), "{e}");
-    let e = site.fails(&["callbacks", "list", "--state", "open"], 2);
+    let e = site.fails(&["-u", "li", "callbacks", "list", "--state", "open"], 2);
     assert!(e.contains("pending"), "{e}");
 }
 
@@ -117,7 +120,7 @@ fn the_daemon_tells_the_manager_of_a_broken_promise_once() {
     assert_eq!(breach_events(), 1);
     daemon.stop();
     assert_eq!(mails(), 1, "one mail written, also after a restart");
-    let m = &site.json(&["outbox"])[0];
+    let m = &site.json(&["-u", "li", "outbox"])[0];
     assert_eq!(m["recipient"], "manager@localhost");
     assert_eq!(m["purpose"], "sla_breach");
     assert_eq!(m["state"], "sent");

@@ -378,11 +378,11 @@ fn the_ticket_workflow_through_the_cli() {
     );
 
     // Listings.
-    let open = site.json(&["ticket", "list", "--open"]);
+    let open = site.json(&["-u", "li", "ticket", "list", "--open"]);
     assert_eq!(open.as_array().unwrap().len(), 2);
-    let closed = site.json(&["ticket", "list", "--state", "closed"]);
+    let closed = site.json(&["-u", "li", "ticket", "list", "--state", "closed"]);
     assert_eq!(closed[0]["number"], n.as_str());
-    let dcs = site.json(&["ticket", "list", "--tag", "DC"]);
+    let dcs = site.json(&["-u", "li", "ticket", "list", "--tag", "DC"]);
     assert_eq!(dcs.as_array().unwrap().len(), 1);
 
     // SLA: exempted with a reason.
@@ -600,6 +600,50 @@ fn the_first_user_is_a_manager_and_only_managers_add_users() {
                 "manager (the first user)".into()
             ),
             ("wang".into(), "li".into(), "agent".into()),
+        ]
+    );
+}
+
+#[test]
+fn customer_listings_need_a_person_and_are_audited() {
+    let site = Site::initialised(&[]);
+    let listings: [&[&str]; 4] = [
+        &["ticket", "list"],
+        &["call", "list"],
+        &["callbacks", "list"],
+        &["outbox"],
+    ];
+    let audit_rows = |site: &Site| -> Vec<(String, String)> {
+        let db = site.db();
+        let mut st = db
+            .prepare("SELECT actor, action FROM audit WHERE action LIKE '%.list' ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    for args in listings {
+        let e = site.fails(args, 2);
+        assert!(e.contains("--user"), "{args:?}: {e}");
+    }
+    assert!(
+        audit_rows(&site).is_empty(),
+        "a refused look writes nothing"
+    );
+    for args in listings {
+        let mut a = vec!["-u", "li"];
+        a.extend_from_slice(args);
+        site.json(&a);
+    }
+    let who = |a: &str| ("li".to_string(), a.to_string());
+    assert_eq!(
+        audit_rows(&site),
+        [
+            who("ticket.list"),
+            who("call.list"),
+            who("callbacks.list"),
+            who("outbox.list")
         ]
     );
 }

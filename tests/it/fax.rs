@@ -683,7 +683,7 @@ fn kill_9_in_a_burst_then_restart_records_every_fax_exactly_once() {
     assert!(files_under(&s.file("spool/processing")).is_empty());
     assert_eq!(files_under(&s.file("spool/done")).len(), 200);
     // Every fax is one untagged ticket's report (no TSI: one ticket each).
-    let tickets = s.json(&["ticket", "list"]);
+    let tickets = s.json(&["-u", "li", "ticket", "list"]);
     assert_eq!(tickets.as_array().unwrap().len(), 200);
 }
 

@@ -138,7 +138,10 @@ fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
 }
 
 fn outbox(site: &Site) -> Vec<Value> {
-    site.json(&["outbox"]).as_array().unwrap().clone()
+    site.json(&["-u", "li", "outbox"])
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn message<'a>(list: &'a [Value], recipient: &str) -> &'a Value {
@@ -163,7 +166,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
     let x = site.new_ticket(&["--tag", "X", "--address", "馨苑2#-1-101"]);
     site.ok(&["-u", "li", "ticket", "repaired", &x]);
     site.ok(&["-u", "li", "ticket", "callback", &x, "--result", "passed"]);
-    let cbs = site.json(&["callbacks", "list"]);
+    let cbs = site.json(&["-u", "li", "callbacks", "list"]);
     assert_eq!(cbs.as_array().unwrap().len(), 3);
     assert!(
         cbs.as_array()
@@ -203,7 +206,7 @@ fn desk_confirmations_through_451_550_and_a_server_down_then_up() {
         failed["last_error"].as_str().unwrap().contains("550"),
         "{failed}"
     );
-    let table = site.ok(&["outbox", "--state", "failed"]);
+    let table = site.ok(&["-u", "li", "outbox", "--state", "failed"]);
     assert!(
         table.contains("failed") && table.contains("550") && table.contains(D180),
         "{table}"

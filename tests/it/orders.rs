@@ -240,7 +240,7 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
     std::thread::sleep(std::time::Duration::from_secs(5));
     again.stop();
     assert_eq!(to_room(&smtp).len(), 2, "{:?}", smtp.log());
-    let outbox = site.json(&["outbox"]);
+    let outbox = site.json(&["-u", "li", "outbox"]);
     assert!(
         outbox
             .as_array()

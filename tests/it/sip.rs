@@ -73,7 +73,7 @@ impl Hotline {
 
     fn calls(&self) -> Vec<Value> {
         self.site
-            .json(&["call", "list"])
+            .json(&["-u", "li", "call", "list"])
             .as_array()
             .unwrap()
             .clone()
@@ -89,7 +89,7 @@ impl Hotline {
 
     fn tickets(&self) -> Vec<Value> {
         self.site
-            .json(&["ticket", "list"])
+            .json(&["-u", "li", "ticket", "list"])
             .as_array()
             .unwrap()
             .clone()

@@ -625,7 +625,7 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
         ));
     }
 
-    let calls: Value = d.site.json(&["call", "list"]);
+    let calls: Value = d.site.json(&["-u", "li", "call", "list"]);
     let ids: Vec<&str> = calls
         .as_array()
         .expect("a list")

@@ -725,7 +725,7 @@ fn the_cli_takes_the_same_steps() {
     let site = staffed(&[]);
     let u = site.json(&["-u", "li", "ticket", "new", "--phone", "13912345678"]);
     let un = u["number"].as_str().unwrap();
-    let listed = site.json(&["ticket", "list", "--untagged"]);
+    let listed = site.json(&["-u", "li", "ticket", "list", "--untagged"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let t = site.json(&[
         "-u",
@@ -830,7 +830,7 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
         assert_eq!(state(&site, n), "repaired");
     }
     // Each keeps its own callback.
-    let cbs = site.json(&["callbacks", "list", "--state", "pending"]);
+    let cbs = site.json(&["-u", "li", "callbacks", "list", "--state", "pending"]);
     assert_eq!(
         cbs.as_array()
             .unwrap()
