@@ -56,12 +56,7 @@ fn ended_calls(db: &rusqlite::Connection) -> HashSet<String> {
 
 #[test]
 fn a_backup_under_a_storm_of_calls_restores_whole() {
-    let port = free_port();
-    let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
-    let site = Site::initialised(&[(
-        "udp = \"127.0.0.1:5060\"\ntcp = \"127.0.0.1:5060\"",
-        listen.as_str(),
-    )]);
+    let (site, port) = Site::with_sip_port(&[]);
     let d = Daemon::start(&site, &[]);
     // 1,500 calls at 300/s, each ringing 100 ms, then answered elsewhere.
     let scenario = concat!(

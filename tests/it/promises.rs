@@ -195,15 +195,9 @@ struct Daemon {
 impl Daemon {
     /// A site for the daemon (not yet started).
     fn new(edits: &[(&str, &str)]) -> Daemon {
-        let port = free_port();
-        let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
-        let mut all: Vec<(&str, &str)> = vec![(
-            "udp = \"127.0.0.1:5060\"\ntcp = \"127.0.0.1:5060\"",
-            listen.as_str(),
-        )];
-        all.extend_from_slice(edits);
+        let (site, port) = Site::with_sip_port(edits);
         Daemon {
-            site: Site::initialised(&all),
+            site,
             port,
             running: None,
         }

@@ -32,14 +32,7 @@ impl Hotline {
     }
 
     fn start_with(edits: &[(&str, &str)], password: &'static str) -> Hotline {
-        let port = free_port();
-        let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
-        let mut all: Vec<(&str, &str)> = vec![(
-            "udp = \"127.0.0.1:5060\"\ntcp = \"127.0.0.1:5060\"",
-            listen.as_str(),
-        )];
-        all.extend_from_slice(edits);
-        let site = Site::initialised(&all);
+        let (site, port) = Site::with_sip_port(edits);
         let mut d = Hotline {
             site,
             port,

@@ -291,6 +291,19 @@ impl Site {
         t["number"].as_str().expect("a ticket number").to_string()
     }
 
+    /// [`Site::initialised`] with the SIP listener (UDP and TCP) on a free
+    /// port of its own, returned with it, for tests that send SIP themselves.
+    pub fn with_sip_port(edits: &[(&str, &str)]) -> (Site, u16) {
+        let port = free_port();
+        let listen = format!("udp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"");
+        let mut all: Vec<(&str, &str)> = vec![(
+            "udp = \"127.0.0.1:5060\"\ntcp = \"127.0.0.1:5060\"",
+            listen.as_str(),
+        )];
+        all.extend_from_slice(edits);
+        (Site::initialised(&all), port)
+    }
+
     /// The site's database, opened directly (to age rows or count them).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.file("var/faultdesk.db")).expect("open the database")
