@@ -50,17 +50,7 @@ fn audit(site: &Site) -> Vec<Audit> {
 
 /// A phoned-in report recorded by agent li through the CLI: its number.
 fn report(site: &Site, phone: &str) -> String {
-    let t = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
-        "--phone",
-        phone,
-        "--fault",
-        "不能上网",
-    ]);
-    t["number"].as_str().unwrap().to_string()
+    site.new_ticket(&["--phone", phone, "--fault", "不能上网"])
 }
 
 /// The audit row names (who, what was done, to which object) and was
@@ -848,19 +838,9 @@ fn smtp_edits(port_line: &str) -> Vec<(&str, &str)> {
 
 /// A desk's ticket repaired and called back: one repair confirmation queued.
 fn queue_confirmation(site: &Site) {
-    let t = site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
-        "--phone",
-        "88218050",
-        "--fault",
-        "电话无拨号音",
-    ]);
-    let n = t["number"].as_str().unwrap();
-    site.ok(&["-u", "li", "ticket", "repaired", n, "--cause", "分线盒进水"]);
-    site.ok(&["-u", "li", "ticket", "callback", n, "--result", "passed"]);
+    let n = site.new_ticket(&["--phone", "88218050", "--fault", "电话无拨号音"]);
+    site.ticket(&["repaired", &n, "--cause", "分线盒进水"]);
+    site.ticket(&["callback", &n, "--result", "passed"]);
 }
 
 fn outbox_states(site: &Site) -> Vec<String> {

@@ -237,19 +237,7 @@ impl Agent {
 }
 
 fn new_ticket(site: &Site, phone: &str) -> String {
-    site.json(&[
-        "-u",
-        "li",
-        "ticket",
-        "new",
-        "--phone",
-        phone,
-        "--fault",
-        "不能上网",
-    ])["number"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    site.new_ticket(&["--phone", phone, "--fault", "不能上网"])
 }
 
 fn state(site: &Site, number: &str) -> String {
