@@ -166,7 +166,7 @@ pub(super) fn passwd(cli: &Cli, cfg: &Config, name: &str) -> Result<()> {
     let mut st = open(cfg)?;
     faultdesk::core::person(st.conn(), name)?;
     let pw = read_password()?;
-    let hash = faultdesk::web::auth::hash_password(&pw)
+    let hash = faultdesk::core::users::hash_password(&pw)
         .map_err(|e| anyhow::anyhow!("user ({name}): cannot hash the password: {e}"))?;
     let by = cli.user.clone().unwrap_or_else(|| "admin".into());
     st.write(|c| {

@@ -1,7 +1,9 @@
-//! Staff accounts: who may add whom, and the audit of it.
+//! Staff accounts: who may add whom, and the audit of it; console passwords.
 //!
 //! May depend on: `domain` (the rule), `store`.
 
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
@@ -58,4 +60,20 @@ pub fn add(
     };
     audit::record(conn, now, actor, "user.add", Some(name), Some(&detail))?;
     super::person(conn, name)
+}
+
+/// Hashes a password to a PHC string (argon2id; blocking: the console calls
+/// it off the async workers). The CLI's `user passwd` and the console share it.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the PHC string `hash` (blocking).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }

@@ -143,7 +143,7 @@ async fn try_login(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmE"
                 .into()
         });
-        auth::verify_password(&password, &h)
+        crate::core::users::verify_password(&password, &h)
     })
     .await
     .map_err(|_| Refusal::Busy)?;

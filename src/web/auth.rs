@@ -8,8 +8,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -22,21 +20,6 @@ use crate::store::sessions;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "faultdesk_session";
-
-/// Hashes a password to a PHC string (blocking: call off the async workers).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// Whether `password` matches the PHC string `hash` (blocking).
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
-}
 
 /// A random token of 32 bytes, hex.
 pub fn random_token() -> Result<String, Refusal> {
@@ -230,6 +213,7 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::users::{hash_password, verify_password};
 
     #[test]
     fn passwords_and_tokens() {
