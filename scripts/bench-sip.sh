@@ -14,7 +14,8 @@
 # ticket) lasting STEP_SECS. A rate passes when >= 99.9% of the calls
 # completed at sipp AND every call of the storm is a row in the database with
 # its outcome and its ticket. Then INVITE->180 p50/p99 at 1000 calls/s, and
-# the RSS of each peer with 1,000 calls ringing at once.
+# the RSS of each peer with 1,000 calls ringing at once (faultdesk's also
+# with FILL_TICKETS tickets in the store, default 1,000,000).
 # Everything runs on 127.0.0.1; the database is on disk in a temp folder,
 # synchronous = "full" as in the default config.
 set -euo pipefail
@@ -162,14 +163,14 @@ print(f"{peer:<10} {int(rate):>6} {total:>7} {ok:>7} {failed:>6} {done:>8.2f} {d
 PY
 }
 
-# ringing PEER PORT PID -> RSS of PID with $RINGING calls ringing at once
+# ringing PEER PORT PID [LABEL] -> RSS of PID with $RINGING calls ringing at once
 ringing() {
-  local peer=$1 port=$2 pid=$3
-  local dir="$WORK/$peer-ringing"
+  local peer=$1 port=$2 pid=$3 label=${4:-$1}
+  local dir="$WORK/$label-ringing"
   mkdir -p "$dir"
   next_caller
   (cd "$dir" && exec sipp "127.0.0.1:$port" -sf "$ROOT/scripts/sipp/uac-elsewhere.xml" -i 127.0.0.1 -p "$(free_port)" \
-     -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$peer-ring-%u-%p@%s" -key caller "$CALLER" \
+     -s "$LINE" -r 500 -m "$RINGING" -l "$RINGING" -d 30000 -cid_str "$label-ring-%u-%p@%s" -key caller "$CALLER" \
      -timeout 90s -nostdin -buff_size 4194304 >/dev/null 2>&1) &
   local spid=$!
   PIDS+=("$spid")
@@ -195,7 +196,7 @@ ringing() {
     rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
     hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
   fi
-  say "$(printf '%-10s %d calls ringing: RSS %.1f MiB (peak since start %.1f MiB)' "$peer" "$RINGING" "$(echo "$rss/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)")"
+  say "$(printf '%-10s %d calls ringing: RSS %.1f MiB (peak since start %.1f MiB)' "$label" "$RINGING" "$(echo "$rss/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)")"
   kill "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true
 }
@@ -239,6 +240,17 @@ stop_kamailio
 start_faultdesk
 ringing faultdesk "$FD_PORT" "$FD_PID"
 stop_faultdesk
+# The same with FILL_TICKETS tickets in the store (examples/bench_board fills
+# it with closed and open tickets of every tag).
+FILL_TICKETS=${FILL_TICKETS:-1000000}
+if [ "$FILL_TICKETS" -gt 0 ]; then
+  (cd "$ROOT" && cargo build --release --quiet --example bench_board)
+  "$ROOT/target/release/examples/bench_board" fill "$DB" "$FILL_TICKETS" >/dev/null
+  say "store filled to $(sqlite3 "$DB" "SELECT count(*) FROM tickets") tickets ($(du -m "$DB" | cut -f1) MiB)"
+  start_faultdesk
+  ringing faultdesk "$FD_PORT" "$FD_PID" "faultdesk+${FILL_TICKETS}t"
+  stop_faultdesk
+fi
 say "closed out at shutdown: $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'interrupted'") calls interrupted, $(sqlite3 "$DB" "SELECT count(*) FROM calls WHERE outcome = 'ringing'") left ringing"
 # Each peer's highest rate that passed, and faultdesk's ratio to Kamailio's.
 python3 - "$REPORT" <<'PY' | tee -a "$REPORT"

@@ -464,6 +464,12 @@ impl Config {
                 return Err(invalid(key, format!("expected {min} to {max}")));
             }
         }
+        if self.sip.trying_within_ms > 200 {
+            return Err(invalid(
+                "sip.trying_within_ms",
+                "expected 0 (100 Trying at once) to 200 (RFC 3261 §17.2.1: the 100 is due within 200 ms)".into(),
+            ));
+        }
         for (key, value) in self.counts() {
             if value == 0 {
                 return Err(invalid(key, "expected a whole number above 0".into()));
@@ -850,6 +856,7 @@ mod tests {
             ("store.batch_max", "0"),
             ("store.synchronous", "\"sometimes\""),
             ("sip.ring_timeout_secs", "0"),
+            ("sip.trying_within_ms", "201"),
             ("sip.allow", "[\"127.0.0.0/40\"]"),
             ("fax.rescan_secs", "0"),
             ("fax.workers", "0"),

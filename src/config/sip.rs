@@ -35,6 +35,11 @@ pub struct SipConfig {
     /// RFC 3261 timer T1 in milliseconds (retransmission base; Timer D/H = 64·T1).
     #[serde(default = "default_t1_ms")]
     pub t1_ms: u64,
+    /// 0: every INVITE gets 100 Trying at once. N (1..=200): the 100 is sent
+    /// only when the 180 is not ready within N ms (RFC 3261 §17.2.1 lets a
+    /// UAS that answers within 200 ms leave it out).
+    #[serde(default)]
+    pub trying_within_ms: u64,
     /// Register the fault line's AOR with a registrar.
     #[serde(default)]
     pub register: Option<SipRegister>,

@@ -206,6 +206,7 @@ pub async fn start<H: Handler>(
         setup.plan,
         watch,
         Duration::from_secs(cfg.ring_timeout_secs),
+        (cfg.trying_within_ms > 0).then(|| Duration::from_millis(cfg.trying_within_ms)),
         shutdown.clone(),
     ));
     let ing = Arc::new(ingress::Ingress::new(

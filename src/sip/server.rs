@@ -1,6 +1,7 @@
 //! The transaction user: what faultdesk answers to each request.
 //!
-//! INVITE for a watched number: 100 at once; the handler records the call
+//! INVITE for a watched number: 100 at once (or, with
+//! `sip.trying_within_ms`, only if the 180 is not ready by then); the handler records the call
 //! (and its ticket); 180 with our To tag; then the call ends one of three
 //! ways, decided once per call (whoever claims it first): a CANCEL (487 after
 //! the handler recorded answered-elsewhere or abandoned), the ring limit, or
@@ -51,6 +52,8 @@ pub struct Shared<H> {
     plan: NumberingPlan,
     watch: HashSet<String>,
     ring_timeout: Duration,
+    /// Some(d): 100 Trying only when the 180 is not ready within d.
+    trying_within: Option<Duration>,
     shutdown: CancellationToken,
     /// Ringing calls by Call-ID (merged/repeated INVITEs get 482).
     active: Mutex<HashMap<String, Arc<Active>>>,
@@ -65,6 +68,7 @@ impl<H: Handler> Shared<H> {
         plan: NumberingPlan,
         watch: HashSet<String>,
         ring_timeout: Duration,
+        trying_within: Option<Duration>,
         shutdown: CancellationToken,
     ) -> Shared<H> {
         Shared {
@@ -73,6 +77,7 @@ impl<H: Handler> Shared<H> {
             plan,
             watch,
             ring_timeout,
+            trying_within,
             shutdown,
             active: Mutex::new(HashMap::new()),
             watchdogs: TaskTracker::new(),
@@ -289,7 +294,9 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
         let _ = tx.reply_with(code, headers, None).await;
         return drain(tx).await;
     }
-    let _ = tx.reply(StatusCode::Trying).await;
+    if shared.trying_within.is_none() {
+        let _ = tx.reply(StatusCode::Trying).await;
+    }
 
     let req = &tx.original;
     let reason_values = |name: &str| -> Option<String> { req.header_value(name) };
@@ -316,7 +323,22 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
         peer,
         invited_at: Utc::now(),
     };
-    let admitted = shared.handler.ringing(call).await;
+    let admitted = match shared.trying_within {
+        None => shared.handler.ringing(call).await,
+        Some(wait) => {
+            // The 100 only if the call is not recorded in time for the 180.
+            let ringing = shared.handler.ringing(call);
+            tokio::pin!(ringing);
+            tokio::select! {
+                biased;
+                admitted = &mut ringing => admitted,
+                _ = tokio::time::sleep(wait) => {
+                    let _ = tx.reply(StatusCode::Trying).await;
+                    ringing.await
+                }
+            }
+        }
+    };
     match admitted {
         Ok(Admission::Ring) => {}
         Ok(Admission::Duplicate) => {

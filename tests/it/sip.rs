@@ -841,3 +841,103 @@ fn registers_with_kamailio_refreshes_and_unregisters() {
         d2.log()
     );
 }
+
+/// The datagrams that reach `s` until `stop` says enough or `within` has
+/// passed, each with the time it arrived.
+fn answers_until(
+    s: &UdpSocket,
+    within: Duration,
+    mut stop: impl FnMut(&str) -> bool,
+) -> Vec<(Instant, String)> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65535];
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let Ok((n, _)) = s.recv_from(&mut buf) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        let done = stop(&text);
+        got.push((Instant::now(), text));
+        if done {
+            break;
+        }
+    }
+    got
+}
+
+#[test]
+fn the_100_trying_is_left_out_only_when_the_180_is_on_time() {
+    // With `trying_within_ms = 150`: a call recorded in time gets its 180
+    // and no 100; a call whose write waits (another process holds the
+    // database's write lock) gets the 100 after 150 ms, then its 180 once the
+    // lock is gone. The default (0) sends the 100 first on every INVITE.
+    let mut d = Hotline::start(&[("trying_within_ms = 0", "trying_within_ms = 150")]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let statuses = |got: &[(Instant, String)]| -> Vec<String> {
+        got.iter()
+            .map(|(_, m)| status_line(m).to_string())
+            .collect()
+    };
+
+    s.send_to(
+        &raw_request("INVITE", "trying-fast", true),
+        ("127.0.0.1", d.port),
+    )
+    .unwrap();
+    let fast = answers_until(&s, PATIENCE, |m| status_line(m).contains(" 180 "));
+    assert_eq!(
+        statuses(&fast),
+        ["SIP/2.0 180 Ringing"],
+        "a call recorded in time gets 180 alone"
+    );
+
+    let lock = d.site.db();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let sent = Instant::now();
+    s.send_to(
+        &raw_request("INVITE", "trying-slow", true),
+        ("127.0.0.1", d.port),
+    )
+    .unwrap();
+    let first = answers_until(&s, PATIENCE, |_| true);
+    let (at, msg) = first.first().expect("an answer while the store is locked");
+    assert_eq!(status_line(msg), "SIP/2.0 100 Trying", "{msg}");
+    let waited = at.duration_since(sent);
+    assert!(
+        waited >= Duration::from_millis(140),
+        "the 100 came after {waited:?}: it should wait 150 ms for the 180"
+    );
+    // Nothing more while the call cannot be recorded.
+    let meanwhile = answers_until(&s, Duration::from_millis(400), |_| false);
+    assert!(
+        statuses(&meanwhile).iter().all(|l| !l.contains(" 180 ")),
+        "180 before the call was recorded: {meanwhile:?}"
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    let rest = answers_until(&s, PATIENCE, |m| status_line(m).contains(" 180 "));
+    assert_eq!(
+        statuses(&rest).last().map(String::as_str),
+        Some("SIP/2.0 180 Ringing")
+    );
+    assert_eq!(d.call("trying-slow")["outcome"], "ringing");
+    d.stop();
+
+    // The default: 100 at once (a new socket: the first daemon's 480s to
+    // the calls it left ringing went to the old one).
+    let mut d = Hotline::start(&[]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    s.send_to(
+        &raw_request("INVITE", "trying-default", true),
+        ("127.0.0.1", d.port),
+    )
+    .unwrap();
+    let got = answers_until(&s, PATIENCE, |m| status_line(m).contains(" 180 "));
+    assert_eq!(
+        statuses(&got),
+        ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]
+    );
+    d.stop();
+}
