@@ -130,6 +130,36 @@ crate::named! {
     }
 }
 
+crate::named! {
+    /// What an uploaded scan of a signed slip (签字单) is, by its first bytes.
+    pub enum ScanKind: "scan kind" {
+        Png = "png",
+        Jpeg = "jpeg",
+        Tiff = "tiff",
+    }
+}
+
+impl ScanKind {
+    /// The kind of image `bytes` hold (PNG, JPEG or TIFF), or None.
+    pub fn of(bytes: &[u8]) -> Option<ScanKind> {
+        match bytes {
+            [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ScanKind::Png),
+            [0xFF, 0xD8, 0xFF, ..] => Some(ScanKind::Jpeg),
+            [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(ScanKind::Tiff),
+            _ => None,
+        }
+    }
+
+    /// The file name extension a kept scan gets.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ScanKind::Png => "png",
+            ScanKind::Jpeg => "jpg",
+            ScanKind::Tiff => "tif",
+        }
+    }
+}
+
 /// A step refused in the state the order is in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {step} an order that is {state}{}", hint(*state, *origin))]
@@ -837,6 +867,20 @@ mod tests {
             e.to_string().contains("曲江观邸 has no telecom customers"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_scan_is_known_by_its_first_bytes() {
+        assert_eq!(ScanKind::of(b"\x89PNG\r\n\x1a\n rest"), Some(ScanKind::Png));
+        assert_eq!(
+            ScanKind::of(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ScanKind::Jpeg)
+        );
+        assert_eq!(ScanKind::of(b"II*\0...."), Some(ScanKind::Tiff));
+        assert_eq!(ScanKind::of(b"MM\0*...."), Some(ScanKind::Tiff));
+        assert_eq!(ScanKind::of(b"%PDF-1.4"), None);
+        assert_eq!(ScanKind::of(b"\x89PN"), None);
+        assert_eq!(ScanKind::Jpeg.extension(), "jpg");
     }
 
     #[test]
