@@ -52,18 +52,18 @@ crate::named! {
 crate::named! {
     /// A step of a work order's life.
     pub enum Step: "order step" {
-        Enter = "enter",
-        Dispatch = "dispatch",
-        Sign = "sign",
-        ReturnSlip = "return_slip",
-        Install = "install",
+        Enter = "enter" / "录入",
+        Dispatch = "dispatch" / "派单",
+        Sign = "sign" / "签收",
+        ReturnSlip = "return_slip" / "交回签字单",
+        Install = "install" / "装机",
         /// The installation callback passed.
-        CallbackPassed = "callback_passed",
+        CallbackPassed = "callback_passed" / "回访通过 ☆",
         /// The customer says the installation is not right: back to the project manager.
-        CallbackFailed = "callback_failed",
+        CallbackFailed = "callback_failed" / "回访未通过 ×",
         /// The 回单 to the work-order room.
-        SendReturn = "send_return",
-        Archive = "archive",
+        SendReturn = "send_return" / "发回单",
+        Archive = "archive" / "归档",
     }
 }
 
