@@ -178,7 +178,8 @@ async fn try_login(
     })
     .await?;
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-    let mut r = Redirect::to("/live").into_response();
+    // The person's first page: "/" knows their role.
+    let mut r = Redirect::to("/").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }

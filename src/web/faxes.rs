@@ -48,10 +48,19 @@ pub struct FaxLine {
     pub active: bool,
 }
 
-/// A page of the open fax: its image and, for a batch being verified, its role.
+/// A page of the open fax: its image and, for a batch being verified, its
+/// role and (on the first page of an order verified before) the order's fields.
 pub struct PageLine {
     pub n: u32,
     pub role: &'static str,
+    pub serial: String,
+    pub line: String,
+    pub account: String,
+    pub name: String,
+    pub contact: String,
+    pub address: String,
+    pub service: String,
+    pub remarks: String,
 }
 
 /// The open fax.
@@ -210,13 +219,25 @@ fn view(web: &Web, p: &Person, l: &Loaded) -> FaxView {
         .map(|b| b.page_roles.clone())
         .unwrap_or_default();
     let pages = (1..=f.pages.unwrap_or(0))
-        .map(|n| PageLine {
-            n,
-            role: roles
-                .get(n as usize - 1)
-                .copied()
-                .unwrap_or(PageRole::Order)
-                .as_str(),
+        .map(|n| {
+            let o = l.orders.iter().find(|o| o.pages.first() == Some(&n));
+            let of = |v: fn(&crate::store::orders::Order) -> String| o.map(v).unwrap_or_default();
+            PageLine {
+                n,
+                role: roles
+                    .get(n as usize - 1)
+                    .copied()
+                    .unwrap_or(PageRole::Order)
+                    .as_str(),
+                serial: of(|o| o.serial.clone()),
+                line: of(|o| o.line.clone().unwrap_or_default()),
+                account: of(|o| o.account.clone()),
+                name: of(|o| o.name.clone()),
+                contact: of(|o| o.contact.clone()),
+                address: of(|o| o.address.clone()),
+                service: of(|o| o.service.clone()),
+                remarks: of(|o| o.remarks.clone().unwrap_or_default()),
+            }
         })
         .collect();
     let may_triage = p.role.may(Action::Faxes)

@@ -258,7 +258,7 @@ pub fn router(web: Web) -> Router {
     let max = web.ctx.config.work_order_room.slip_max_bytes;
     let upload = usize::try_from(max / 3 * 4 + 64 * 1024).unwrap_or(usize::MAX);
     Router::new()
-        .route("/", get(|| async { Redirect::to("/live") }))
+        .route("/", get(pages::home))
         .route("/login", get(pages::login_page).post(api::login))
         .route("/logout", post(api::logout))
         .route("/healthz", get(|| async { "ok" }))

@@ -79,6 +79,18 @@ pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
     }
 }
 
+/// The first page a person's role may open (来电 for the desk, 传真 for a
+/// clerk, 工单 for a project manager), where "/" and a login lead.
+pub async fn home(p: Person) -> axum::response::Redirect {
+    let c = chrome(&p, "");
+    let to = c
+        .tabs
+        .iter()
+        .find(|t| t.enabled)
+        .map_or("/live", |t| t.href);
+    axum::response::Redirect::to(to)
+}
+
 /// The 工单 tab: the clerk's work orders, or a project manager's own.
 fn order_tab(role: crate::domain::staff::Role) -> Option<Action> {
     [Action::WorkOrders, Action::SignOwn]

@@ -521,3 +521,201 @@ fn every_work_order_action_under_every_role() {
     assert!(who[1].get("/faxes").body.contains("href=\"/faxes\""));
     assert!(nav(&who[2]).contains("href=\"/orders\"") && !nav(&who[2]).contains("href=\"/faxes\""));
 }
+
+mod browser {
+    //! The fax inbox and the 工单 page in Debian's chromium (1366×768).
+
+    use std::time::{Duration, Instant};
+
+    use fantoccini::{Client, Locator};
+    use serde_json::Value;
+
+    use crate::browser::{browser, click, driver, fill, login, shot, wait_text};
+    use crate::orders::drop_room_fax;
+    use crate::support::wait_until;
+    use crate::web::{Daemon, staffed, start};
+
+    /// The natural widths of the page images shown, once every one has loaded.
+    async fn images_loaded(c: &Client, want: usize) -> Vec<i64> {
+        let t0 = Instant::now();
+        loop {
+            let v = c
+                .execute(
+                    "return Array.from(document.querySelectorAll('.pageimg img')).map(function (i) { return i.complete ? i.naturalWidth : -1; });",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let widths: Vec<i64> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default();
+            if widths.len() == want && widths.iter().all(|w| *w > 0) {
+                return widths;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "the page images did not load: {widths:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn page_field(c: &Client, page: u32, name: &str, text: &str) {
+        fill(
+            c,
+            &format!(".vpage[data-page='{page}'] input[name={name}]"),
+            text,
+        )
+        .await;
+    }
+
+    async fn service(c: &Client, page: u32, value: &str) {
+        c.find(Locator::Css(&format!(
+            ".vpage[data-page='{page}'] select[name=service]"
+        )))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+    }
+
+    fn go(d: &Daemon, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", d.web)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clerk_verifies_a_batch_in_the_fax_inbox_beside_its_page_images() {
+        let site = staffed(&[("settle_ms = 2000", "settle_ms = 0")]);
+        let d = start(&site);
+        drop_room_fax(&site);
+        let mut fax = String::new();
+        wait_until("the fax becomes a work-order batch", || {
+            let b = site.json(&["-u", "zhao", "order", "batches"]);
+            fax = b[0]["fax_id"].to_string();
+            b[0].is_object()
+        });
+        let drv = driver();
+        let c = browser(&drv).await;
+        // Logged in, the clerk lands on the fax inbox.
+        login(&c, &d, "zhao").await;
+        let list = wait_text(&c, ".faxlist", "待处理").await;
+        assert!(
+            list.contains("工单") && list.contains("8824 7792"),
+            "{list}"
+        );
+        click(&c, ".faxlist td a").await;
+        wait_text(&c, ".faxopen h2", &format!("传真 {fax}")).await;
+        // The four pages are shown as images that really loaded.
+        let widths = images_loaded(&c, 4).await;
+        assert!(widths.iter().all(|w| *w >= 1000), "{widths:?}");
+        shot(&c, "11-faxes").await;
+
+        // Page 1 is a cover sheet; pages 2–4 are orders.
+        click(&c, "input[name='role-1'][value=cover]").await;
+        let orders = [
+            (2, "88831234", "张伟", "馨苑1#-2-502"),
+            (3, "68697003", "李娜", "长安路1号"),
+            (4, "68691201", "王芳", "曲江观邸3号楼1单元1201"),
+        ];
+        for (page, line, name, address) in orders {
+            page_field(&c, page, "line", line).await;
+            page_field(&c, page, "name", name).await;
+            page_field(&c, page, "contact", "13912345678").await;
+            page_field(&c, page, "address", address).await;
+            service(&c, page, "宽带").await;
+        }
+        shot(&c, "12-faxes-verify").await;
+        // A wrong address: refused naming the order, its page and the field.
+        click(&c, "#verify button[type=submit]").await;
+        wait_text(&c, "#msg", "地址:第 2 张工单(第 3 页)").await;
+        let marked = c
+            .execute(
+                "return document.querySelector('.vpage[data-page=\"3\"] input[name=address]').classList.contains('bad');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(marked, Value::Bool(true));
+        assert_eq!(
+            site.json(&["-u", "zhao", "order", "list"]),
+            serde_json::json!([])
+        );
+        page_field(&c, 3, "address", "融侨城12-2-803").await;
+        click(&c, "#verify button[type=submit]").await;
+        wait_text(&c, "#msg", "已核对 3 张工单,已告知电信").await;
+        wait_text(&c, ".batchline", "已核对").await;
+        // Verified: each order's first page shows its serial and fields.
+        wait_text(&c, ".vpage[data-page='3'] .ofields", "已核对为 RQ").await;
+        let kept = c
+            .find(Locator::Css(".vpage[data-page='3'] input[name=address]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("融侨城12#-2-803"));
+        c.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+        shot(&c, "13-faxes-verified").await;
+        let list = site.json(&["-u", "zhao", "order", "list"]);
+        assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+        let serial = list[0]["serial"].as_str().unwrap().to_string();
+
+        // On the register: entered and dispatched to wu, its slip overdue: red.
+        site.json(&["-u", "zhao", "order", "enter", &serial]);
+        site.ok(&[
+            "-u",
+            "zhao",
+            "order",
+            "dispatch",
+            &serial,
+            "--technician",
+            "wu",
+        ]);
+        let aged = site
+            .db()
+            .execute(
+                "UPDATE work_orders SET slip_due_at = slip_due_at - 5 * 86400000 WHERE serial = ?1",
+                [&serial],
+            )
+            .unwrap();
+        assert_eq!(aged, 1);
+        c.goto(&go(&d, "/orders")).await.unwrap();
+        let reg = wait_text(&c, ".register", "签字单超期 1 张").await;
+        assert!(reg.contains(&serial), "{reg}");
+        let red = c
+            .execute(
+                &format!(
+                    "return document.querySelector('tr[data-serial=\"{serial}\"]').className;"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(red, Value::String("overdue".into()));
+        shot(&c, "14-orders").await;
+
+        // The project manager signs for his own order in the console.
+        let wu = browser(&drv).await;
+        // Logged in, he lands on his orders.
+        login(&wu, &d, "wu").await;
+        wait_text(&wu, ".register", "派给我的工单 · 1 张").await;
+        shot(&wu, "15-orders-technician").await;
+        click(&wu, &format!("tr[data-serial='{serial}'] button")).await;
+        wait_text(&wu, "#msg", "已保存").await;
+        let o = site.json(&["-u", "zhao", "order", "show", &serial]);
+        assert_eq!(o["state"], "signed");
+
+        for c in [&c, &wu] {
+            let w = c
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await
+                .unwrap();
+            assert!(w.as_i64().unwrap_or(0) <= 1366, "a page is {w} px wide");
+        }
+        for c in [c, wu] {
+            let _ = c.close().await;
+        }
+    }
+}
