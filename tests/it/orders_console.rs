@@ -522,6 +522,89 @@ fn every_work_order_action_under_every_role() {
     assert!(nav(&who[2]).contains("href=\"/orders\"") && !nav(&who[2]).contains("href=\"/faxes\""));
 }
 
+/// A fax from an unknown machine (no TSI), `text` on its one page, dropped
+/// into the spool as `name`.
+fn drop_unknown_fax(site: &crate::support::Site, name: &str, text: &str) {
+    let ps = format!(
+        "%!PS\n/Helvetica findfont 36 scalefont setfont\n72 700 moveto ({text}) show\nshowpage\n"
+    );
+    let made = crate::fax::gs(site.path(), "tiffg4", &[], &ps, name);
+    let tmp = site.file(&format!("spool/incoming/.{name}.tmp"));
+    std::fs::copy(&made, &tmp).unwrap();
+    std::fs::rename(&tmp, site.file(&format!("spool/incoming/{name}"))).unwrap();
+}
+
+/// The newest fax waiting for triage, once there is one.
+fn waiting_triage(clerk: &Agent) -> Value {
+    let mut found = Value::Null;
+    wait_until("a fax waiting for triage", || {
+        let list = clerk.get("/api/faxes").json();
+        found = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["fax"]["class"] == "triage" && f["waiting"] == true)
+            .cloned()
+            .unwrap_or(Value::Null);
+        !found.is_null()
+    });
+    found
+}
+
+#[test]
+fn unknown_senders_triaged_through_the_api_leave_no_open_ticket() {
+    let site = staffed(&[("settle_ms = 2000", "settle_ms = 0")]);
+    let d = start(&site);
+    let zhao = agent(&d, "zhao");
+    let ticket_state = |n: &str| site.ticket(&["show", n])["state"].clone();
+
+    // The room's orders sent from another machine: made a batch.
+    drop_unknown_fax(&site, "a.tif", "Work orders sent from another machine");
+    let f = waiting_triage(&zhao);
+    let id = f["fax"]["id"].as_i64().unwrap();
+    let own = f["fax"]["ticket"].as_str().unwrap().to_string();
+    assert!(own.starts_with("U-"), "{f}");
+    assert_eq!(ticket_state(&own), "new");
+    let triage = |body: Value| zhao.post(&format!("/api/faxes/{id}/triage"), &body.to_string());
+    refused(&triage(json!({"action": "junk"})), 422, "作废原因:不能为空");
+    refused(&triage(json!({"action": "file"})), 422, "分拣:请选择");
+    assert_eq!(ticket_state(&own), "new");
+    let r = triage(json!({"action": "batch"}));
+    assert_eq!(r.status, 200, "{r:?}");
+    let done = r.json();
+    assert_eq!(done["voided"], own.as_str(), "{done}");
+    assert!(done["batch_id"].is_i64(), "{done}");
+    // Its ticket does not stay open to breach a promise; the reason says why.
+    assert_eq!(ticket_state(&own), "voided");
+    let t = site.ticket(&["show", &own]);
+    assert!(
+        t.to_string().contains(&format!("传真 {id} 经分拣作为工单")),
+        "{t}"
+    );
+    assert_eq!(zhao.get("/api/batches").json()[0]["state"], "received");
+    refused(
+        &triage(json!({"action": "junk", "reason": "广告"})),
+        422,
+        "这份传真已经分拣过了",
+    );
+
+    // An advertisement: set aside as junk with the reason.
+    drop_unknown_fax(&site, "b.tif", "Cheap printer toner");
+    let f = waiting_triage(&zhao);
+    let id = f["fax"]["id"].as_i64().unwrap();
+    let own = f["fax"]["ticket"].as_str().unwrap().to_string();
+    let r = zhao.post(
+        &format!("/api/faxes/{id}/triage"),
+        &json!({"action": "junk", "reason": "广告"}).to_string(),
+    );
+    assert_eq!(r.json()["voided"], own.as_str(), "{r:?}");
+    assert_eq!(ticket_state(&own), "voided");
+    let shown = zhao.get(&format!("/api/faxes/{id}")).json();
+    assert_eq!(shown["triage"]["reason"], "广告", "{shown}");
+    let page = zhao.get(&format!("/faxes?id={id}")).body;
+    assert!(page.contains("已分拣 作废:广告"), "{page}");
+}
+
 mod browser {
     //! The fax inbox and the 工单 page in Debian's chromium (1366×768).
 
