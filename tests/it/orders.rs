@@ -43,6 +43,35 @@ pub(crate) fn three() -> Value {
     ])
 }
 
+/// Asserts that an order's history (`order show` / `GET /api/orders/S`) is
+/// every step of a telecom order's life, in order.
+pub(crate) fn whole_life(shown: &Value) {
+    let steps: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps.join(" "),
+        "verified enter dispatch sign return_slip install callback_passed send_return archive"
+    );
+}
+
+/// Waits for the second message to the room (after the acknowledgment):
+/// the 回单, naming every one of `serials`.
+pub(crate) fn one_return_slip(smtp: &Smtpd, serials: &[String]) {
+    wait_until("the 回单 reaches the server", || to_room(smtp).len() == 2);
+    let back = &to_room(smtp)[1];
+    assert!(back["subject"].as_str().unwrap().contains("回单"), "{back}");
+    for n in serials {
+        assert!(
+            back["body"].as_str().unwrap().contains(n.as_str()),
+            "{back}"
+        );
+    }
+}
+
 /// The room's fax: four G4 pages made by ghostscript (a cover sheet, then
 /// three orders) with the room's TSI, dropped into the site's spool.
 pub(crate) fn drop_room_fax(site: &Site) {
@@ -214,30 +243,13 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
 
     let sent = clerk(&["returns"]);
     assert_eq!(sent["orders"], json!(serials));
-    wait_until("the 回单 reaches the server", || {
-        to_room(&smtp).len() == 2
-    });
-    let back = &to_room(&smtp)[1];
-    assert!(back["subject"].as_str().unwrap().contains("回单"), "{back}");
+    one_return_slip(&smtp, &serials);
     for n in &serials {
-        assert!(
-            back["body"].as_str().unwrap().contains(n.as_str()),
-            "{back}"
-        );
         assert_eq!(clerk(&["archive", n])["state"], "archived");
     }
     assert!(clerk(&["returns"]).is_null());
     let shown = clerk(&["show", &serials[0]]);
-    let steps: Vec<&str> = shown["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["step"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        steps.join(" "),
-        "verified enter dispatch sign return_slip install callback_passed send_return archive"
-    );
+    whole_life(&shown);
 
     // A restart sends nothing more.
     daemon.stop();

@@ -2,29 +2,9 @@
 // slip's scan sent as base64. Every other form is app.js's.
 (function () {
   "use strict";
-  var csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
-  var msg = document.getElementById("msg");
-
-  function say(text, ok) {
-    if (!msg) return;
-    msg.textContent = text;
-    msg.className = ok ? "msg ok" : "msg";
-    msg.hidden = false;
-  }
-
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) throw new Error(j.error || ("请求未成功(" + r.status + ")"));
-        return j;
-      });
-    });
-  }
+  // app.js (loaded first) posts JSON with the session's token and shows the outcome.
+  var post = window.faultdesk.post;
+  var say = window.faultdesk.say;
 
   // Each page shows the order's fields only when it is an order page.
   var form = document.getElementById("verify");
