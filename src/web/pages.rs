@@ -1236,6 +1236,8 @@ pub struct DueLine {
     pub closing: String,
     pub facts: String,
     pub post_repair: bool,
+    /// An installation callback's work order (its serial), recorded on the order.
+    pub order: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -1311,6 +1313,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
                 })
                 .unwrap_or_default(),
             post_repair: d.kind == crate::domain::callback::Kind::PostRepair,
+            order: d.order.clone().unwrap_or_default(),
         })
         .collect();
     let c = &web.ctx.config.callbacks;

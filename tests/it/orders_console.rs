@@ -25,6 +25,10 @@ fn site(port: u16) -> crate::support::Site {
         &[
             ("[sip]\nenabled = true", "[sip]\nenabled = false"),
             ("settle_ms = 2000", "settle_ms = 0"),
+            // The installation callback due at once, at any hour.
+            ("callback_after_minutes = 60", "callback_after_minutes = 0"),
+            ("window_start = \"09:00\"", "window_start = \"00:00\""),
+            ("window_end = \"20:00\"", "window_end = \"23:59\""),
         ],
     ))
 }
@@ -281,7 +285,15 @@ fn a_work_order_fax_verified_and_worked_to_the_return_slip_through_the_api() {
             step(&zhao, n, json!({"step": "install"})).json()["state"],
             "installed"
         );
-        // The installation callback, recorded by an agent.
+        // The installation callback, due on the agents' 回访 page with the
+        // order's own form, recorded by an agent.
+        let due = li.get("/callbacks");
+        assert!(
+            due.body
+                .contains(&format!("data-api=\"/api/orders/{n}/callback\"")),
+            "{}",
+            due.body
+        );
         let cb = |body: Value| li.post(&format!("/api/orders/{n}/callback"), &body.to_string());
         refused(
             &cb(json!({"result": "passed"})),
