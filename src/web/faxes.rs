@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::api::{self, bounded, required};
 use super::auth::Person;
-use super::pages::{Chrome, Page, audited, chrome};
+use super::pages::{Chrome, Names, Page, audited, chrome};
 use super::{Refusal, Web, words};
 use crate::core::faxes::{FaxRules, TriageInput};
 use crate::domain::fax::{ClassName, State as FaxState};
@@ -209,7 +209,7 @@ async fn inbox(web: &Web) -> Result<Vec<Loaded>, Refusal> {
     .await
 }
 
-fn view(web: &Web, p: &Person, l: &Loaded) -> FaxView {
+fn view(web: &Web, p: &Person, l: &Loaded, names: &Names) -> FaxView {
     let now = Utc::now();
     let tz = web.ctx.rules.tz;
     let f = &l.fax;
@@ -270,7 +270,9 @@ fn view(web: &Web, p: &Person, l: &Loaded) -> FaxView {
             verifiable: p.role.may(Action::WorkOrders)
                 && l.orders.iter().all(|o| o.state.awaits_entry()),
             verified: match (&b.verified_by, b.verified_at) {
-                (Some(by), Some(at)) => format!("{by} {} 核对", words::when(tz, at, now)),
+                (Some(by), Some(at)) => {
+                    format!("{} {} 核对", names.display(by), words::when(tz, at, now))
+                }
                 _ => String::new(),
             },
             orders: l.orders.iter().map(|o| o.serial.clone()).collect(),
@@ -290,6 +292,7 @@ pub async fn page(
         Some(id) => Some(web.read(move |c| load(c, id)).await?),
         None => None,
     };
+    let names = Names(web.read(|c| Ok(crate::store::users::list(c)?)).await?);
     audited(
         &web,
         &p,
@@ -327,7 +330,7 @@ pub async fn page(
     Ok(FaxesPage {
         chrome: chrome(&p, "/faxes"),
         faxes,
-        open: open.as_ref().map(|l| view(&web, &p, l)),
+        open: open.as_ref().map(|l| view(&web, &p, l, &names)),
         services: web.ctx.rules.service_types.clone(),
         roles: PageRole::ALL
             .iter()

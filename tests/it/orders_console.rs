@@ -723,7 +723,8 @@ mod browser {
         page_field(&c, 3, "address", "融侨城12-2-803").await;
         click(&c, "#verify button[type=submit]").await;
         wait_text(&c, "#msg", "已核对 3 张工单,已告知电信").await;
-        wait_text(&c, ".batchline", "已核对").await;
+        let line = wait_text(&c, ".batchline", "已核对").await;
+        assert!(line.contains("已告知电信 3 张 · 赵敏 今天"), "{line}");
         // Verified: each order's first page shows its serial and fields.
         wait_text(&c, ".vpage[data-page='3'] .ofields", "已核对为 RQ").await;
         let kept = c
