@@ -170,6 +170,11 @@ pub(super) fn fax(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &FaxCmd) -> Resul
                     .or(done.decision.reason.as_deref().map(|r| format!(" ({r})")))
                     .unwrap_or_default()
             );
+            if let Some(t) = &done.voided {
+                println!(
+                    "  ticket {t}, which the fax opened, is merged or voided (it does not stay open)"
+                );
+            }
             Ok(())
         }
         FaxCmd::Preview { id, page, output } => {

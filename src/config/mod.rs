@@ -32,7 +32,7 @@ pub use values::{Cidr, Digits, HhMm, TimeZone};
 pub use web::WebConfig;
 
 use crate::domain::callback::Script;
-use crate::domain::fax::{Ack, FaultText};
+use crate::domain::fax::{Ack, FaultText, TriageVoid};
 use crate::domain::number::NumberingPlan;
 use crate::domain::order::{AckOn, Correction, OrderNotice, ReturnLine, ReturnSlip};
 use crate::domain::template::Template;
@@ -224,6 +224,20 @@ pub struct WorkOrderRoom {
     /// To the manager, once per order: the signed slip is overdue.
     pub slip_overdue_subject: Template<OrderNotice>,
     pub slip_overdue_body: Template<OrderNotice>,
+    /// Where uploaded scans of signed slips (签字单) are kept.
+    #[serde(default = "default_slips")]
+    pub slips: PathBuf,
+    /// The largest scan accepted, in bytes.
+    #[serde(default = "default_slip_max_bytes")]
+    pub slip_max_bytes: u64,
+}
+
+fn default_slips() -> PathBuf {
+    PathBuf::from("var/slips")
+}
+
+fn default_slip_max_bytes() -> u64 {
+    10 * 1024 * 1024
 }
 
 fn default_ack_on() -> AckOn {
@@ -269,6 +283,9 @@ pub struct FaxConfig {
     pub triage_ticket: bool,
     /// The fault text of a ticket opened by a fax: {name} {pages} {sender}.
     pub ticket_fault: Template<FaultText>,
+    /// Why the ticket a fax opened for triage is voided when triage makes the
+    /// fax a work-order batch or junk: {fax} (its id) {action} {reason}.
+    pub triage_void: Template<TriageVoid>,
     /// Ghostscript, for previews of PDF faxes ("" = none).
     #[serde(default = "default_ghostscript")]
     pub ghostscript: String,
@@ -523,6 +540,10 @@ impl Config {
             (
                 "work_order_room.install_days",
                 u64::from(self.work_order_room.install_days),
+            ),
+            (
+                "work_order_room.slip_max_bytes",
+                self.work_order_room.slip_max_bytes,
             ),
             (
                 "work_order_room.serial_digits",
@@ -911,6 +932,7 @@ mod tests {
         "callbacks.script",
         "callbacks.closing",
         "fax.ticket_fault",
+        "fax.triage_void",
         "mail.templates.repair_confirmation.subject",
         "mail.templates.repair_confirmation.body",
         "mail.templates.callback_escalation.subject",

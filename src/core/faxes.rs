@@ -6,8 +6,13 @@
 //! nothing; the same content under another identity is recorded as a
 //! duplicate only.
 //!
+//! Triage that finds a fax is no fault (a work-order batch, or junk) voids
+//! the untagged ticket the fax opened, with the reason (`fax.triage_void`),
+//! so it does not stay open to breach a promise nobody made; a ticket the
+//! fax only joined (a repeat report) or one already taken further is left.
+//!
 //! May depend on: `domain`, `store`, `config` (for [`FaxRules`]), `core::tickets`,
-//! `core::orders`.
+//! `core::desk`, `core::orders`.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -29,6 +34,7 @@ pub struct FaxRules {
     pub ack_domain: String,
     pub triage_ticket: bool,
     pub ticket_fault: Template<FaultText>,
+    pub triage_void: Template<fax::TriageVoid>,
 }
 
 impl FaxRules {
@@ -44,6 +50,7 @@ impl FaxRules {
             ack_domain: c.mail.message_id_domain.clone(),
             triage_ticket: c.fax.triage_ticket,
             ticket_fault: c.fax.ticket_fault.clone(),
+            triage_void: c.fax.triage_void.clone(),
         }
     }
 }
@@ -223,6 +230,8 @@ pub struct Triaged {
     pub decision: faxes::Triaged,
     pub ticket: Option<String>,
     pub batch_id: Option<i64>,
+    /// The fax's own triage ticket, voided because the fax is no fault.
+    pub voided: Option<String>,
 }
 
 /// A person triages fax `fax_id` (one waiting for triage, once): attached
@@ -264,6 +273,7 @@ pub fn triage(
         },
         ticket: None,
         batch_id: None,
+        voided: None,
     };
     match input {
         TriageInput::Ticket(number) => {
@@ -303,6 +313,20 @@ pub fn triage(
             out.decision.reason = Some(reason.to_string());
         }
     }
+    // The fax's own triage ticket: merged into the ticket it belongs to, or
+    // voided with the reason (the fax is no fault).
+    let detail = match (&out.ticket, &out.batch_id, &out.decision.reason) {
+        (Some(t), _, _) => t.clone(),
+        (None, Some(b), _) => b.to_string(),
+        (None, None, Some(r)) => r.clone(),
+        _ => String::new(),
+    };
+    let why = fr.triage_void.fill(&[
+        ("fax", &fax_id.to_string()),
+        ("action", action.word()),
+        ("reason", &detail),
+    ]);
+    out.voided = settle_own_ticket(conn, rules, actor, now, &f, out.ticket.as_deref(), &why)?;
     faxes::set_triage(conn, &out.decision)?;
     crate::store::audit::record(
         conn,
@@ -313,6 +337,40 @@ pub fn triage(
         Some(&json!({ "action": action, "reason": out.decision.reason, "ticket": out.ticket, "batch": out.batch_id }).to_string()),
     )?;
     Ok(out)
+}
+
+/// The untagged ticket fax `f` opened for triage, when it is still that
+/// fax's alone (no repeat report joined it) and open: merged into `into`
+/// (the ticket triage attached the fax to) when that one is open, else
+/// voided with `why`. Returns its number if it was settled.
+fn settle_own_ticket(
+    conn: &Connection,
+    rules: &Rules,
+    actor: &str,
+    now: DateTime<Utc>,
+    f: &Fax,
+    into: Option<&str>,
+    why: &str,
+) -> Result<Option<String>, CoreError> {
+    let Some(number) = &f.ticket else {
+        return Ok(None);
+    };
+    let Some(t) = crate::store::tickets::by_number(conn, number)? else {
+        return Ok(None);
+    };
+    let voidable = crate::domain::ticket::apply(t.state, crate::domain::ticket::Step::Void).is_ok();
+    if t.tag.is_some() || t.repeat_count > 0 || !voidable || into == Some(number.as_str()) {
+        return Ok(None);
+    }
+    let target_open = match into {
+        Some(n) => crate::store::tickets::by_number(conn, n)?.is_some_and(|x| x.state.is_open()),
+        None => false,
+    };
+    match into {
+        Some(n) if target_open => super::desk::merge(conn, rules, actor, now, number, n)?,
+        _ => super::desk::void(conn, rules, actor, now, number, why)?,
+    };
+    Ok(Some(number.clone()))
 }
 
 #[cfg(test)]
@@ -441,12 +499,56 @@ mod tests {
         let e = tri("li", x, TriageInput::Ticket("DC-19990101-001".into())).unwrap_err();
         assert!(e.to_string().contains("no such ticket"), "{e}");
 
+        let own = |s: &mut crate::store::Store, id: i64| {
+            s.read(|c| faxes::get(c, id))
+                .unwrap()
+                .unwrap()
+                .ticket
+                .unwrap()
+        };
+        let (ux, uy, uz) = (own(&mut s, x), own(&mut s, y), own(&mut s, z));
+        assert!(ux.starts_with("U-") && uy.starts_with("U-"), "{ux} {uy}");
+        let mut tri =
+            |who: &str, id: i64, t: TriageInput| s.write(|c| triage(c, &r, &fr, who, now, id, &t));
         let t = tri("zhang", x, TriageInput::Ticket(dc.clone())).unwrap();
         assert_eq!(t.ticket.as_deref(), Some(dc.as_str()));
+        assert_eq!(t.voided.as_deref(), Some(ux.as_str()));
         let b = tri("li", y, TriageInput::Batch).unwrap();
         assert!(b.batch_id.is_some());
+        assert_eq!(b.voided.as_deref(), Some(uy.as_str()));
         let j = tri("zhang", z, TriageInput::Junk("广告".into())).unwrap();
         assert_eq!(j.decision.reason.as_deref(), Some("广告"));
+        assert_eq!(j.voided.as_deref(), Some(uz.as_str()));
+        // The fax's own tickets do not stay open: merged into the desk's, or
+        // voided with the reason.
+        let ticket = |s: &mut crate::store::Store, n: &str| {
+            s.read(|c| crate::store::tickets::by_number(c, n))
+                .unwrap()
+                .unwrap()
+        };
+        use crate::domain::ticket::State as T;
+        assert_eq!(ticket(&mut s, &ux).state, T::Voided);
+        assert_eq!(ticket(&mut s, &dc).repeat_count, 1);
+        assert_eq!(ticket(&mut s, &uy).state, T::Voided);
+        assert_eq!(ticket(&mut s, &uz).state, T::Voided);
+        let ev = s
+            .read(|c| {
+                let t = crate::store::tickets::by_number(c, &uz)?.unwrap();
+                crate::store::tickets::events(c, t.id)
+            })
+            .unwrap();
+        let last = ev.last().unwrap();
+        let note = last
+            .detail
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        assert!(
+            note.contains(&format!("传真 {z} 经分拣作废:广告")),
+            "{note}"
+        );
+        let mut tri =
+            |who: &str, id: i64, t: TriageInput| s.write(|c| triage(c, &r, &fr, who, now, id, &t));
         let e = tri("li", z, TriageInput::Batch).unwrap_err();
         assert!(e.to_string().contains("already triaged (junk)"), "{e}");
         let e = tri("li", y, TriageInput::Junk("x".into())).unwrap_err();

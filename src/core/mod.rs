@@ -172,6 +172,12 @@ pub enum CoreError {
         #[source]
         source: crate::domain::sla::SlaError,
     },
+    #[error("state: order {serial}: {source}")]
+    OrderStep {
+        serial: String,
+        #[source]
+        source: crate::domain::order::IllegalStep,
+    },
     #[error("callback ({id}): {source}")]
     Callback {
         id: i64,

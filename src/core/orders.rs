@@ -390,8 +390,10 @@ fn take(
     detail: serde_json::Value,
 ) -> Result<(), CoreError> {
     let origin = o.origin.unwrap_or(Origin::Telecom);
-    let next = order::apply(o.state, origin, step)
-        .map_err(|e| bad("state", format!("order {}: {e}", o.serial)))?;
+    let next = order::apply(o.state, origin, step).map_err(|source| CoreError::OrderStep {
+        serial: o.serial.clone(),
+        source,
+    })?;
     o.state = next;
     o.updated_at = now;
     rows::save(conn, o)?;
@@ -461,8 +463,12 @@ pub fn step(
         }
     }
     // Refuse a step out of order before looking at its input.
-    order::apply(o.state, o.origin.unwrap_or(Origin::Telecom), step)
-        .map_err(|e| bad("state", format!("order {serial}: {e}")))?;
+    order::apply(o.state, o.origin.unwrap_or(Origin::Telecom), step).map_err(|source| {
+        CoreError::OrderStep {
+            serial: serial.to_string(),
+            source,
+        }
+    })?;
     match step {
         Step::Enter => o.entered_by = Some(actor.to_string()),
         Step::Dispatch => {
@@ -560,8 +566,12 @@ pub fn callback(
         CallbackResult::NoAnswer => None,
     };
     let origin = o.origin.unwrap_or(Origin::Telecom);
-    order::apply(o.state, origin, step.unwrap_or(Step::CallbackPassed))
-        .map_err(|e| bad("state", format!("order {serial}: {e}")))?;
+    order::apply(o.state, origin, step.unwrap_or(Step::CallbackPassed)).map_err(|source| {
+        CoreError::OrderStep {
+            serial: serial.to_string(),
+            source,
+        }
+    })?;
     let cb_id = o
         .callback_id
         .ok_or_else(|| bad("callback", format!("order {serial}: no callback scheduled")))?;

@@ -69,11 +69,11 @@ crate::named! {
     /// What became of a file taken from the spool.
     pub enum State: "fax state" {
         /// Read and recorded (a batch, a ticket or triage).
-        Recorded = "recorded",
+        Recorded = "recorded" / "已收录",
         /// The same content was recorded before.
-        Duplicate = "duplicate",
+        Duplicate = "duplicate" / "重复",
         /// The file could not be read.
-        Failed = "failed",
+        Failed = "failed" / "无法读取",
     }
 }
 
@@ -87,9 +87,9 @@ impl Default for State {
 crate::named! {
     /// The name of a fax's class, as stored: [`FaxClass`] without the tag.
     pub enum ClassName: "fax class" {
-        WorkOrders = "workorders",
-        Desk = "desk",
-        Triage = "triage",
+        WorkOrders = "workorders" / "工单",
+        Desk = "desk" / "电信台",
+        Triage = "triage" / "待分拣",
     }
 }
 
@@ -176,6 +176,14 @@ impl Placeholders for Ack {
 pub struct FaultText;
 impl Placeholders for FaultText {
     const NAMES: &'static [&'static str] = &["name", "pages", "sender"];
+}
+
+/// The placeholders of the reason a fax's triage ticket is voided with, when
+/// triage finds the fax is no fault (a work-order batch, or junk).
+#[derive(Debug, Clone, Copy)]
+pub struct TriageVoid;
+impl Placeholders for TriageVoid {
+    const NAMES: &'static [&'static str] = &["fax", "action", "reason"];
 }
 
 /// The receipt acknowledgment of a work-order batch (subject or body):

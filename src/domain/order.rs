@@ -52,18 +52,18 @@ crate::named! {
 crate::named! {
     /// A step of a work order's life.
     pub enum Step: "order step" {
-        Enter = "enter",
-        Dispatch = "dispatch",
-        Sign = "sign",
-        ReturnSlip = "return_slip",
-        Install = "install",
+        Enter = "enter" / "录入",
+        Dispatch = "dispatch" / "派单",
+        Sign = "sign" / "签收",
+        ReturnSlip = "return_slip" / "交回签字单",
+        Install = "install" / "装机",
         /// The installation callback passed.
-        CallbackPassed = "callback_passed",
+        CallbackPassed = "callback_passed" / "回访通过 ☆",
         /// The customer says the installation is not right: back to the project manager.
-        CallbackFailed = "callback_failed",
+        CallbackFailed = "callback_failed" / "回访未通过 ×",
         /// The 回单 to the work-order room.
-        SendReturn = "send_return",
-        Archive = "archive",
+        SendReturn = "send_return" / "发回单",
+        Archive = "archive" / "归档",
     }
 }
 
@@ -127,6 +127,36 @@ crate::named! {
         Failed = "failed" / "回访未通过 ×",
         /// Nobody answered: tried again later.
         NoAnswer = "no-answer" / "无人接听",
+    }
+}
+
+crate::named! {
+    /// What an uploaded scan of a signed slip (签字单) is, by its first bytes.
+    pub enum ScanKind: "scan kind" {
+        Png = "png",
+        Jpeg = "jpeg",
+        Tiff = "tiff",
+    }
+}
+
+impl ScanKind {
+    /// The kind of image `bytes` hold (PNG, JPEG or TIFF), or None.
+    pub fn of(bytes: &[u8]) -> Option<ScanKind> {
+        match bytes {
+            [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ScanKind::Png),
+            [0xFF, 0xD8, 0xFF, ..] => Some(ScanKind::Jpeg),
+            [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(ScanKind::Tiff),
+            _ => None,
+        }
+    }
+
+    /// The file name extension a kept scan gets.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ScanKind::Png => "png",
+            ScanKind::Jpeg => "jpg",
+            ScanKind::Tiff => "tif",
+        }
     }
 }
 
@@ -837,6 +867,20 @@ mod tests {
             e.to_string().contains("曲江观邸 has no telecom customers"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_scan_is_known_by_its_first_bytes() {
+        assert_eq!(ScanKind::of(b"\x89PNG\r\n\x1a\n rest"), Some(ScanKind::Png));
+        assert_eq!(
+            ScanKind::of(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ScanKind::Jpeg)
+        );
+        assert_eq!(ScanKind::of(b"II*\0...."), Some(ScanKind::Tiff));
+        assert_eq!(ScanKind::of(b"MM\0*...."), Some(ScanKind::Tiff));
+        assert_eq!(ScanKind::of(b"%PDF-1.4"), None);
+        assert_eq!(ScanKind::of(b"\x89PN"), None);
+        assert_eq!(ScanKind::Jpeg.extension(), "jpg");
     }
 
     #[test]

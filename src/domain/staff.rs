@@ -56,6 +56,8 @@ crate::named! {
         Tickets = "tickets" / "处理障碍单",
         /// Mark repaired a ticket dispatched to oneself.
         RepairOwn = "repair_own" / "标记修好",
+        /// See the work orders dispatched to oneself and sign for them (项目经理).
+        SignOwn = "sign_own" / "签收工单",
         /// Make and record callbacks.
         Callbacks = "callbacks" / "回访",
         /// Look up subscribers and open their records.
@@ -83,7 +85,7 @@ impl Role {
             Role::Manager => true,
             Role::Agent => matches!(action, Calls | Tickets | Callbacks | Subscribers | Outbox),
             Role::Clerk => matches!(action, Faxes | WorkOrders),
-            Role::Technician => matches!(action, RepairOwn),
+            Role::Technician => matches!(action, RepairOwn | SignOwn),
         }
     }
 }
@@ -123,6 +125,8 @@ mod tests {
         assert!(!Role::Agent.may(Action::Audit) && !Role::Agent.may(Action::OutboxRetry));
         assert!(Role::Clerk.may(Action::Faxes) && !Role::Clerk.may(Action::Tickets));
         assert!(Role::Technician.may(Action::RepairOwn));
+        assert!(Role::Technician.may(Action::SignOwn) && !Role::Technician.may(Action::WorkOrders));
+        assert!(!Role::Clerk.may(Action::SignOwn) && !Role::Agent.may(Action::SignOwn));
         assert!(!Role::Technician.may(Action::Subscribers));
     }
 

@@ -27,7 +27,7 @@ use crate::store::{audit, sessions, users};
 pub const SATISFACTION: [&str; 3] = ["满意", "基本满意", "不满意"];
 
 /// The checks every state-changing request passes before anything else.
-fn guard(p: &Person, headers: &HeaderMap, action: Action) -> Result<(), Refusal> {
+pub(super) fn guard(p: &Person, headers: &HeaderMap, action: Action) -> Result<(), Refusal> {
     auth::check_same_site(headers)?;
     let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
     auth::check_token(p, token)?;
@@ -35,7 +35,7 @@ fn guard(p: &Person, headers: &HeaderMap, action: Action) -> Result<(), Refusal>
 }
 
 /// The checks, then the body: a request's input once it may be judged.
-fn input<T: DeserializeOwned>(
+pub(super) fn input<T: DeserializeOwned>(
     p: &Person,
     headers: &HeaderMap,
     action: Action,
@@ -47,7 +47,7 @@ fn input<T: DeserializeOwned>(
 
 /// A JSON body, refused in Chinese when it is not the expected shape,
 /// naming the field that is wrong when there is one.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Refusal> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Refusal> {
     let raw: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
     let value: Value =
         serde_json::from_slice(raw).map_err(|_| Refusal::field("请求", "格式不对或缺少内容"))?;
@@ -70,7 +70,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Refusal> {
 }
 
 /// Trimmed text, or the refusal naming the field.
-fn required(v: Option<String>, field: &str) -> Result<String, Refusal> {
+pub(super) fn required(v: Option<String>, field: &str) -> Result<String, Refusal> {
     match v.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
         _ => Err(Refusal::field(field, "不能为空")),
@@ -80,7 +80,7 @@ fn required(v: Option<String>, field: &str) -> Result<String, Refusal> {
 /// At most this many characters in a free-text field.
 const TEXT_MAX: usize = 500;
 
-fn bounded(v: &Option<String>, field: &str) -> Result<(), Refusal> {
+pub(super) fn bounded(v: &Option<String>, field: &str) -> Result<(), Refusal> {
     match v {
         Some(s) if s.chars().count() > TEXT_MAX => {
             Err(Refusal::field(field, format!("太长了(最多 {TEXT_MAX} 字)")))
@@ -89,7 +89,7 @@ fn bounded(v: &Option<String>, field: &str) -> Result<(), Refusal> {
     }
 }
 
-fn ok(v: serde_json::Value) -> Response {
+pub(super) fn ok(v: serde_json::Value) -> Response {
     Json(v).into_response()
 }
 
@@ -178,7 +178,8 @@ async fn try_login(
     })
     .await?;
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-    let mut r = Redirect::to("/live").into_response();
+    // The person's first page: "/" knows their role.
+    let mut r = Redirect::to("/").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }

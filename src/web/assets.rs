@@ -16,6 +16,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("assets/app.js"),
     ),
     (
+        "orders.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/orders.js"),
+    ),
+    (
+        "orders.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/orders.css"),
+    ),
+    (
         "icons.svg",
         "image/svg+xml",
         include_str!("assets/icons.svg"),

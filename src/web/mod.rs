@@ -11,12 +11,18 @@
 //! functions on a small pool of read connections (on blocking threads),
 //! changes through `core` on the daemon's writer, exactly as the CLI does.
 //!
-//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`.
+//! [`faxes`] (传真: the fax inbox, page images, triage) and [`orders`]
+//! (工单: verification, the dispatch register, every step, the sheet).
+//!
+//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`,
+//! `fax` (its page previews).
 
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod faxes;
 pub mod live;
+pub mod orders;
 pub mod pages;
 pub mod words;
 
@@ -24,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -247,8 +254,11 @@ impl IntoResponse for PageRefusal {
 
 /// Every route of the console.
 pub fn router(web: Web) -> Router {
+    // A slip's scan comes as base64 in JSON: a third larger than the image.
+    let max = web.ctx.config.work_order_room.slip_max_bytes;
+    let upload = usize::try_from(max / 3 * 4 + 64 * 1024).unwrap_or(usize::MAX);
     Router::new()
-        .route("/", get(|| async { Redirect::to("/live") }))
+        .route("/", get(pages::home))
         .route("/login", get(pages::login_page).post(api::login))
         .route("/logout", post(api::logout))
         .route("/healthz", get(|| async { "ok" }))
@@ -277,6 +287,25 @@ pub fn router(web: Web) -> Router {
         .route("/api/callbacks/handled", post(api::callbacks_handled))
         .route("/api/outages/repair", post(api::repair_outage))
         .route("/api/outbox/{id}/retry", post(api::outbox_retry))
+        .route("/faxes", get(faxes::page))
+        .route("/faxes/{id}/pages/{page}", get(faxes::preview))
+        .route("/orders", get(orders::page))
+        .route("/api/faxes", get(faxes::list))
+        .route("/api/faxes/{id}", get(faxes::show))
+        .route("/api/faxes/{id}/triage", post(faxes::triage))
+        .route("/api/batches", get(orders::batches))
+        .route("/api/batches/{id}/verify", post(orders::verify))
+        .route("/api/orders", get(orders::list))
+        .route("/api/orders/late", get(orders::late))
+        .route("/api/orders/export", get(orders::export))
+        .route("/api/orders/returns", post(orders::returns))
+        .route("/api/orders/{serial}", get(orders::show))
+        .route("/api/orders/{serial}/step", post(orders::step))
+        .route(
+            "/api/orders/{serial}/slip",
+            post(orders::slip).layer(DefaultBodyLimit::max(upload)),
+        )
+        .route("/api/orders/{serial}/callback", post(orders::callback))
         .with_state(web)
 }
 

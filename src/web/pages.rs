@@ -25,7 +25,7 @@ use crate::store::subscribers::Stored;
 use crate::store::tickets::Ticket;
 use crate::store::{audit, users};
 
-type Page<T> = Result<T, PageRefusal>;
+pub(super) type Page<T> = Result<T, PageRefusal>;
 
 /// One tab of the navigation; later pages (传真, 报表) have their place.
 pub struct Tab {
@@ -45,7 +45,7 @@ pub struct Chrome {
     pub title: &'static str,
 }
 
-fn chrome(p: &Person, active: &'static str) -> Chrome {
+pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
     let tab = |key, href, label, action: Option<Action>| Tab {
         key,
         href,
@@ -59,11 +59,12 @@ fn chrome(p: &Person, active: &'static str) -> Chrome {
         tab("3", "/callbacks", "回访", Some(Action::Callbacks)),
         tab("4", "/subscribers", "用户", Some(Action::Subscribers)),
         tab("5", "/outbox", "发件箱", Some(Action::Outbox)),
-        tab("6", "/faxes", "传真", None),
-        tab("7", "/reports", "报表", None),
+        tab("6", "/faxes", "传真", Some(Action::Faxes)),
+        tab("7", "/orders", "工单", order_tab(p.role)),
+        tab("8", "/reports", "报表", None),
     ];
     if p.role.may(Action::Audit) {
-        tabs.push(tab("8", "/audit", "审计", Some(Action::Audit)));
+        tabs.push(tab("9", "/audit", "审计", Some(Action::Audit)));
     }
     let title = tabs
         .iter()
@@ -76,6 +77,25 @@ fn chrome(p: &Person, active: &'static str) -> Chrome {
         tabs,
         title,
     }
+}
+
+/// The first page a person's role may open (来电 for the desk, 传真 for a
+/// clerk, 工单 for a project manager), where "/" and a login lead.
+pub async fn home(p: Person) -> axum::response::Redirect {
+    let c = chrome(&p, "");
+    let to = c
+        .tabs
+        .iter()
+        .find(|t| t.enabled)
+        .map_or("/live", |t| t.href);
+    axum::response::Redirect::to(to)
+}
+
+/// The 工单 tab: the clerk's work orders, or a project manager's own.
+fn order_tab(role: crate::domain::staff::Role) -> Option<Action> {
+    [Action::WorkOrders, Action::SignOwn]
+        .into_iter()
+        .find(|a| role.may(*a))
 }
 
 #[derive(Template, WebTemplate)]
@@ -128,7 +148,7 @@ pub fn error_page(r: &Refusal) -> Response {
 /// Records a view of customer data under the person, in its own write;
 /// answered once committed (a view does not wait for the disk's sync, a
 /// change does).
-async fn audited(
+pub(super) async fn audited(
     web: &Web,
     p: &Person,
     action: &'static str,
@@ -284,10 +304,10 @@ fn call_line(web: &Web, c: &ClaimedCall, names: &Names, now: DateTime<Utc>) -> C
 }
 
 /// Staff names → display names.
-struct Names(Vec<users::User>);
+pub(super) struct Names(pub(super) Vec<users::User>);
 
 impl Names {
-    fn display(&self, name: &str) -> String {
+    pub(super) fn display(&self, name: &str) -> String {
         self.0
             .iter()
             .find(|u| u.name == name)
@@ -1216,6 +1236,8 @@ pub struct DueLine {
     pub closing: String,
     pub facts: String,
     pub post_repair: bool,
+    /// An installation callback's work order (its serial), recorded on the order.
+    pub order: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -1291,6 +1313,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
                 })
                 .unwrap_or_default(),
             post_repair: d.kind == crate::domain::callback::Kind::PostRepair,
+            order: d.order.clone().unwrap_or_default(),
         })
         .collect();
     let c = &web.ctx.config.callbacks;

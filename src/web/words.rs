@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use super::Refusal;
 use crate::core::CoreError;
+use crate::domain::order::{Origin, State as OrderState};
 use crate::domain::ticket::State;
 
 /// The Chinese label of a field the core names in English.
@@ -40,6 +41,24 @@ pub fn field(f: &str) -> &str {
         "outage" => "大面积故障",
         "building" => "楼号",
         "ids" => "未接回拨",
+        "pages" => "页面",
+        "orders" => "工单数",
+        "batch" => "批次",
+        "order" => "工单",
+        "line" => "号码",
+        "account" => "账号",
+        "name" => "姓名",
+        "contact" => "联系电话",
+        "service" => "户类",
+        "accepted_on" => "受理日期",
+        "state" => "目前状态",
+        "user" => "员工",
+        "fax" => "传真",
+        "slip_fax" => "签字单传真",
+        "slip" => "签字单扫描件",
+        "day" => "装机日期",
+        "ticket" => "障碍单",
+        "export" => "导出",
         other => other,
     }
 }
@@ -72,6 +91,26 @@ pub fn audit_action(a: &str) -> &str {
         "user.add" => "添加员工",
         "user.passwd" => "设置密码",
         "fax.preview" => "查看传真",
+        "fax.list" => "查看传真列表",
+        "fax.view" => "查看传真",
+        "fax.triage" => "分拣传真",
+        "order.batches" => "查看工单批次",
+        "order.list" => "查看工单",
+        "order.show" => "查看工单",
+        "order.late" => "查看超期工单",
+        "order.export" => "导出工单",
+        "order.verify" => "核对工单",
+        "order.reverify" => "重新核对工单",
+        "order.enter" => "录入工单",
+        "order.dispatch" => "派单",
+        "order.sign" => "签收工单",
+        "order.return_slip" => "交回签字单",
+        "order.install" => "装机",
+        "order.callback_passed" | "order.callback_failed" | "order.callback_no_answer" => {
+            "装机回访"
+        }
+        "order.send_return" => "发回单",
+        "order.archive" => "归档",
         other => other,
     }
 }
@@ -96,6 +135,12 @@ pub fn refusal(e: CoreError) -> Refusal {
             source.step.word(),
             source.state.word(),
             next_hint(source.state)
+        )),
+        CoreError::OrderStep { serial, source } => Refusal::Illegal(format!(
+            "{}:工单 {serial} 目前状态为 {},{}",
+            source.step.word(),
+            source.state.word(),
+            order_next(source.state, source.origin)
         )),
         CoreError::Sla { source, .. } => Refusal::field("时限", source.to_string()),
         CoreError::Callback { source, .. } => Refusal::field("回访", source.to_string()),
@@ -130,7 +175,23 @@ fn bad_input(f: &str, why: &str) -> String {
         ("call", _) if why.contains("no such") => "没有这通来电".into(),
         ("call", _) => "这通来电没有人接听,不能认领".into(),
         ("fields", _) => "没有要修改的内容".into(),
+        ("technician", _) if why.contains("not a technician") => {
+            "只能派给维修人员(项目经理)".into()
+        }
+        ("technician", _) if why.contains("needs the project manager") => "请选择项目经理".into(),
         ("technician", _) => "此障碍单没有下发给你".into(),
+        ("user", _) if why.contains("is dispatched to") => "此工单没有派给你,不能签收".into(),
+        ("fax", _) if why.contains("already triaged") => "这份传真已经分拣过了".into(),
+        ("fax", _) if why.contains("not triage") => "这份传真的发送方已认出,不用分拣".into(),
+        ("fax", _) if why.contains("no such") => "没有这份传真".into(),
+        ("fax", _) => "这份传真不能分拣(未收录或无法读取)".into(),
+        ("slip_fax", _) => "没有这份传真".into(),
+        ("order", _) => "没有这张工单(流水号形如 DW20261126001)".into(),
+        ("batch", _) if why.contains("no such") => "没有这个批次".into(),
+        ("batch", _) => "此批次已核对,且已有工单录入,张数不能再改".into(),
+        ("callback", _) if why.contains("no callback scheduled") => {
+            "此工单还没有安排装机回访".into()
+        }
         ("outage", _) => "这栋楼现在没有疑似大面积故障".into(),
         ("message", _) if why.contains("no such") => "没有这封邮件".into(),
         ("message", _) => "只有发送失败的邮件才能重发".into(),
@@ -151,6 +212,21 @@ fn next_hint(s: State) -> &'static str {
         State::Closed => "只能重新登记",
         State::Inquiry => "可改为故障或作废",
         State::Voided => "已作废,不能再操作",
+    }
+}
+
+/// What a work order in `s` waits for, as the clerk reads it.
+pub fn order_next(s: OrderState, origin: Origin) -> &'static str {
+    match (s, origin) {
+        (OrderState::Verified, _) => "下一步:录入",
+        (OrderState::Entered, _) => "下一步:派单",
+        (OrderState::Dispatched, _) => "下一步:项目经理签收",
+        (OrderState::Signed, _) => "下一步:交回签字单",
+        (OrderState::SlipReturned, _) => "下一步:装机",
+        (OrderState::Installed, _) => "下一步:装机回访",
+        (OrderState::CalledBack, Origin::Telecom) => "下一步:发回单",
+        (OrderState::CalledBack, Origin::Own) | (OrderState::ReturnSent, _) => "下一步:归档",
+        (OrderState::Archived, _) => "已归档,不能再操作",
     }
 }
 
@@ -213,6 +289,25 @@ mod tests {
         assert_eq!(phone("88218050"), "8821 8050");
         assert_eq!(phone("13912345678"), "139 1234 5678");
         assert_eq!(span(65), "1小时05分");
+    }
+
+    #[test]
+    fn an_order_step_out_of_order_is_said_from_its_state() {
+        use crate::domain::order::{self, Step as OStep};
+        let source = order::apply(OrderState::Verified, Origin::Telecom, OStep::Sign).unwrap_err();
+        let e = CoreError::OrderStep {
+            serial: "DW20261126001".into(),
+            source,
+        };
+        assert_eq!(
+            refusal(e).message(),
+            "签收:工单 DW20261126001 目前状态为 已核对,下一步:录入"
+        );
+        assert!(
+            OrderState::ALL
+                .iter()
+                .all(|s| !order_next(*s, Origin::Own).is_empty())
+        );
     }
 
     #[test]

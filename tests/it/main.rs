@@ -9,6 +9,7 @@ mod layering;
 mod mail;
 mod ops;
 mod orders;
+mod orders_console;
 mod promises;
 mod sip;
 mod support;

@@ -26,7 +26,7 @@ showpage
 showpage
 ";
 
-const ROOM: &str = "88247792@fax.localhost";
+pub(crate) const ROOM: &str = "88247792@fax.localhost";
 
 fn orders_file(site: &Site, name: &str, orders: &Value) -> String {
     let path = site.file(name);
@@ -34,7 +34,7 @@ fn orders_file(site: &Site, name: &str, orders: &Value) -> String {
     path.display().to_string()
 }
 
-fn three() -> Value {
+pub(crate) fn three() -> Value {
     let order = |address: &str, name: &str, line: &str| json!({ "line": line, "name": name, "contact": "13912345678", "address": address, "service": "宽带" });
     json!([
         order("馨苑1#-2-502", "张伟", "88831234"),
@@ -43,8 +43,47 @@ fn three() -> Value {
     ])
 }
 
+/// Asserts that an order's history (`order show` / `GET /api/orders/S`) is
+/// every step of a telecom order's life, in order.
+pub(crate) fn whole_life(shown: &Value) {
+    let steps: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps.join(" "),
+        "verified enter dispatch sign return_slip install callback_passed send_return archive"
+    );
+}
+
+/// Waits for the second message to the room (after the acknowledgment):
+/// the 回单, naming every one of `serials`.
+pub(crate) fn one_return_slip(smtp: &Smtpd, serials: &[String]) {
+    wait_until("the 回单 reaches the server", || to_room(smtp).len() == 2);
+    let back = &to_room(smtp)[1];
+    assert!(back["subject"].as_str().unwrap().contains("回单"), "{back}");
+    for n in serials {
+        assert!(
+            back["body"].as_str().unwrap().contains(n.as_str()),
+            "{back}"
+        );
+    }
+}
+
+/// The room's fax: four G4 pages made by ghostscript (a cover sheet, then
+/// three orders) with the room's TSI, dropped into the site's spool.
+pub(crate) fn drop_room_fax(site: &Site) {
+    let made = gs(site.path(), "tiffg4", &[], ROOM_FAX_PS, "room.tif");
+    tiffset_description(&made, "+86 29 8824 7792\nCallID1");
+    let tmp = site.file("spool/incoming/.room.tif.tmp");
+    std::fs::copy(&made, &tmp).unwrap();
+    std::fs::rename(&tmp, site.file("spool/incoming/room.tif")).unwrap();
+}
+
 /// Messages the server accepted for the room, by subject.
-fn to_room(smtp: &Smtpd) -> Vec<Value> {
+pub(crate) fn to_room(smtp: &Smtpd) -> Vec<Value> {
     smtp.log()
         .into_iter()
         .filter(|m| m["to"][0] == ROOM)
@@ -67,12 +106,7 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
     smtp.start();
     let daemon = Daemon::start(&site, &[]);
 
-    // The room's fax: four G4 pages with the room's TSI, dropped into the spool.
-    let made = gs(site.path(), "tiffg4", &[], ROOM_FAX_PS, "room.tif");
-    tiffset_description(&made, "+86 29 8824 7792\nCallID1");
-    let tmp = site.file("spool/incoming/.room.tif.tmp");
-    std::fs::copy(&made, &tmp).unwrap();
-    std::fs::rename(&tmp, site.file("spool/incoming/room.tif")).unwrap();
+    drop_room_fax(&site);
     let clerk = |args: &[&str]| {
         let mut a = vec!["-u", "zhou", "order"];
         a.extend_from_slice(args);
@@ -209,30 +243,13 @@ fn a_work_order_fax_from_arrival_to_the_return_slip() {
 
     let sent = clerk(&["returns"]);
     assert_eq!(sent["orders"], json!(serials));
-    wait_until("the 回单 reaches the server", || {
-        to_room(&smtp).len() == 2
-    });
-    let back = &to_room(&smtp)[1];
-    assert!(back["subject"].as_str().unwrap().contains("回单"), "{back}");
+    one_return_slip(&smtp, &serials);
     for n in &serials {
-        assert!(
-            back["body"].as_str().unwrap().contains(n.as_str()),
-            "{back}"
-        );
         assert_eq!(clerk(&["archive", n])["state"], "archived");
     }
     assert!(clerk(&["returns"]).is_null());
     let shown = clerk(&["show", &serials[0]]);
-    let steps: Vec<&str> = shown["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["step"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        steps.join(" "),
-        "verified enter dispatch sign return_slip install callback_passed send_return archive"
-    );
+    whole_life(&shown);
 
     // A restart sends nothing more.
     daemon.stop();

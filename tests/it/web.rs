@@ -31,10 +31,14 @@ fn port_of(site: &Site, key: &str) -> u16 {
         .unwrap_or_else(|| panic!("no {key} in the config"))
 }
 
-/// A site with an agent, a clerk, a technician and a manager, each with a
+/// A site with agents, a clerk, two technicians and a manager, each with a
 /// password, and a subscriber in 馨苑 1#-2-502.
 pub(crate) fn staffed(edits: &[(&str, &str)]) -> Site {
-    let s = Site::initialised(edits);
+    staff(Site::initialised(edits))
+}
+
+/// [`staffed`]'s people and roster, added to an initialised site.
+pub(crate) fn staff(s: Site) -> Site {
     s.ok(&[
         "-u",
         "wang",
@@ -68,7 +72,18 @@ pub(crate) fn staffed(edits: &[(&str, &str)]) -> Site {
         "--display",
         "张敏",
     ]);
-    for u in ["li", "wang", "zhao", "wu", "zhang"] {
+    s.ok(&[
+        "-u",
+        "wang",
+        "user",
+        "add",
+        "qian",
+        "--role",
+        "technician",
+        "--display",
+        "钱工",
+    ]);
+    for u in ["li", "wang", "zhao", "wu", "zhang", "qian"] {
         let mut c = s.cmd(&["user", "passwd", u]);
         c.stdin(Stdio::piped()).stdout(Stdio::null());
         let mut child = c.spawn().unwrap();
@@ -91,6 +106,13 @@ pub(crate) fn staffed(edits: &[(&str, &str)]) -> Site {
     s
 }
 
+impl Daemon {
+    /// SIGTERM and a clean exit (see [`support::Daemon::stop`]); returns the log.
+    pub(crate) fn stop(self) -> String {
+        self._daemon.stop()
+    }
+}
+
 pub(crate) fn start(site: &Site) -> Daemon {
     Daemon {
         _daemon: support::Daemon::start(site, &[]),
@@ -101,18 +123,20 @@ pub(crate) fn start(site: &Site) -> Daemon {
 
 /// An HTTP response.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
+    /// The body as sent (an image, a spreadsheet).
+    pub(crate) raw: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -121,7 +145,13 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request on its own connection.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!(
@@ -136,8 +166,12 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let rest = raw.get(split + 4..).unwrap_or_default();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -151,33 +185,36 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked {
+    let raw = if chunked {
         dechunk(rest)
     } else {
-        rest.to_string()
+        rest.to_vec()
     };
     Reply {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(&raw).to_string(),
+        raw,
     }
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..end]).to_string();
+        let rest = &s[end + 2..];
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
         if n == 0 || rest.len() < n {
             break;
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
+        out.extend_from_slice(&rest[..n]);
+        s = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
     }
     out
 }
 
 /// A logged-in person: the session cookie and the page's CSRF token.
-struct Agent {
+pub(crate) struct Agent {
     port: u16,
     cookie: String,
     csrf: String,
@@ -193,7 +230,7 @@ fn login(d: &Daemon, user: &str, password: &str) -> Reply {
     )
 }
 
-fn agent(d: &Daemon, user: &str) -> Agent {
+pub(crate) fn agent(d: &Daemon, user: &str) -> Agent {
     let r = login(d, user, &format!("pw-{user}-secret"));
     assert_eq!(r.status, 303, "login {user}: {r:?}");
     let cookie = r
@@ -216,11 +253,11 @@ fn agent(d: &Daemon, user: &str) -> Agent {
 }
 
 impl Agent {
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
     }
 
-    fn post(&self, path: &str, body: &str) -> Reply {
+    pub(crate) fn post(&self, path: &str, body: &str) -> Reply {
         http(
             self.port,
             "POST",
