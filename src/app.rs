@@ -17,7 +17,6 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::context::{Ctx, Started, StartedWait};
-use crate::core::Rules;
 use crate::events::Bus;
 use crate::store::{Store, Writer, status};
 
@@ -86,13 +85,7 @@ async fn wait_for_signal() {
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let store = Store::open_or_create(&cfg.store.path, &cfg.store.options())?;
     let writer = Writer::start_with(store, cfg.store.writer_setup());
-    let ctx = Ctx {
-        rules: Arc::new(Rules::from_config(&cfg)),
-        config: Arc::new(cfg),
-        writer,
-        bus: Bus::new(1024),
-        shutdown: shutdown.clone(),
-    };
+    let ctx = Ctx::new(cfg, writer, Bus::new(1024), shutdown.clone());
     tracing::info!(
         store = %ctx.config.store.path.display(),
         config = %ctx.config.source.display(),
@@ -138,6 +131,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
             web.await.context("the web console's task panicked")
         });
     }
+    tokio::spawn(heartbeat(ctx.clone()));
     let outcome = daemon.supervise().await;
     drop(ctx);
     match &outcome {
@@ -145,6 +139,25 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
         Err(e) => tracing::error!(error = %format!("{e:#}"), "faultdesk stopped after a failure"),
     }
     outcome
+}
+
+/// Writes the writer's heartbeat every `[ops] heartbeat_secs` until
+/// shutdown: `faultdesk status` calls the store not written when it stops.
+async fn heartbeat(ctx: Ctx) {
+    let every = std::time::Duration::from_secs(ctx.config.ops.heartbeat_secs);
+    loop {
+        let beat = ctx
+            .writer
+            .write(|c| crate::core::health::beat(c, Utc::now()))
+            .await;
+        if let Err(e) = beat {
+            tracing::error!(error = %e, "cannot write the heartbeat: the store is not taking writes");
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// The daemon's components, by the name `status` shows.
@@ -345,8 +358,9 @@ type Ended = Result<(tokio::task::Id, Result<()>), tokio::task::JoinError>;
 async fn start_sip(ctx: &Ctx) -> Result<tokio::task::JoinHandle<()>> {
     let hotline = Arc::new(crate::hotline::Hotline::new(
         ctx.writer.clone(),
-        ctx.rules.clone(),
+        ctx.live_rules.clone(),
         ctx.bus.clone(),
+        ctx.metrics.clone(),
     ));
     hotline
         .recover()
@@ -356,6 +370,7 @@ async fn start_sip(ctx: &Ctx) -> Result<tokio::task::JoinHandle<()>> {
         &ctx.config.sip,
         crate::sip::Setup {
             plan: ctx.rules.plan.clone(),
+            counters: ctx.metrics.sip.clone(),
         },
         hotline,
         ctx.shutdown.clone(),

@@ -9,8 +9,14 @@
 //! synced, before the adapter sends the final response. Every step is
 //! published on the event bus after its commit.
 //!
-//! May depend on: `core`, `store`, `domain`, `events`, and the `sip`
-//! adapter's plain types (never rsipstack's).
+//! Who answered: when a CANCEL's Reason text or the configured header names
+//! the extension that picked up, and the extension table knows its agent,
+//! the call is claimed for that agent in the same write as its outcome.
+//! The rules are read per call from the ones in force (a reload changes the
+//! extension table, windows and templates for the next call).
+//!
+//! May depend on: `core`, `store`, `domain`, `events`, `metrics`, and the
+//! `sip` adapter's plain types (never rsipstack's).
 
 use std::sync::Arc;
 
@@ -19,10 +25,11 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use crate::core::tickets::{self, Report};
-use crate::core::{CoreError, Rules};
-use crate::domain::call::Outcome;
+use crate::core::{CoreError, Live, Rules};
+use crate::domain::call::{self, Outcome};
 use crate::domain::ticket::Source;
 use crate::events::{Bus, CallEvent, Event};
+use crate::metrics::Metrics;
 use crate::sip::{Admission, Handler, InboundCall};
 use crate::store::calls::{self, Call, Ended, NewCall};
 use crate::store::{StoreError, Writer, status};
@@ -32,13 +39,19 @@ pub const ACTOR: &str = "hotline";
 
 pub struct Hotline {
     writer: Writer,
-    rules: Arc<Rules>,
+    rules: Live<Rules>,
     bus: Bus,
+    metrics: Arc<Metrics>,
 }
 
 impl Hotline {
-    pub fn new(writer: Writer, rules: Arc<Rules>, bus: Bus) -> Hotline {
-        Hotline { writer, rules, bus }
+    pub fn new(writer: Writer, rules: Live<Rules>, bus: Bus, metrics: Arc<Metrics>) -> Hotline {
+        Hotline {
+            writer,
+            rules,
+            bus,
+            metrics,
+        }
     }
 
     /// At start-up: calls left ringing by a previous run (a crash, kill -9)
@@ -132,10 +145,14 @@ fn record_end(
     call_id: &str,
     outcome: Outcome,
     at: DateTime<Utc>,
+    answered_by: Option<&(String, String)>,
 ) -> Result<Option<(Ended, Option<Scheduled>)>, CoreError> {
     let Some(ended) = calls::finish(conn, call_id, outcome, at)? else {
         return Ok(None);
     };
+    if let (Outcome::AnsweredElsewhere, Some((ext, agent))) = (outcome, answered_by) {
+        crate::core::desk::claim_for_extension(conn, at, call_id, ext, agent)?;
+    }
     // The caller as a number the callback rules can use (a withheld or
     // garbled caller ID gets no callback: there is nobody to call).
     let caller = ended
@@ -164,6 +181,26 @@ fn record_end(
     Ok(Some((ended, scheduled)))
 }
 
+/// The (extension, agent) a CANCEL names as the one who answered, when the
+/// extension table knows the extension.
+fn answered_by(rules: &Rules, cancel: &[(String, String)]) -> Option<(String, String)> {
+    let reasons = cancel
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Reason"))
+        .map(|(_, v)| v.as_str());
+    let header = &rules.answering_header;
+    let named = (!header.is_empty())
+        .then(|| cancel.iter().find(|(n, _)| n.eq_ignore_ascii_case(header)))
+        .flatten()
+        .map(|(_, v)| v.as_str());
+    let ext = call::answering_extension(reasons, named)?;
+    let Some(agent) = rules.extensions.get(&ext) else {
+        tracing::info!(extension = %ext, "hotline: the PBX named an extension the table does not know; the call waits for a claim");
+        return None;
+    };
+    Some((ext, agent.clone()))
+}
+
 /// A missed-call callback scheduled with a call's outcome.
 struct Scheduled {
     id: i64,
@@ -172,7 +209,7 @@ struct Scheduled {
 
 impl Handler for Hotline {
     async fn ringing(&self, call: InboundCall) -> Result<Admission, String> {
-        let rules = self.rules.clone();
+        let rules = self.rules.get();
         let call_id = call.call_id.clone();
         // The phone rings once the ticket is committed, without waiting for
         // the disk's sync; the call's end (its final response) waits for it.
@@ -222,12 +259,19 @@ impl Handler for Hotline {
         call_id: String,
         outcome: Outcome,
         at: DateTime<Utc>,
+        cancel: Vec<(String, String)>,
     ) -> Result<(), String> {
-        let rules = self.rules.clone();
+        let rules = self.rules.get();
         let id = call_id.clone();
+        let by = if outcome == Outcome::AnsweredElsewhere {
+            answered_by(&rules, &cancel)
+        } else {
+            None
+        };
+        let claim = by.clone();
         let row = self
             .writer
-            .write(move |c| record_end(c, &rules, &id, outcome, at))
+            .write(move |c| record_end(c, &rules, &id, outcome, at, claim.as_ref()))
             .await
             .map_err(|e| format!("call {call_id}: {e}"))?;
         let Some((row, scheduled)) = row else {
@@ -242,7 +286,12 @@ impl Handler for Hotline {
             });
         }
         let ring_ms = row.ring_ms;
-        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, "hotline: call ended");
+        self.metrics.call_ended(outcome, Some(ring_ms));
+        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, answered_by = ?by, "hotline: call ended");
+        let claimed = by.map(|(_, agent)| CallEvent::Claimed {
+            call_id: call_id.clone(),
+            by: agent,
+        });
         let ev = match outcome {
             Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
             Outcome::Abandoned => Some(CallEvent::Abandoned { call_id, ring_ms }),
@@ -250,6 +299,9 @@ impl Handler for Hotline {
             Outcome::Interrupted | Outcome::Ringing => None,
         };
         if let Some(ev) = ev {
+            self.bus.publish(Event::Call(ev));
+        }
+        if let Some(ev) = claimed {
             self.bus.publish(Event::Call(ev));
         }
         Ok(())
@@ -295,7 +347,12 @@ mod tests {
         let check = store.reopen(&Default::default()).unwrap();
         let bus = Bus::new(64);
         let mut rx = bus.subscribe();
-        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(rules())),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
 
         assert_eq!(
             h.ringing(inbound("a", "88218050")).await,
@@ -312,11 +369,16 @@ mod tests {
             .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tickets, 1);
-        h.ended("a".into(), Outcome::AnsweredElsewhere, Utc::now())
-            .await
-            .unwrap();
+        h.ended(
+            "a".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         // A second end of the same call changes nothing.
-        h.ended("a".into(), Outcome::TimedOut, Utc::now())
+        h.ended("a".into(), Outcome::TimedOut, Utc::now(), Vec::new())
             .await
             .unwrap();
         h.ringing(inbound("b", "13900000001")).await.unwrap();
@@ -363,10 +425,15 @@ mod tests {
         let check = store.reopen(&Default::default()).unwrap();
         let bus = Bus::new(64);
         let mut rx = bus.subscribe();
-        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(rules())),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
         for id in ["m1", "m2"] {
             h.ringing(inbound(id, "13900000002")).await.unwrap();
-            h.ended(id.into(), Outcome::Abandoned, Utc::now())
+            h.ended(id.into(), Outcome::Abandoned, Utc::now(), Vec::new())
                 .await
                 .unwrap();
         }
@@ -392,9 +459,14 @@ mod tests {
         assert_eq!(woke, 1);
         // The caller calls again and an agent answers: the callback is resolved.
         h.ringing(inbound("m3", "13900000002")).await.unwrap();
-        h.ended("m3".into(), Outcome::AnsweredElsewhere, Utc::now())
-            .await
-            .unwrap();
+        h.ended(
+            "m3".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(rows("pending"), 0);
         assert_eq!(rows("%"), 1);
         drop(dir);

@@ -90,6 +90,95 @@ pub fn claim_call(
     })
 }
 
+/// The agent the PBX named as the one who answered (extension `ext` in the
+/// extension table): the call is claimed for them, as if they had clicked
+/// 我接的, and the audit log says it came from the PBX. None when someone
+/// claimed it first.
+pub fn claim_for_extension(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    call_id: &str,
+    ext: &str,
+    agent: &str,
+) -> Result<Option<Claimed>, CoreError> {
+    let d = claim_call(conn, agent, now, call_id)?;
+    if !d.won {
+        return Ok(None);
+    }
+    let detail = format!("extension {ext} → {agent} (named by the PBX)");
+    crate::store::audit::record(conn, now, PBX, "call.claim", Some(call_id), Some(&detail))?;
+    Ok(Some(d))
+}
+
+/// The name the PBX's claims are recorded under in the audit log.
+pub const PBX: &str = "pbx";
+
+/// A manager corrects who answered a call: the claim is set to `agent`
+/// (who must be an active user), the ticket's 受理人 follows when it named
+/// the previous claimant, and the audit log keeps both names and the reason.
+pub fn correct_claim(
+    conn: &Connection,
+    manager: &str,
+    now: DateTime<Utc>,
+    call_id: &str,
+    agent: &str,
+    why: &str,
+) -> Result<Claimed, CoreError> {
+    let why = reason(why, "reason")?;
+    let call = crate::store::calls::get(conn, call_id)?
+        .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
+    if !call.outcome.claimable() {
+        return Err(bad(
+            "call",
+            format!(
+                "`{call_id}` was {}: nobody answered it",
+                call.outcome.as_str()
+            ),
+        ));
+    }
+    let user = crate::store::users::get(conn, agent)?
+        .filter(|u| u.active)
+        .ok_or_else(|| CoreError::NoUser(agent.to_string()))?;
+    let before = queries::set_claim(conn, call_id, &user.name, now)?;
+    let previous = before.as_ref().map(|c| c.by.clone());
+    if let Some(id) = call.ticket_id
+        && let Some(mut t) = rows::by_id(conn, id)?
+    {
+        if t.fields.accepting_agent.is_none() || t.fields.accepting_agent == previous {
+            t.fields.accepting_agent = Some(user.name.clone());
+            t.updated_at = now;
+            rows::save(conn, &t)?;
+        }
+        let detail = json!({ "call_id": call_id, "was": previous, "reason": why });
+        rows::add_event(
+            conn,
+            &NewEvent::on(&t, now, manager, EventKind::Claimed, &detail),
+        )?;
+    }
+    let detail = format!(
+        "{} → {}: {why}",
+        previous.as_deref().unwrap_or("(nobody)"),
+        user.name
+    );
+    crate::store::audit::record(
+        conn,
+        now,
+        manager,
+        "call.claim_correct",
+        Some(call_id),
+        Some(&detail),
+    )?;
+    Ok(Claimed {
+        call_id: call_id.to_string(),
+        claim: Claim {
+            by: user.name,
+            at: now,
+        },
+        won: true,
+        ticket: call.ticket,
+    })
+}
+
 /// Classifies the call a ticket records: a fault goes on; an inquiry is kept
 /// as a record; a wrong number is voided with `reason`.
 pub fn classify(

@@ -19,6 +19,7 @@ pub mod callbacks;
 pub mod deadlines;
 pub mod desk;
 pub mod faxes;
+pub mod health;
 pub mod messages;
 pub mod orders;
 pub mod subscribers;
@@ -61,6 +62,9 @@ pub struct Rules {
     pub notices: messages::Notices,
     /// Work orders: acknowledgment, serials, deadlines, the 回单.
     pub orders: crate::config::WorkOrderRoom,
+    /// Who answered: extension → staff user name, and the PBX's header naming it.
+    pub extensions: std::collections::BTreeMap<String, String>,
+    pub answering_header: String,
 }
 
 impl Rules {
@@ -135,6 +139,8 @@ impl Rules {
             callbacks: callbacks::policy(c),
             notices: messages::Notices::from_config(c),
             orders: c.work_order_room.clone(),
+            extensions: c.answering.extensions.clone(),
+            answering_header: c.answering.header.clone(),
         }
     }
 
@@ -152,6 +158,41 @@ impl Rules {
             .iter()
             .find(|(t, _)| t == estate)
             .map(|(_, d)| d.as_str())
+    }
+}
+
+/// A value replaced whole while readers keep the one they took: the rules
+/// in force, swapped by a reload (SIGHUP). `get` is a read lock held for an
+/// `Arc` clone; work in progress finishes with the rules it started with.
+#[derive(Debug)]
+pub struct Live<T>(std::sync::Arc<std::sync::RwLock<std::sync::Arc<T>>>);
+
+impl<T> Clone for Live<T> {
+    fn clone(&self) -> Self {
+        Live(self.0.clone())
+    }
+}
+
+impl<T> Live<T> {
+    pub fn new(value: std::sync::Arc<T>) -> Live<T> {
+        Live(std::sync::Arc::new(std::sync::RwLock::new(value)))
+    }
+
+    /// The value in force.
+    pub fn get(&self) -> std::sync::Arc<T> {
+        // A writer that panicked left a whole value behind (it only swaps an Arc).
+        match self.0.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `value` in force for every later `get`.
+    pub fn set(&self, value: std::sync::Arc<T>) {
+        match self.0.write() {
+            Ok(mut v) => *v = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
     }
 }
 

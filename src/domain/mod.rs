@@ -16,6 +16,7 @@ pub mod account;
 pub mod call;
 pub mod callback;
 pub mod fax;
+pub mod health;
 pub mod mail;
 pub mod message;
 pub mod names;

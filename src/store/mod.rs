@@ -20,6 +20,7 @@ pub mod calls;
 pub mod console;
 mod convert;
 pub mod faxes;
+pub mod gauges;
 mod migrations;
 pub mod orders;
 pub mod outbox;

@@ -5,18 +5,21 @@
 //! Layout: [`auth`] (passwords, sessions, CSRF, rate limit, roles),
 //! [`pages`] (the pages and their view models), [`api`] (the actions),
 //! [`live`] (the event stream), [`assets`], [`words`] (the glossary: the one
-//! place a state, step or role becomes Chinese).
+//! place a state, step or role becomes Chinese), [`ops`] (health, readiness,
+//! metrics: no login).
 //!
 //! The console holds no rule and no SQL: reads go through `store`'s
 //! functions on a small pool of read connections (on blocking threads),
 //! changes through `core` on the daemon's writer, exactly as the CLI does.
 //!
-//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`.
+//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`,
+//! `metrics`.
 
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod live;
+pub mod ops;
 pub mod pages;
 pub mod words;
 
@@ -49,11 +52,22 @@ pub enum WebError {
 }
 
 /// The console's shared state.
-#[derive(Clone)]
 pub struct Web {
     pub ctx: Ctx,
     pub readers: Arc<Readers>,
     pub limiter: Arc<auth::Limiter>,
+}
+
+/// Each request takes the state by cloning it: the clone carries the
+/// configuration in force, so a reload reaches the next request.
+impl Clone for Web {
+    fn clone(&self) -> Self {
+        Web {
+            ctx: self.ctx.refreshed(),
+            readers: self.readers.clone(),
+            limiter: self.limiter.clone(),
+        }
+    }
 }
 
 impl Web {
@@ -251,7 +265,9 @@ pub fn router(web: Web) -> Router {
         .route("/", get(|| async { Redirect::to("/live") }))
         .route("/login", get(pages::login_page).post(api::login))
         .route("/logout", post(api::logout))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/assets/{file}", get(assets::serve))
         .route("/live", get(pages::live))
         .route("/live/stream", get(live::stream))

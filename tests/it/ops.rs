@@ -1,11 +1,15 @@
 //! What whoever runs the daemon relies on: a component that dies stops the
-//! daemon with the reason in `status`, and a backup taken under a storm of
-//! calls is a sound database holding every call committed before it began.
+//! daemon with the reason in `status`; a backup taken under a storm of
+//! calls is a sound database holding every call committed before it began;
+//! `/metrics` read by a strict parser after a call, a fax and a mail, with
+//! exact counts and no phone number in a label; `/readyz` and `status`
+//! naming a stuck outbox.
 
 use std::collections::HashSet;
 use std::process::Stdio;
 
-use crate::support::{Daemon, PATIENCE, SIPP, Site, free_port, require, wait_for};
+use crate::support::{Daemon, PATIENCE, SIPP, Site, free_port, require, wait_for, wait_until};
+use crate::web::http;
 
 #[test]
 fn a_component_that_dies_stops_the_daemon_and_status_names_it() {
@@ -148,4 +152,357 @@ fn json_logs_are_one_object_a_line() {
             .iter()
             .all(|l| l["level"].is_string() && l["timestamp"].is_string())
     );
+}
+
+/// One sample of the exposition.
+#[derive(Debug, Clone)]
+struct Sample {
+    name: String,
+    labels: std::collections::BTreeMap<String, String>,
+    value: f64,
+}
+
+/// A strict reader of the OpenMetrics text format (what prometheus-client
+/// writes): `# HELP`/`# TYPE` before a family's samples, names and labels
+/// of the allowed characters, quoted and escaped label values, numeric
+/// values, `# EOF` last. Returns the families' types and the samples.
+fn parse_exposition(text: &str) -> (std::collections::BTreeMap<String, String>, Vec<Sample>) {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut types = std::collections::BTreeMap::new();
+    let mut samples = Vec::new();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.pop(),
+        Some("# EOF"),
+        "the exposition must end with # EOF"
+    );
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+            assert!(name_ok(name), "bad family name: {line}");
+            assert!(
+                [
+                    "counter",
+                    "gauge",
+                    "histogram",
+                    "info",
+                    "summary",
+                    "unknown",
+                    "stateset"
+                ]
+                .contains(&kind),
+                "bad type: {line}"
+            );
+            assert!(
+                types.insert(name.to_string(), kind.to_string()).is_none(),
+                "two TYPEs: {line}"
+            );
+            continue;
+        }
+        if line.starts_with("# HELP ") || line.starts_with("# UNIT ") {
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unknown comment: {line}");
+        let (series, value) = line.rsplit_once(' ').expect("a sample: series value");
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value: {line}")),
+        };
+        let (name, labels) = match series.split_once('{') {
+            None => (series, std::collections::BTreeMap::new()),
+            Some((name, rest)) => {
+                let body = rest
+                    .strip_suffix('}')
+                    .unwrap_or_else(|| panic!("unclosed labels: {line}"));
+                let mut labels = std::collections::BTreeMap::new();
+                let mut chars = body.chars().peekable();
+                while chars.peek().is_some() {
+                    let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                    assert!(name_ok(&key), "bad label name `{key}`: {line}");
+                    assert_eq!(chars.next(), Some('"'), "unquoted label value: {line}");
+                    let mut v = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('\\') => match chars.next() {
+                                Some('n') => v.push('\n'),
+                                Some(c @ ('\\' | '"')) => v.push(c),
+                                other => panic!("bad escape {other:?}: {line}"),
+                            },
+                            Some('"') => break,
+                            Some(c) => v.push(c),
+                            None => panic!("unterminated label value: {line}"),
+                        }
+                    }
+                    labels.insert(key, v);
+                    match chars.next() {
+                        Some(',') | None => {}
+                        other => panic!("expected , between labels, got {other:?}: {line}"),
+                    }
+                }
+                (name, labels)
+            }
+        };
+        assert!(name_ok(name), "bad sample name: {line}");
+        let family = ["_total", "_bucket", "_count", "_sum", "_info", "_created"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| types.contains_key(*f)))
+            .unwrap_or(name);
+        assert!(
+            types.contains_key(family),
+            "a sample before its # TYPE: {line}"
+        );
+        samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    (types, samples)
+}
+
+/// The value of the one sample named `name` whose labels include `labels`.
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one sample {name}{labels:?}: {found:?}");
+    found[0].value
+}
+
+/// Runs one sipp call of `scenario` (a file under tests/sip/) to `port`.
+fn sipp_call(site: &Site, port: u16, scenario: &str, keys: &[(&str, &str)], call_id: &str) {
+    let file = format!("{}/tests/sip/{scenario}", env!("CARGO_MANIFEST_DIR"));
+    let mut c = require(&SIPP);
+    c.current_dir(site.path())
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-sf", &file, "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string()])
+        .args(["-s", "88833114", "-m", "1", "-cid_str", call_id])
+        .args(["-timeout", "60s", "-timeout_error", "-nostdin"]);
+    for (k, v) in keys {
+        c.args(["-key", k, v]);
+    }
+    let out = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("sipp");
+    assert!(
+        out.status.success(),
+        "sipp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_after_a_call_a_fax_and_a_mail_parse_and_count_exactly() {
+    let smtp_port = free_port();
+    let site = crate::mail::mail_site(smtp_port, &[]);
+    let mut smtp = crate::mail::Smtpd::new(smtp_port, &site.file("smtp"), &[], &[]);
+    smtp.start();
+    // A desk's ticket called back: one confirmation to the DC desk.
+    crate::mail::desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
+    let d = crate::web::start(&site);
+
+    let ready = http(d.web, "GET", "/readyz", &[], "");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert!(ready.body.starts_with("ready\n"), "{}", ready.body);
+    assert_eq!(http(d.web, "GET", "/healthz", &[], "").body, "ok\n");
+
+    sipp_call(
+        &site,
+        d.sip,
+        "answered-by.xml",
+        &[("caller", "13912345678"), ("ext", "8999")],
+        "metrics-1",
+    );
+    let pdf = crate::fax::gs(
+        site.path(),
+        "pdfwrite",
+        &[],
+        crate::fax::ONE_PAGE_PS,
+        "one.pdf",
+    );
+    std::fs::copy(&pdf, site.file("spool/incoming/one.pdf")).unwrap();
+    let db = site.db();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    wait_until("the call ended, the fax recorded and the mail sent", || {
+        count("SELECT count(*) FROM calls WHERE outcome = 'answered-elsewhere'") == 1
+            && count("SELECT count(*) FROM faxes") == 1
+            && count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 1
+    });
+
+    let r = http(d.web, "GET", "/metrics", &[], "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (types, samples) = parse_exposition(&r.body);
+    for (family, kind) in [
+        ("faultdesk_calls", "counter"),
+        ("faultdesk_call_ring_seconds", "histogram"),
+        ("faultdesk_tickets", "gauge"),
+        ("faultdesk_tickets_overdue", "gauge"),
+        ("faultdesk_callbacks_due", "gauge"),
+        ("faultdesk_outbox_depth", "gauge"),
+        ("faultdesk_outbox_messages", "gauge"),
+        ("faultdesk_outbox_sent", "counter"),
+        ("faultdesk_outbox_failures", "counter"),
+        ("faultdesk_faxes_received", "counter"),
+        ("faultdesk_faxes_failed", "counter"),
+        ("faultdesk_sip_messages", "counter"),
+        ("faultdesk_build", "info"),
+    ] {
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "family {family}: {types:?}"
+        );
+    }
+    assert_eq!(
+        value(
+            &samples,
+            "faultdesk_calls_total",
+            &[("outcome", "answered-elsewhere")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "faultdesk_calls_total",
+            &[("outcome", "abandoned")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(&samples, "faultdesk_call_ring_seconds_count", &[]),
+        1.0
+    );
+    // It rang about 300 ms: inside the first bucket (3 s).
+    assert_eq!(
+        value(
+            &samples,
+            "faultdesk_call_ring_seconds_bucket",
+            &[("le", "3.0")]
+        ),
+        1.0
+    );
+    let ring = value(&samples, "faultdesk_call_ring_seconds_sum", &[]);
+    assert!((0.2..3.0).contains(&ring), "ring time {ring}");
+    assert_eq!(value(&samples, "faultdesk_faxes_received_total", &[]), 1.0);
+    assert_eq!(value(&samples, "faultdesk_faxes_failed_total", &[]), 0.0);
+    assert_eq!(value(&samples, "faultdesk_outbox_sent_total", &[]), 1.0);
+    assert_eq!(value(&samples, "faultdesk_outbox_failures_total", &[]), 0.0);
+    assert_eq!(value(&samples, "faultdesk_outbox_depth", &[]), 0.0);
+    assert_eq!(
+        value(&samples, "faultdesk_outbox_messages", &[("state", "sent")]),
+        1.0
+    );
+    // INVITE, CANCEL, ACK in; at least 180, 200 (CANCEL), 487 out.
+    assert_eq!(
+        value(&samples, "faultdesk_sip_messages_total", &[("kind", "in")]),
+        3.0
+    );
+    assert!(value(&samples, "faultdesk_sip_messages_total", &[("kind", "out")]) >= 3.0);
+    assert_eq!(
+        value(
+            &samples,
+            "faultdesk_sip_messages_total",
+            &[("kind", "invalid")]
+        ),
+        0.0
+    );
+    // Tickets by tag and state: exactly the database's counts.
+    let mut st = db
+        .prepare("SELECT coalesce(tag, ''), state, count(*) FROM tickets GROUP BY 1, 2")
+        .unwrap();
+    let rows: Vec<(String, String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        rows.len() >= 2,
+        "the desk's ticket and the call's: {rows:?}"
+    );
+    for (tag, state, n) in &rows {
+        assert_eq!(
+            value(
+                &samples,
+                "faultdesk_tickets",
+                &[("tag", tag), ("state", state)]
+            ) as i64,
+            *n
+        );
+    }
+    let shown: f64 = samples
+        .iter()
+        .filter(|s| s.name == "faultdesk_tickets")
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(shown as i64, count("SELECT count(*) FROM tickets"));
+    assert_eq!(
+        value(
+            &samples,
+            "faultdesk_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+    // No label value looks like a phone number (the caller 13912345678 and
+    // the desk 88218050 are in the database, never in a label).
+    for s in &samples {
+        for v in s.labels.values() {
+            let longest = v
+                .split(|c: char| !c.is_ascii_digit())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            assert!(longest < 5, "a label value like a number: {s:?}");
+        }
+    }
+    assert!(!r.body.contains("13912345678") && !r.body.contains("88218050"));
+}
+
+#[test]
+fn readiness_names_a_stuck_outbox_and_status_says_the_same() {
+    // An SMTP server that accepts and never answers: the message stays due.
+    let stalling = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = stalling.local_addr().unwrap().port();
+    let site = crate::mail::mail_site(
+        port,
+        &[("outbox_stuck_secs = 900", "outbox_stuck_secs = 2")],
+    );
+    let d = crate::web::start(&site);
+    let r = http(d.web, "GET", "/readyz", &[], "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = site.ok(&["status"]);
+    assert!(text.contains("\nready\n"), "{text}");
+
+    crate::mail::desk_ticket_passed(&site, "88218050", "馨苑1#-2-502");
+    let mut last = String::new();
+    wait_until("readyz to name the stuck outbox", || {
+        let r = http(d.web, "GET", "/readyz", &[], "");
+        last = r.body.clone();
+        r.status == 503
+    });
+    assert!(last.starts_with("not ready: outbox\n"), "{last}");
+    assert!(last.contains("FAIL outbox: stuck"), "{last}");
+    // Everything else is still fine, and says so.
+    assert!(last.contains("ok   store: write probe committed"), "{last}");
+    let text = site.ok(&["status"]);
+    assert!(text.contains("not ready: outbox"), "{text}");
+    let st = site.json(&["status"]);
+    assert_eq!(st["ready"], false, "{st}");
+    drop(stalling);
 }

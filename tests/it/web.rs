@@ -101,14 +101,14 @@ pub(crate) fn start(site: &Site) -> Daemon {
 
 /// An HTTP response.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 
@@ -121,7 +121,13 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request on its own connection.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!(
@@ -177,7 +183,7 @@ fn dechunk(mut s: &str) -> String {
 }
 
 /// A logged-in person: the session cookie and the page's CSRF token.
-struct Agent {
+pub(crate) struct Agent {
     port: u16,
     cookie: String,
     csrf: String,
@@ -193,7 +199,7 @@ fn login(d: &Daemon, user: &str, password: &str) -> Reply {
     )
 }
 
-fn agent(d: &Daemon, user: &str) -> Agent {
+pub(crate) fn agent(d: &Daemon, user: &str) -> Agent {
     let r = login(d, user, &format!("pw-{user}-secret"));
     assert_eq!(r.status, 303, "login {user}: {r:?}");
     let cookie = r
@@ -220,7 +226,7 @@ impl Agent {
         http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
     }
 
-    fn post(&self, path: &str, body: &str) -> Reply {
+    pub(crate) fn post(&self, path: &str, body: &str) -> Reply {
         http(
             self.port,
             "POST",
