@@ -15,6 +15,7 @@
 mod doc;
 mod mail;
 mod ops;
+pub mod reload;
 mod sip;
 mod store;
 mod values;

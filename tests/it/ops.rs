@@ -506,3 +506,139 @@ fn readiness_names_a_stuck_outbox_and_status_says_the_same() {
     assert_eq!(st["ready"], false, "{st}");
     drop(stalling);
 }
+
+/// A row of the daemon's status, read from the database (the CLI cannot
+/// read it while the file holds a bad configuration).
+fn status_row(site: &Site, key: &str) -> String {
+    site.db()
+        .query_row(
+            "SELECT value FROM component_status WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .unwrap_or_default()
+}
+
+/// Sends SIGHUP to the site's daemon and waits until `daemon.reload`
+/// reports a reload other than `before`, returning what it says.
+fn hangup(site: &Site, before: &str) -> String {
+    let pid: i32 = status_row(site, "daemon.pid").parse().expect("daemon.pid");
+    // SAFETY: kill(2) with a pid read from the daemon's own status row.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let mut said = String::new();
+    wait_until("the daemon to report the reload", || {
+        said = status_row(site, "daemon.reload");
+        !said.is_empty() && said != before
+    });
+    said
+}
+
+/// The subject of the newest message to the DC desk.
+fn last_subject(site: &Site) -> String {
+    site.db()
+        .query_row(
+            "SELECT subject FROM outbox WHERE recipient = '88218050@fax.localhost' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn sighup_reloads_templates_refuses_a_bad_file_and_names_what_needs_a_restart() {
+    let site = crate::web::staffed(&[]);
+    let d = crate::web::start(&site);
+    let li = crate::web::agent(&d, "li");
+    let repaired_dc_ticket = || {
+        let n = site.new_ticket(&[
+            "--phone",
+            "88218050",
+            "--address",
+            "馨苑1#-2-502",
+            "--fault",
+            "无拨号音",
+        ]);
+        site.ticket(&["repaired", &n, "--cause", "分线盒进水"]);
+        n
+    };
+    // The console (the daemon) records the callback and queues the confirmation.
+    let confirm = |n: &str| {
+        let r = li.post(
+            &format!("/api/tickets/{n}/callback"),
+            r#"{"result":"passed","satisfaction":"满意"}"#,
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+    };
+    let n1 = repaired_dc_ticket();
+    confirm(&n1);
+    assert_eq!(last_subject(&site), format!("故障已修复：{n1} 68691234"));
+
+    // A new subject in the file, then SIGHUP: the next message uses it.
+    let file = site.file("config/faultdesk.toml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let edited = original.replacen(
+        "subject = \"故障已修复：{ticket} {line}\"",
+        "subject = \"修复确认 {ticket}\"",
+        1,
+    );
+    assert_ne!(edited, original);
+    std::fs::write(&file, &edited).unwrap();
+    let said = hangup(&site, "");
+    assert!(
+        said.starts_with("reloaded") && said.contains("applied: mail.templates"),
+        "{said}"
+    );
+    assert!(said.ends_with("needs a restart: none"), "{said}");
+    let n2 = repaired_dc_ticket();
+    confirm(&n2);
+    assert_eq!(last_subject(&site), format!("修复确认 {n2}"));
+
+    // A bad file is refused with its key and line; the old configuration
+    // runs on (the ticket is made before: the command line reads the file too).
+    let n3 = repaired_dc_ticket();
+    let bad = edited.replacen("sla_hours = 12", "sla_hours = 0", 1);
+    assert_ne!(bad, edited);
+    let line = bad
+        .lines()
+        .position(|l| l.starts_with("sla_hours = 0"))
+        .unwrap()
+        + 1;
+    std::fs::write(&file, &bad).unwrap();
+    let refused = hangup(&site, &said);
+    assert!(refused.starts_with("refused"), "{refused}");
+    assert!(
+        refused.contains(&format!("line {line}, key `tickets.sla_hours`")),
+        "{refused}"
+    );
+    assert!(
+        site.daemon_log().contains("configuration reload refused"),
+        "{}",
+        site.daemon_log()
+    );
+    confirm(&n3);
+    assert_eq!(
+        last_subject(&site),
+        format!("修复确认 {n3}"),
+        "the running configuration stays"
+    );
+
+    // A changed listen address is named as needing a restart, and the
+    // console keeps answering where it listens.
+    let other = free_port();
+    let moved = edited.replacen(
+        &format!("listen = \"127.0.0.1:{}\"", d.web),
+        &format!("listen = \"127.0.0.1:{other}\""),
+        1,
+    );
+    assert_ne!(moved, edited);
+    std::fs::write(&file, &moved).unwrap();
+    let said = hangup(&site, &refused);
+    assert!(said.ends_with("needs a restart: web.listen"), "{said}");
+    assert!(
+        site.daemon_log()
+            .contains("take effect only after a restart")
+    );
+    assert_eq!(http(d.web, "GET", "/healthz", &[], "").status, 200);
+    let text = site.ok(&["status"]);
+    assert!(text.contains("needs a restart: web.listen"), "{text}");
+}
