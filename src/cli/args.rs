@@ -172,8 +172,15 @@ pub enum CallCmd {
         json: bool,
     },
     /// Record that you took this call (我接的); the first claim stands.
+    /// A manager corrects a claim with `--as AGENT --reason TEXT` (audited).
     Claim {
         call_id: String,
+        /// (Manager) the agent who really answered; replaces the claim.
+        #[arg(long = "as", value_name = "AGENT", requires = "reason")]
+        as_agent: Option<String>,
+        /// Why the claim is corrected (with --as).
+        #[arg(long, requires = "as_agent")]
+        reason: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::tickets::{StepInput, get, step};
 use super::{CoreError, Rules};
 use crate::domain::account::Account;
+use crate::domain::staff::Action;
 use crate::domain::tag::OriginKind;
 use crate::domain::ticket::{Class, EventKind, State, Step};
 use crate::store::console::{self as queries, Claim};
@@ -124,6 +125,14 @@ pub fn correct_claim(
     agent: &str,
     why: &str,
 ) -> Result<Claimed, CoreError> {
+    let by = super::person(conn, manager)?;
+    if !by.role.may(Action::CorrectClaims) {
+        return Err(CoreError::Forbidden {
+            who: by.name,
+            role: by.role,
+            action: Action::CorrectClaims,
+        });
+    }
     let why = reason(why, "reason")?;
     let call = crate::store::calls::get(conn, call_id)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;

@@ -231,6 +231,12 @@ pub enum CoreError {
         #[source]
         source: crate::domain::staff::AddRefused,
     },
+    #[error("user ({who}): a {role} may not {action}")]
+    Forbidden {
+        who: String,
+        role: crate::domain::staff::Role,
+        action: crate::domain::staff::Action,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -282,6 +282,10 @@ pub fn router(web: Web) -> Router {
         .route("/audit", get(pages::audit))
         .route("/api/me", get(api::me))
         .route("/api/calls/{call_id}/claim", post(api::claim))
+        .route(
+            "/api/calls/{call_id}/claim/correct",
+            post(api::correct_claim),
+        )
         .route("/api/tickets/{number}/classify", post(api::classify))
         .route("/api/tickets/{number}/void", post(api::void))
         .route("/api/tickets/{number}/retag", post(api::retag))

@@ -642,3 +642,124 @@ fn sighup_reloads_templates_refuses_a_bad_file_and_names_what_needs_a_restart() 
     let text = site.ok(&["status"]);
     assert!(text.contains("needs a restart: web.listen"), "{text}");
 }
+
+#[test]
+fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
+    let site = crate::web::staffed(&[("# \"8001\" = \"wang\"", "\"8001\" = \"zhang\"")]);
+    let d = crate::web::start(&site);
+    let db = site.db();
+    let claim = |call_id: &str| -> Option<String> {
+        db.query_row(
+            "SELECT claimed_by FROM calls WHERE call_id = ?1",
+            [call_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // The PBX says extension 8001 took it: 张敏's, without a click.
+    sipp_call(
+        &site,
+        d.sip,
+        "answered-by.xml",
+        &[("caller", "13912345601"), ("ext", "8001")],
+        "pbx-1",
+    );
+    assert_eq!(claim("pbx-1").as_deref(), Some("zhang"));
+    let call = site.json(&["-u", "wang", "call", "show", "pbx-1"]);
+    let ticket = call["ticket"]
+        .as_str()
+        .expect("the call's ticket")
+        .to_string();
+    let t = site.json(&["-u", "wang", "ticket", "show", &ticket]);
+    assert_eq!(t["accepting_agent"], "zhang", "{t}");
+    let (actor, detail): (String, String) = db
+        .query_row(
+            "SELECT actor, detail FROM audit WHERE action = 'call.claim' AND object = 'pbx-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(actor, "pbx");
+    assert!(
+        detail.contains("8001") && detail.contains("zhang"),
+        "{detail}"
+    );
+    // An extension the table does not know: the call waits for a claim.
+    sipp_call(
+        &site,
+        d.sip,
+        "answered-by.xml",
+        &[("caller", "13912345602"), ("ext", "8777")],
+        "pbx-2",
+    );
+    wait_until("the second call to end", || {
+        db.query_row(
+            "SELECT outcome FROM calls WHERE call_id = 'pbx-2'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .is_ok_and(|o| o == "answered-elsewhere")
+    });
+    assert_eq!(claim("pbx-2"), None);
+
+    // A manager corrects the claim in the console; an agent may not.
+    let li = crate::web::agent(&d, "li");
+    let r = li.post(
+        "/api/calls/pbx-1/claim/correct",
+        r#"{"agent":"li","reason":"借用分机"}"#,
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(claim("pbx-1").as_deref(), Some("zhang"));
+    let wang = crate::web::agent(&d, "wang");
+    let r = wang.post("/api/calls/pbx-1/claim/correct", r#"{"agent":"li"}"#);
+    assert_eq!(r.status, 422, "a correction needs a reason: {r:?}");
+    assert_eq!(r.json()["field"], "更正原因");
+    let r = wang.post(
+        "/api/calls/pbx-1/claim/correct",
+        r#"{"agent":"nobody","reason":"x"}"#,
+    );
+    assert_eq!(r.status, 422, "{r:?}");
+    assert_eq!(
+        claim("pbx-1").as_deref(),
+        Some("zhang"),
+        "a refused correction changes nothing"
+    );
+    let r = wang.post(
+        "/api/calls/pbx-1/claim/correct",
+        r#"{"agent":"li","reason":"借用分机"}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["claimed_by"], "李娜");
+    assert_eq!(claim("pbx-1").as_deref(), Some("li"));
+    let t = site.json(&["-u", "wang", "ticket", "show", &ticket]);
+    assert_eq!(
+        t["accepting_agent"], "li",
+        "the 受理人 follows the correction"
+    );
+    let detail: String = db
+        .query_row(
+            "SELECT detail FROM audit WHERE action = 'call.claim_correct' AND actor = 'wang'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(detail, "zhang → li: 借用分机");
+
+    // The same from the command line, for a manager only.
+    let err = site.fails(
+        &[
+            "-u", "li", "call", "claim", "pbx-1", "--as", "zhang", "--reason", "x",
+        ],
+        1,
+    );
+    assert!(err.contains("may not"), "{err}");
+    site.fails(
+        &["-u", "wang", "call", "claim", "pbx-1", "--as", "zhang"],
+        2,
+    );
+    let out = site.ok(&[
+        "-u", "wang", "call", "claim", "pbx-2", "--as", "zhang", "--reason", "补记",
+    ]);
+    assert!(out.contains("answered by zhang"), "{out}");
+    assert_eq!(claim("pbx-2").as_deref(), Some("zhang"));
+}
