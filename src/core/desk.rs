@@ -125,14 +125,7 @@ pub fn correct_claim(
     agent: &str,
     why: &str,
 ) -> Result<Claimed, CoreError> {
-    let by = super::person(conn, manager)?;
-    if !by.role.may(Action::CorrectClaims) {
-        return Err(CoreError::Forbidden {
-            who: by.name,
-            role: by.role,
-            action: Action::CorrectClaims,
-        });
-    }
+    super::allowed(conn, manager, Action::CorrectClaims)?;
     let why = reason(why, "reason")?;
     let call = crate::store::calls::get(conn, call_id)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;

@@ -18,6 +18,7 @@
 pub mod callbacks;
 pub mod deadlines;
 pub mod desk;
+pub mod exports;
 pub mod faxes;
 pub mod health;
 pub mod messages;
@@ -276,6 +277,23 @@ pub fn person(
         Some(u) if u.active => Ok(u),
         _ => Err(CoreError::NoUser(name.to_string())),
     }
+}
+
+/// The active user `name`, if their role may take `action`.
+pub fn allowed(
+    conn: &rusqlite::Connection,
+    name: &str,
+    action: crate::domain::staff::Action,
+) -> Result<crate::store::users::User, CoreError> {
+    let u = person(conn, name)?;
+    if !u.role.may(action) {
+        return Err(CoreError::Forbidden {
+            who: u.name,
+            role: u.role,
+            action,
+        });
+    }
+    Ok(u)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 pub mod account;
 pub mod call;
 pub mod callback;
+pub mod export;
 pub mod fax;
 pub mod health;
 pub mod mail;

@@ -74,6 +74,8 @@ crate::named! {
         Audit = "audit" / "查看审计日志",
         /// Correct who answered a call (a claim made wrongly or by the PBX).
         CorrectClaims = "correct_claims" / "更正接听人",
+        /// Export tickets and callbacks for the old system (customer data in a file).
+        Export = "export" / "导出障碍单和回访单",
     }
 }
 

@@ -19,6 +19,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod console;
 mod convert;
+pub mod exports;
 pub mod faxes;
 pub mod gauges;
 mod migrations;

@@ -6,7 +6,7 @@
 //! [`pages`] (the pages and their view models), [`api`] (the actions),
 //! [`live`] (the event stream), [`assets`], [`words`] (the glossary: the one
 //! place a state, step or role becomes Chinese), [`ops`] (health, readiness,
-//! metrics: no login).
+//! metrics: no login), [`exports`] (the manager's downloads).
 //!
 //! The console holds no rule and no SQL: reads go through `store`'s
 //! functions on a small pool of read connections (on blocking threads),
@@ -18,6 +18,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod exports;
 pub mod live;
 pub mod ops;
 pub mod pages;
@@ -280,6 +281,7 @@ pub fn router(web: Web) -> Router {
         .route("/subscribers/{account}", get(pages::subscriber))
         .route("/outbox", get(pages::outbox))
         .route("/audit", get(pages::audit))
+        .route("/exports/{kind}", get(exports::download))
         .route("/api/me", get(api::me))
         .route("/api/calls/{call_id}/claim", post(api::claim))
         .route(

@@ -763,3 +763,175 @@ fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
     assert!(out.contains("answered by zhang"), "{out}");
     assert_eq!(claim("pbx-2").as_deref(), Some("zhang"));
 }
+
+/// The rows of the first sheet of an XLSX file, as text.
+fn xlsx_rows(path: &std::path::Path, sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut wb: Xlsx<_> = open_workbook(path).expect("an XLSX file");
+    let range = wb.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn tickets_and_callbacks_export_in_the_old_systems_order() {
+    use faultdesk::domain::export::{CALLBACK_COLUMNS, TICKET_COLUMNS};
+    let closed = faultdesk::domain::ticket::State::Closed.word();
+    let site = crate::web::staffed(&[]);
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let n1 = site.new_ticket(&[
+        "--account",
+        "dw0120502",
+        "--address",
+        "馨苑1#-2-502",
+        "--service",
+        "宽带",
+        "--reporter",
+        "张伟",
+        "--fault",
+        "不能上网",
+        "--remarks",
+        "晚上在家",
+        "--depot",
+        "馨苑维护处",
+    ]);
+    site.ticket(&["repaired", &n1, "--cause", "光猫故障"]);
+    site.ticket(&[
+        "callback",
+        &n1,
+        "--result",
+        "passed",
+        "--satisfaction",
+        "满意",
+        "--note",
+        "办理情况:已上门;处理结果:恢复正常",
+    ]);
+    let n2 = site.new_ticket(&["--phone", "68693001", "--fault", "无拨号音"]);
+
+    // The command line, for a manager only.
+    let out = site.file("tickets.xlsx");
+    let args = |kind: &'static str, format: &'static str, out: &std::path::Path| -> Vec<String> {
+        [
+            kind,
+            "export",
+            "--format",
+            format,
+            "--from",
+            &day,
+            "--to",
+            &day,
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let as_user = |user: &str, a: &[String]| {
+        let mut v = vec!["-u", user];
+        v.extend(a.iter().map(String::as_str));
+        site.run(&v)
+    };
+    let refused = as_user("li", &args("ticket", "xlsx", &out));
+    assert!(
+        !refused.status.success() && !out.exists(),
+        "an agent may not export"
+    );
+    assert!(
+        as_user("wang", &args("ticket", "xlsx", &out))
+            .status
+            .success()
+    );
+    let rows = xlsx_rows(&out, "障碍");
+    assert_eq!(rows[0], TICKET_COLUMNS);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let t1 = site.json(&["-u", "wang", "ticket", "show", &n1]);
+    let r = &rows[1];
+    assert_eq!(
+        &r[..10],
+        [
+            t1["address"].as_str().unwrap(),
+            "dw0120502",
+            t1["accepting_agent"].as_str().unwrap_or(""),
+            "宽带",
+            "张伟",
+            closed,
+            "光猫故障",
+            "晚上在家",
+            "馨苑维护处",
+            n1.as_str(),
+        ],
+        "{r:?}"
+    );
+    assert_eq!(r[12], "不能上网");
+    assert_eq!(rows[2][9], n2);
+    assert_eq!(rows[2][11], "68693001");
+
+    let cb = site.file("callbacks.xlsx");
+    assert!(
+        as_user("wang", &args("callbacks", "xlsx", &cb))
+            .status
+            .success()
+    );
+    let rows = xlsx_rows(&cb, "回访");
+    assert_eq!(rows[0], CALLBACK_COLUMNS);
+    let r = rows
+        .iter()
+        .find(|r| r[8] == n1)
+        .expect("the callback of the first ticket");
+    assert_eq!(&r[..2], [t1["address"].as_str().unwrap(), "dw0120502"]);
+    assert_eq!(r[2], day, "回访日期");
+    assert_eq!(
+        &r[3..8],
+        ["li", "已上门", "恢复正常", closed, "满意"],
+        "{r:?}"
+    );
+
+    // CSV: the same rows, with a byte-order mark for Excel.
+    let csv = site.file("tickets.csv");
+    assert!(
+        as_user("wang", &args("ticket", "csv", &csv))
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    assert_eq!(text.lines().next().unwrap(), TICKET_COLUMNS.join(","));
+    assert_eq!(text.lines().count(), 3);
+
+    // The console's download for the manager, refused to an agent; every
+    // export is in the audit log.
+    let d = crate::web::start(&site);
+    let wang = crate::web::agent(&d, "wang");
+    let path = format!("/exports/callbacks?format=csv&from={day}&to={day}");
+    let r = wang.get(&path);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.body.contains("已上门") && r.body.contains(&n1),
+        "{}",
+        r.body
+    );
+    let li = crate::web::agent(&d, "li");
+    assert_eq!(li.get(&path).status, 403);
+    let r = wang.get(&format!(
+        "/exports/tickets?format=xlsx&from={day}&to=2000-01-01"
+    ));
+    assert_eq!(r.status, 422, "{r:?}");
+    let exports: i64 = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE actor = 'wang' AND action IN ('tickets.export', 'callbacks.export')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        exports, 4,
+        "three from the command line, one from the console"
+    );
+}

@@ -222,7 +222,7 @@ pub(crate) fn agent(d: &Daemon, user: &str) -> Agent {
 }
 
 impl Agent {
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
     }
 
