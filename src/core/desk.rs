@@ -46,14 +46,11 @@ pub struct Claimed {
     pub ticket: Option<String>,
 }
 
-/// Records that `actor` answered `call_id` (我接的): the first claim wins.
-/// The ticket the call opened gets its 受理人 if it had none.
-pub fn claim_call(
+/// The call `call_id`, if someone can have answered it.
+fn claimable_call(
     conn: &Connection,
-    actor: &str,
-    now: DateTime<Utc>,
     call_id: &str,
-) -> Result<Claimed, CoreError> {
+) -> Result<crate::store::calls::Call, CoreError> {
     let call = crate::store::calls::get(conn, call_id)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
     if !call.outcome.claimable() {
@@ -65,6 +62,18 @@ pub fn claim_call(
             ),
         ));
     }
+    Ok(call)
+}
+
+/// Records that `actor` answered `call_id` (我接的): the first claim wins.
+/// The ticket the call opened gets its 受理人 if it had none.
+pub fn claim_call(
+    conn: &Connection,
+    actor: &str,
+    now: DateTime<Utc>,
+    call_id: &str,
+) -> Result<Claimed, CoreError> {
+    let call = claimable_call(conn, call_id)?;
     let (claim, won) = queries::claim(conn, call_id, actor, now)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
     let ticket = match (won, call.ticket_id) {
@@ -127,17 +136,7 @@ pub fn correct_claim(
 ) -> Result<Claimed, CoreError> {
     super::allowed(conn, manager, Action::CorrectClaims)?;
     let why = reason(why, "reason")?;
-    let call = crate::store::calls::get(conn, call_id)?
-        .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
-    if !call.outcome.claimable() {
-        return Err(bad(
-            "call",
-            format!(
-                "`{call_id}` was {}: nobody answered it",
-                call.outcome.as_str()
-            ),
-        ));
-    }
+    let call = claimable_call(conn, call_id)?;
     let user = crate::store::users::get(conn, agent)?
         .filter(|u| u.active)
         .ok_or_else(|| CoreError::NoUser(agent.to_string()))?;

@@ -481,9 +481,17 @@ fn readiness_names_a_stuck_outbox_and_status_says_the_same() {
     let port = stalling.local_addr().unwrap().port();
     let site = crate::mail::mail_site(
         port,
-        &[("outbox_stuck_secs = 900", "outbox_stuck_secs = 2")],
+        &[
+            ("outbox_stuck_secs = 900", "outbox_stuck_secs = 2"),
+            (
+                "metrics_allow = [\"127.0.0.0/8\", \"::1/128\"]",
+                "metrics_allow = [\"10.0.0.0/8\"]",
+            ),
+        ],
     );
     let d = crate::web::start(&site);
+    // A scraper outside [ops] metrics_allow is refused.
+    assert_eq!(http(d.web, "GET", "/metrics", &[], "").status, 403);
     let r = http(d.web, "GET", "/readyz", &[], "");
     assert_eq!(r.status, 200, "{}", r.body);
     let text = site.ok(&["status"]);
