@@ -232,7 +232,7 @@ pub enum CoreError {
         #[source]
         source: crate::domain::staff::AddRefused,
     },
-    #[error("user ({who}): a {role} may not {action}")]
+    #[error("user ({who}, {role}): may not {action} (a manager may)")]
     Forbidden {
         who: String,
         role: crate::domain::staff::Role,
