@@ -325,7 +325,7 @@ fn metrics_after_a_call_a_fax_and_a_mail_parse_and_count_exactly() {
         &site,
         d.sip,
         "answered-by.xml",
-        &[("caller", "13912345678"), ("ext", "8999")],
+        &[("caller", "13912345678"), ("ext", "8999"), ("hdr", "none")],
         "metrics-1",
     );
     let pdf = crate::fax::gs(
@@ -653,7 +653,10 @@ fn sighup_reloads_templates_refuses_a_bad_file_and_names_what_needs_a_restart() 
 
 #[test]
 fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
-    let site = crate::web::staffed(&[("# \"8001\" = \"wang\"", "\"8001\" = \"zhang\"")]);
+    let site = crate::web::staffed(&[
+        ("# \"8001\" = \"wang\"", "\"8001\" = \"zhang\""),
+        ("header = \"\"", "header = \"X-Answered-By\""),
+    ]);
     let d = crate::web::start(&site);
     let db = site.db();
     let claim = |call_id: &str| -> Option<String> {
@@ -669,7 +672,7 @@ fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
         &site,
         d.sip,
         "answered-by.xml",
-        &[("caller", "13912345601"), ("ext", "8001")],
+        &[("caller", "13912345601"), ("ext", "8001"), ("hdr", "none")],
         "pbx-1",
     );
     assert_eq!(claim("pbx-1").as_deref(), Some("zhang"));
@@ -697,7 +700,7 @@ fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
         &site,
         d.sip,
         "answered-by.xml",
-        &[("caller", "13912345602"), ("ext", "8777")],
+        &[("caller", "13912345602"), ("ext", "8777"), ("hdr", "none")],
         "pbx-2",
     );
     wait_until("the second call to end", || {
@@ -709,6 +712,19 @@ fn the_pbx_names_who_answered_and_a_manager_corrects_it() {
         .is_ok_and(|o| o == "answered-elsewhere")
     });
     assert_eq!(claim("pbx-2"), None);
+    // The configured header names the extension: it wins over the Reason's text.
+    sipp_call(
+        &site,
+        d.sip,
+        "answered-by.xml",
+        &[
+            ("caller", "13912345603"),
+            ("ext", "8777"),
+            ("hdr", "\"Desk\" <sip:8001@pbx>"),
+        ],
+        "pbx-3",
+    );
+    assert_eq!(claim("pbx-3").as_deref(), Some("zhang"));
 
     // A manager corrects the claim in the console; an agent may not.
     let li = crate::web::agent(&d, "li");
