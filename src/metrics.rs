@@ -185,7 +185,12 @@ impl Metrics {
         let label = |k: &str, v: &str| -> Labels { vec![(k.to_string(), v.to_string())] };
 
         let calls = Family::<Labels, Counter>::default();
-        for (o, n) in Outcome::ALL.iter().zip(&self.calls) {
+        // A call that has ended is never "ringing".
+        let ended = Outcome::ALL
+            .iter()
+            .zip(&self.calls)
+            .filter(|(o, _)| **o != Outcome::Ringing);
+        for (o, n) in ended {
             calls
                 .get_or_create(&label("outcome", o.name()))
                 .inc_by(load(n));
@@ -328,5 +333,6 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
         }
         assert!(text.contains("faultdesk_build_info{version=\""), "{text}");
+        assert!(!text.contains("ringing"), "{text}");
     }
 }

@@ -44,5 +44,5 @@ fn secs(s: u64) -> Duration {
 
 /// Records the writer's heartbeat (the daemon's beat and `/readyz`'s probe).
 pub fn beat(conn: &Connection, now: DateTime<Utc>) -> Result<(), StoreError> {
-    store::status::set(conn, health::HEARTBEAT, "", now)
+    store::status::set(conn, health::HEARTBEAT, "written", now)
 }
