@@ -146,12 +146,21 @@ fn record_end(
     outcome: Outcome,
     at: DateTime<Utc>,
     answered_by: Option<&(String, String)>,
-) -> Result<Option<(Ended, Option<Scheduled>)>, CoreError> {
+) -> Result<Option<Recorded>, CoreError> {
     let Some(ended) = calls::finish(conn, call_id, outcome, at)? else {
         return Ok(None);
     };
-    if let (Outcome::AnsweredElsewhere, Some((ext, agent))) = (outcome, answered_by) {
-        crate::core::desk::claim_for_extension(conn, at, call_id, ext, agent)?;
+    // The agent the PBX named, as people read the name, when that claim
+    // stands (an agent who clicked first keeps the call).
+    let mut claimed = None;
+    if let (Outcome::AnsweredElsewhere, Some((ext, agent))) = (outcome, answered_by)
+        && crate::core::desk::claim_for_extension(conn, at, call_id, ext, agent)?.is_some()
+    {
+        let user = crate::store::users::get(conn, agent)?;
+        claimed = Some(
+            user.and_then(|u| u.display)
+                .unwrap_or_else(|| agent.clone()),
+        );
     }
     // The caller as a number the callback rules can use (a withheld or
     // garbled caller ID gets no callback: there is nobody to call).
@@ -178,7 +187,20 @@ fn record_end(
             Outcome::Interrupted | Outcome::Ringing => {}
         }
     }
-    Ok(Some((ended, scheduled)))
+    Ok(Some(Recorded {
+        ended,
+        scheduled,
+        claimed,
+    }))
+}
+
+/// What the end of a call recorded.
+struct Recorded {
+    ended: Ended,
+    /// A missed-call callback scheduled with it.
+    scheduled: Option<Scheduled>,
+    /// The agent the PBX named, when that claim stands.
+    claimed: Option<String>,
 }
 
 /// The (extension, agent) a CANCEL names as the one who answered, when the
@@ -274,7 +296,12 @@ impl Handler for Hotline {
             .write(move |c| record_end(c, &rules, &id, outcome, at, claim.as_ref()))
             .await
             .map_err(|e| format!("call {call_id}: {e}"))?;
-        let Some((row, scheduled)) = row else {
+        let Some(Recorded {
+            ended: row,
+            scheduled,
+            claimed,
+        }) = row
+        else {
             tracing::warn!(call_id = %call_id, outcome = %outcome, "hotline: the call was not ringing; outcome not recorded");
             return Ok(());
         };
@@ -288,9 +315,9 @@ impl Handler for Hotline {
         let ring_ms = row.ring_ms;
         self.metrics.call_ended(outcome, Some(ring_ms));
         tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, answered_by = ?by, "hotline: call ended");
-        let claimed = by.map(|(_, agent)| CallEvent::Claimed {
+        let claimed = claimed.map(|by| CallEvent::Claimed {
             call_id: call_id.clone(),
-            by: agent,
+            by,
         });
         let ev = match outcome {
             Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
@@ -416,6 +443,63 @@ mod tests {
         );
         assert_eq!(kinds[1]["caller"], "88218050");
         assert_eq!(kinds[1]["display"], "张三");
+        drop(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pbx_names_the_agent_unless_one_claimed_first() {
+        let (dir, store) = temp_store();
+        let check = store.reopen(&Default::default()).unwrap();
+        let bus = Bus::new(64);
+        let mut rx = bus.subscribe();
+        let mut r = rules();
+        r.extensions.insert("8001".into(), "zhang".into());
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(r)),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
+        let cancel = || {
+            vec![(
+                "Reason".to_string(),
+                r#"SIP;cause=200;text="Call completed elsewhere by 8001""#.to_string(),
+            )]
+        };
+        h.ringing(inbound("p1", "13900000011")).await.unwrap();
+        h.ended(
+            "p1".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            cancel(),
+        )
+        .await
+        .unwrap();
+        // Someone clicked 我接的 before the CANCEL came: their claim stands.
+        h.ringing(inbound("p2", "13900000012")).await.unwrap();
+        crate::store::console::claim(check.conn(), "p2", "li", Utc::now()).unwrap();
+        h.ended(
+            "p2".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            cancel(),
+        )
+        .await
+        .unwrap();
+        let by = |id: &str| {
+            crate::store::console::claim_of(check.conn(), id)
+                .unwrap()
+                .map(|c| c.by)
+        };
+        assert_eq!(by("p1").as_deref(), Some("zhang"));
+        assert_eq!(by("p2").as_deref(), Some("li"));
+        let mut claimed = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let Event::Call(CallEvent::Claimed { call_id, by }) = e {
+                claimed.push((call_id, by));
+            }
+        }
+        assert_eq!(claimed, [("p1".to_string(), "zhang".to_string())]);
         drop(dir);
     }
 
