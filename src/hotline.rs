@@ -305,6 +305,9 @@ impl Handler for Hotline {
             tracing::warn!(call_id = %call_id, outcome = %outcome, "hotline: the call was not ringing; outcome not recorded");
             return Ok(());
         };
+        if let (Some((ext, agent)), None) = (&by, &claimed) {
+            tracing::info!(call_id = %call_id, extension = %ext, agent = %agent, "hotline: the PBX named an agent, but the claim does not stand (claimed first, or not an active user)");
+        }
         if let Some(cb) = scheduled {
             // Wakes the scheduler if this callback is due before anything it waits for.
             self.bus.publish(Event::CallbackScheduled {
@@ -450,10 +453,19 @@ mod tests {
     async fn the_pbx_names_the_agent_unless_one_claimed_first() {
         let (dir, store) = temp_store();
         let check = store.reopen(&Default::default()).unwrap();
+        crate::store::users::add(
+            check.conn(),
+            "zhang",
+            Some("张敏"),
+            crate::domain::staff::Role::Agent,
+            Utc::now(),
+        )
+        .unwrap();
         let bus = Bus::new(64);
         let mut rx = bus.subscribe();
         let mut r = rules();
         r.extensions.insert("8001".into(), "zhang".into());
+        r.extensions.insert("8002".into(), "nobody".into());
         let h = Hotline::new(
             Writer::start(store, 16),
             Live::new(Arc::new(r)),
@@ -486,6 +498,15 @@ mod tests {
         )
         .await
         .unwrap();
+        // The table names someone not on the staff: nobody is recorded.
+        h.ringing(inbound("p3", "13900000013")).await.unwrap();
+        let to_8002 = vec![(
+            "Reason".to_string(),
+            r#"SIP;cause=200;text="Call completed elsewhere by 8002""#.to_string(),
+        )];
+        h.ended("p3".into(), Outcome::AnsweredElsewhere, Utc::now(), to_8002)
+            .await
+            .unwrap();
         let by = |id: &str| {
             crate::store::console::claim_of(check.conn(), id)
                 .unwrap()
@@ -493,13 +514,14 @@ mod tests {
         };
         assert_eq!(by("p1").as_deref(), Some("zhang"));
         assert_eq!(by("p2").as_deref(), Some("li"));
+        assert_eq!(by("p3"), None);
         let mut claimed = Vec::new();
         while let Ok(e) = rx.try_recv() {
             if let Event::Call(CallEvent::Claimed { call_id, by }) = e {
                 claimed.push((call_id, by));
             }
         }
-        assert_eq!(claimed, [("p1".to_string(), "zhang".to_string())]);
+        assert_eq!(claimed, [("p1".to_string(), "张敏".to_string())]);
         drop(dir);
     }
 

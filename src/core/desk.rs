@@ -103,7 +103,8 @@ pub fn claim_call(
 /// The agent the PBX named as the one who answered (extension `ext` in the
 /// extension table): the call is claimed for them, as if they had clicked
 /// 我接的, and the audit log says it came from the PBX. None when someone
-/// claimed it first.
+/// claimed it first, or when the table names nobody on the staff (an
+/// inactive or unknown user is never recorded as the one who answered).
 pub fn claim_for_extension(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -111,6 +112,11 @@ pub fn claim_for_extension(
     ext: &str,
     agent: &str,
 ) -> Result<Option<Claimed>, CoreError> {
+    match super::person(conn, agent) {
+        Ok(_) => {}
+        Err(CoreError::NoUser(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
     let d = claim_call(conn, agent, now, call_id)?;
     if !d.won {
         return Ok(None);
