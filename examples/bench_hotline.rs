@@ -89,7 +89,13 @@ fn main() -> anyhow::Result<()> {
     };
     let store = Store::open_or_create(&dir.path().join("calls.db"), &opts)?;
     let writer = Writer::start_with(store, cfg.store.writer_setup());
-    let hotline = Arc::new(Hotline::new(writer, rules, Bus::new(1024)));
+    let metrics = Arc::new(faultdesk::metrics::Metrics::new(&[3.0, 9.0, 15.0]));
+    let hotline = Arc::new(Hotline::new(
+        writer,
+        faultdesk::core::Live::new(rules),
+        Bus::new(1024),
+        metrics,
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -119,7 +125,7 @@ fn main() -> anyhow::Result<()> {
                     let c = call(i);
                     let id = c.call_id.clone();
                     if h.ringing(c).await.is_err()
-                        || h.ended(id, Outcome::AnsweredElsewhere, Utc::now())
+                        || h.ended(id, Outcome::AnsweredElsewhere, Utc::now(), Vec::new())
                             .await
                             .is_err()
                     {

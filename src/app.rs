@@ -17,7 +17,6 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::context::{Ctx, Started, StartedWait};
-use crate::core::Rules;
 use crate::events::Bus;
 use crate::store::{Store, Writer, status};
 
@@ -86,13 +85,11 @@ async fn wait_for_signal() {
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
     let store = Store::open_or_create(&cfg.store.path, &cfg.store.options())?;
     let writer = Writer::start_with(store, cfg.store.writer_setup());
-    let ctx = Ctx {
-        rules: Arc::new(Rules::from_config(&cfg)),
-        config: Arc::new(cfg),
-        writer,
-        bus: Bus::new(1024),
-        shutdown: shutdown.clone(),
-    };
+    // Installed before anything starts: a SIGHUP from now on reloads
+    // instead of ending the process.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot install the SIGHUP handler (configuration reload)")?;
+    let ctx = Ctx::new(cfg, writer, Bus::new(1024), shutdown.clone());
     tracing::info!(
         store = %ctx.config.store.path.display(),
         config = %ctx.config.source.display(),
@@ -138,6 +135,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
             web.await.context("the web console's task panicked")
         });
     }
+    tokio::spawn(heartbeat(ctx.clone()));
+    tokio::spawn(reload_on_hangup(ctx.clone(), hangups));
     let outcome = daemon.supervise().await;
     drop(ctx);
     match &outcome {
@@ -145,6 +144,86 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<()> {
         Err(e) => tracing::error!(error = %format!("{e:#}"), "faultdesk stopped after a failure"),
     }
     outcome
+}
+
+/// Writes the writer's heartbeat every `[ops] heartbeat_secs` until
+/// shutdown: `faultdesk status` calls the store not written when it stops.
+async fn heartbeat(ctx: Ctx) {
+    let every = std::time::Duration::from_secs(ctx.config.ops.heartbeat_secs);
+    loop {
+        let beat = ctx
+            .writer
+            .write(|c| crate::core::health::beat(c, Utc::now()))
+            .await;
+        if let Err(e) = beat {
+            tracing::error!(error = %e, "cannot write the heartbeat: the store is not taking writes");
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Reloads the configuration on every SIGHUP until shutdown.
+async fn reload_on_hangup(ctx: Ctx, mut hangups: tokio::signal::unix::Signal) {
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            got = hangups.recv() => if got.is_none() { return },
+        }
+        reload(&ctx).await;
+    }
+}
+
+/// Reads the configuration file again. A file that does not load is
+/// refused with its error (key and line) and the running configuration
+/// stays; otherwise what can change safely is put in force at once and the
+/// keys that need a restart are named. `status` shows the outcome
+/// (`daemon.reload`).
+async fn reload(ctx: &Ctx) {
+    use crate::config::reload;
+    let running = ctx.live_config.get();
+    let path = running.source.clone();
+    let read = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+    let said = match read {
+        Err(e) => format!("refused: cannot read the file: {e}"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "configuration reload refused; the running configuration stays");
+            format!(
+                "refused ({}): {e}",
+                Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+            )
+        }
+        Ok(Ok(cfg)) => {
+            let changes = reload::changes(&running, &cfg);
+            ctx.put_in_force(reload::in_force(&running, cfg));
+            let list = |keys: &[&str]| {
+                if keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            };
+            tracing::info!(applied = %list(&changes.applied), "configuration reloaded");
+            if !changes.need_restart.is_empty() {
+                tracing::warn!(keys = %list(&changes.need_restart), "configuration reloaded, but these keys take effect only after a restart");
+            }
+            format!(
+                "reloaded ({}); applied: {}; needs a restart: {}",
+                Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
+                list(&changes.applied),
+                list(&changes.need_restart)
+            )
+        }
+    };
+    let written = ctx
+        .writer
+        .write(move |c| status::set(c, "daemon.reload", &said, Utc::now()))
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot write the reload's status");
+    }
 }
 
 /// The daemon's components, by the name `status` shows.
@@ -345,8 +424,9 @@ type Ended = Result<(tokio::task::Id, Result<()>), tokio::task::JoinError>;
 async fn start_sip(ctx: &Ctx) -> Result<tokio::task::JoinHandle<()>> {
     let hotline = Arc::new(crate::hotline::Hotline::new(
         ctx.writer.clone(),
-        ctx.rules.clone(),
+        ctx.live_rules.clone(),
         ctx.bus.clone(),
+        ctx.metrics.clone(),
     ));
     hotline
         .recover()
@@ -356,6 +436,7 @@ async fn start_sip(ctx: &Ctx) -> Result<tokio::task::JoinHandle<()>> {
         &ctx.config.sip,
         crate::sip::Setup {
             plan: ctx.rules.plan.clone(),
+            counters: ctx.metrics.sip.clone(),
         },
         hotline,
         ctx.shutdown.clone(),

@@ -9,8 +9,14 @@
 //! synced, before the adapter sends the final response. Every step is
 //! published on the event bus after its commit.
 //!
-//! May depend on: `core`, `store`, `domain`, `events`, and the `sip`
-//! adapter's plain types (never rsipstack's).
+//! Who answered: when a CANCEL's Reason text or the configured header names
+//! the extension that picked up, and the extension table knows its agent,
+//! the call is claimed for that agent in the same write as its outcome.
+//! The rules are read per call from the ones in force (a reload changes the
+//! extension table, windows and templates for the next call).
+//!
+//! May depend on: `core`, `store`, `domain`, `events`, `metrics`, and the
+//! `sip` adapter's plain types (never rsipstack's).
 
 use std::sync::Arc;
 
@@ -19,10 +25,11 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use crate::core::tickets::{self, Report};
-use crate::core::{CoreError, Rules};
-use crate::domain::call::Outcome;
+use crate::core::{CoreError, Live, Rules};
+use crate::domain::call::{self, Outcome};
 use crate::domain::ticket::Source;
 use crate::events::{Bus, CallEvent, Event};
+use crate::metrics::Metrics;
 use crate::sip::{Admission, Handler, InboundCall};
 use crate::store::calls::{self, Call, Ended, NewCall};
 use crate::store::{StoreError, Writer, status};
@@ -32,13 +39,19 @@ pub const ACTOR: &str = "hotline";
 
 pub struct Hotline {
     writer: Writer,
-    rules: Arc<Rules>,
+    rules: Live<Rules>,
     bus: Bus,
+    metrics: Arc<Metrics>,
 }
 
 impl Hotline {
-    pub fn new(writer: Writer, rules: Arc<Rules>, bus: Bus) -> Hotline {
-        Hotline { writer, rules, bus }
+    pub fn new(writer: Writer, rules: Live<Rules>, bus: Bus, metrics: Arc<Metrics>) -> Hotline {
+        Hotline {
+            writer,
+            rules,
+            bus,
+            metrics,
+        }
     }
 
     /// At start-up: calls left ringing by a previous run (a crash, kill -9)
@@ -132,10 +145,23 @@ fn record_end(
     call_id: &str,
     outcome: Outcome,
     at: DateTime<Utc>,
-) -> Result<Option<(Ended, Option<Scheduled>)>, CoreError> {
+    answered_by: Option<&(String, String)>,
+) -> Result<Option<Recorded>, CoreError> {
     let Some(ended) = calls::finish(conn, call_id, outcome, at)? else {
         return Ok(None);
     };
+    // The agent the PBX named, as people read the name, when that claim
+    // stands (an agent who clicked first keeps the call).
+    let mut claimed = None;
+    if let (Outcome::AnsweredElsewhere, Some((ext, agent))) = (outcome, answered_by)
+        && crate::core::desk::claim_for_extension(conn, at, call_id, ext, agent)?.is_some()
+    {
+        let user = crate::store::users::get(conn, agent)?;
+        claimed = Some(
+            user.and_then(|u| u.display)
+                .unwrap_or_else(|| agent.clone()),
+        );
+    }
     // The caller as a number the callback rules can use (a withheld or
     // garbled caller ID gets no callback: there is nobody to call).
     let caller = ended
@@ -161,7 +187,40 @@ fn record_end(
             Outcome::Interrupted | Outcome::Ringing => {}
         }
     }
-    Ok(Some((ended, scheduled)))
+    Ok(Some(Recorded {
+        ended,
+        scheduled,
+        claimed,
+    }))
+}
+
+/// What the end of a call recorded.
+struct Recorded {
+    ended: Ended,
+    /// A missed-call callback scheduled with it.
+    scheduled: Option<Scheduled>,
+    /// The agent the PBX named, when that claim stands.
+    claimed: Option<String>,
+}
+
+/// The (extension, agent) a CANCEL names as the one who answered, when the
+/// extension table knows the extension.
+fn answered_by(rules: &Rules, cancel: &[(String, String)]) -> Option<(String, String)> {
+    let reasons = cancel
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Reason"))
+        .map(|(_, v)| v.as_str());
+    let header = &rules.answering_header;
+    let named = (!header.is_empty())
+        .then(|| cancel.iter().find(|(n, _)| n.eq_ignore_ascii_case(header)))
+        .flatten()
+        .map(|(_, v)| v.as_str());
+    let ext = call::answering_extension(reasons, named)?;
+    let Some(agent) = rules.extensions.get(&ext) else {
+        tracing::info!(extension = %ext, "hotline: the PBX named an extension the table does not know; the call waits for a claim");
+        return None;
+    };
+    Some((ext, agent.clone()))
 }
 
 /// A missed-call callback scheduled with a call's outcome.
@@ -172,7 +231,7 @@ struct Scheduled {
 
 impl Handler for Hotline {
     async fn ringing(&self, call: InboundCall) -> Result<Admission, String> {
-        let rules = self.rules.clone();
+        let rules = self.rules.get();
         let call_id = call.call_id.clone();
         // The phone rings once the ticket is committed, without waiting for
         // the disk's sync; the call's end (its final response) waits for it.
@@ -222,18 +281,33 @@ impl Handler for Hotline {
         call_id: String,
         outcome: Outcome,
         at: DateTime<Utc>,
+        cancel: Vec<(String, String)>,
     ) -> Result<(), String> {
-        let rules = self.rules.clone();
+        let rules = self.rules.get();
         let id = call_id.clone();
+        let by = if outcome == Outcome::AnsweredElsewhere {
+            answered_by(&rules, &cancel)
+        } else {
+            None
+        };
+        let claim = by.clone();
         let row = self
             .writer
-            .write(move |c| record_end(c, &rules, &id, outcome, at))
+            .write(move |c| record_end(c, &rules, &id, outcome, at, claim.as_ref()))
             .await
             .map_err(|e| format!("call {call_id}: {e}"))?;
-        let Some((row, scheduled)) = row else {
+        let Some(Recorded {
+            ended: row,
+            scheduled,
+            claimed,
+        }) = row
+        else {
             tracing::warn!(call_id = %call_id, outcome = %outcome, "hotline: the call was not ringing; outcome not recorded");
             return Ok(());
         };
+        if let (Some((ext, agent)), None) = (&by, &claimed) {
+            tracing::info!(call_id = %call_id, extension = %ext, agent = %agent, "hotline: the PBX named an agent, but the claim does not stand (claimed first, or not an active user)");
+        }
         if let Some(cb) = scheduled {
             // Wakes the scheduler if this callback is due before anything it waits for.
             self.bus.publish(Event::CallbackScheduled {
@@ -242,7 +316,12 @@ impl Handler for Hotline {
             });
         }
         let ring_ms = row.ring_ms;
-        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, "hotline: call ended");
+        self.metrics.call_ended(outcome, Some(ring_ms));
+        tracing::info!(call_id = %call_id, outcome = %outcome, ring_ms, ticket = ?row.ticket, answered_by = ?by, "hotline: call ended");
+        let claimed = claimed.map(|by| CallEvent::Claimed {
+            call_id: call_id.clone(),
+            by,
+        });
         let ev = match outcome {
             Outcome::AnsweredElsewhere => Some(CallEvent::Answered { call_id, ring_ms }),
             Outcome::Abandoned => Some(CallEvent::Abandoned { call_id, ring_ms }),
@@ -250,6 +329,9 @@ impl Handler for Hotline {
             Outcome::Interrupted | Outcome::Ringing => None,
         };
         if let Some(ev) = ev {
+            self.bus.publish(Event::Call(ev));
+        }
+        if let Some(ev) = claimed {
             self.bus.publish(Event::Call(ev));
         }
         Ok(())
@@ -295,7 +377,12 @@ mod tests {
         let check = store.reopen(&Default::default()).unwrap();
         let bus = Bus::new(64);
         let mut rx = bus.subscribe();
-        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(rules())),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
 
         assert_eq!(
             h.ringing(inbound("a", "88218050")).await,
@@ -312,11 +399,16 @@ mod tests {
             .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tickets, 1);
-        h.ended("a".into(), Outcome::AnsweredElsewhere, Utc::now())
-            .await
-            .unwrap();
+        h.ended(
+            "a".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         // A second end of the same call changes nothing.
-        h.ended("a".into(), Outcome::TimedOut, Utc::now())
+        h.ended("a".into(), Outcome::TimedOut, Utc::now(), Vec::new())
             .await
             .unwrap();
         h.ringing(inbound("b", "13900000001")).await.unwrap();
@@ -358,15 +450,96 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pbx_names_the_agent_unless_one_claimed_first() {
+        let (dir, store) = temp_store();
+        let check = store.reopen(&Default::default()).unwrap();
+        crate::store::users::add(
+            check.conn(),
+            "zhang",
+            Some("张敏"),
+            crate::domain::staff::Role::Agent,
+            Utc::now(),
+        )
+        .unwrap();
+        let bus = Bus::new(64);
+        let mut rx = bus.subscribe();
+        let mut r = rules();
+        r.extensions.insert("8001".into(), "zhang".into());
+        r.extensions.insert("8002".into(), "nobody".into());
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(r)),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
+        let cancel = || {
+            vec![(
+                "Reason".to_string(),
+                r#"SIP;cause=200;text="Call completed elsewhere by 8001""#.to_string(),
+            )]
+        };
+        h.ringing(inbound("p1", "13900000011")).await.unwrap();
+        h.ended(
+            "p1".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            cancel(),
+        )
+        .await
+        .unwrap();
+        // Someone clicked 我接的 before the CANCEL came: their claim stands.
+        h.ringing(inbound("p2", "13900000012")).await.unwrap();
+        crate::store::console::claim(check.conn(), "p2", "li", Utc::now()).unwrap();
+        h.ended(
+            "p2".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            cancel(),
+        )
+        .await
+        .unwrap();
+        // The table names someone not on the staff: nobody is recorded.
+        h.ringing(inbound("p3", "13900000013")).await.unwrap();
+        let to_8002 = vec![(
+            "Reason".to_string(),
+            r#"SIP;cause=200;text="Call completed elsewhere by 8002""#.to_string(),
+        )];
+        h.ended("p3".into(), Outcome::AnsweredElsewhere, Utc::now(), to_8002)
+            .await
+            .unwrap();
+        let by = |id: &str| {
+            crate::store::console::claim_of(check.conn(), id)
+                .unwrap()
+                .map(|c| c.by)
+        };
+        assert_eq!(by("p1").as_deref(), Some("zhang"));
+        assert_eq!(by("p2").as_deref(), Some("li"));
+        assert_eq!(by("p3"), None);
+        let mut claimed = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let Event::Call(CallEvent::Claimed { call_id, by }) = e {
+                claimed.push((call_id, by));
+            }
+        }
+        assert_eq!(claimed, [("p1".to_string(), "张敏".to_string())]);
+        drop(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_abandoned_call_schedules_one_callback_and_an_answered_one_resolves_it() {
         let (dir, store) = temp_store();
         let check = store.reopen(&Default::default()).unwrap();
         let bus = Bus::new(64);
         let mut rx = bus.subscribe();
-        let h = Hotline::new(Writer::start(store, 16), Arc::new(rules()), bus);
+        let h = Hotline::new(
+            Writer::start(store, 16),
+            Live::new(Arc::new(rules())),
+            bus,
+            Arc::new(Metrics::new(&[1.0])),
+        );
         for id in ["m1", "m2"] {
             h.ringing(inbound(id, "13900000002")).await.unwrap();
-            h.ended(id.into(), Outcome::Abandoned, Utc::now())
+            h.ended(id.into(), Outcome::Abandoned, Utc::now(), Vec::new())
                 .await
                 .unwrap();
         }
@@ -392,9 +565,14 @@ mod tests {
         assert_eq!(woke, 1);
         // The caller calls again and an agent answers: the callback is resolved.
         h.ringing(inbound("m3", "13900000002")).await.unwrap();
-        h.ended("m3".into(), Outcome::AnsweredElsewhere, Utc::now())
-            .await
-            .unwrap();
+        h.ended(
+            "m3".into(),
+            Outcome::AnsweredElsewhere,
+            Utc::now(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(rows("pending"), 0);
         assert_eq!(rows("%"), 1);
         drop(dir);

@@ -13,15 +13,16 @@
 //! - [`events`]: the in-process broadcast of what happened — on `domain` (its enums).
 //! - [`store`]: SQLite, migrations, one module per aggregate, group commit; the domain's enums as text — on `domain`.
 //! - [`config`]: TOML → typed, validated config; the store's options from `[store]` — on `domain`, `store`.
+//! - [`metrics`]: the daemon's counters (atomics) and their Prometheus exposition — on `domain`.
 //! - [`core`]: reports, workflow and callback steps, messages and deadlines inside a transaction — on `domain`, `store`, `config`.
 //! - [`import`]: roster import from XLSX/CSV — on `domain`, `store`, `core`.
-//! - [`context`]: the handles every component receives, and its start-up word — on `config`, `core`, `store`, `events`.
-//! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`.
-//! - [`hotline`]: calls → call rows, tickets, call events — on `core`, `domain`, `store`, `events`, `sip`.
-//! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `context`.
+//! - [`context`]: the handles every component receives, the configuration in force, and its start-up word — on `config`, `core`, `store`, `events`, `metrics`.
+//! - [`sip`]: SIP adapter (UDP/TCP, transactions, registration; wraps rsipstack) — on `config`, `domain`, `metrics`.
+//! - [`hotline`]: calls → call rows, tickets, call events, who answered — on `core`, `domain`, `store`, `events`, `sip`, `metrics`.
+//! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `context`, `metrics`.
 //! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `domain`, `core`, `store`, `events`, `context`.
-//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `domain`, `config`, `store`, `events`, `context`.
-//! - [`web`]: the agents' console (axum, askama, SSE, sessions) — on `domain`, `config`, `store`, `core`, `events`, `context`, `fax` (page previews).
+//! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `domain`, `config`, `store`, `events`, `context`, `metrics`.
+//! - [`web`]: the agents' console (axum, askama, SSE, sessions), health, readiness and metrics — on `domain`, `config`, `store`, `core`, `events`, `context`, `metrics`, `fax` (page previews).
 //! - [`app`]: wiring and supervision of the daemon — on every module above.
 //!
 //! The command line (`src/cli/`, `src/main.rs`) is the binary's edge: it
@@ -36,6 +37,7 @@ pub mod events;
 pub mod fax;
 pub mod hotline;
 pub mod import;
+pub mod metrics;
 pub mod outbox;
 pub mod scheduler;
 pub mod sip;

@@ -32,7 +32,7 @@ use crate::context::{Ctx, Started};
 use crate::core::callbacks::{self, DueCallback};
 use crate::core::deadlines::{self, Breach};
 use crate::core::orders;
-use crate::core::{CoreError, Rules};
+use crate::core::{CoreError, Live, Rules};
 use crate::events::{Bus, Event};
 use crate::store::{Store, StoreError, Writer, to_ms};
 
@@ -124,7 +124,9 @@ impl Handle {
 /// The scheduler task.
 pub struct Scheduler {
     db: Db,
-    rules: Arc<Rules>,
+    /// The rules in force: each pass takes the current ones (a reload
+    /// changes windows, retries and promise hours from the next pass).
+    rules: Live<Rules>,
     bus: Bus,
     clock: Clock,
     rescan: Duration,
@@ -142,7 +144,7 @@ struct Pass {
 impl Scheduler {
     pub fn new(
         db: Db,
-        rules: Arc<Rules>,
+        rules: Live<Rules>,
         bus: Bus,
         clock: Clock,
         rescan: Duration,
@@ -217,7 +219,7 @@ impl Scheduler {
     }
 
     async fn pass(&self, now: DateTime<Utc>) -> Result<Pass, CoreError> {
-        let rules = self.rules.clone();
+        let rules = self.rules.get();
         self.db
             .write(move |c| {
                 let due = callbacks::due(c, &rules, now)?;
@@ -325,7 +327,7 @@ impl Scheduler {
 pub async fn run(ctx: Ctx, started: Started) {
     let (s, _handle) = Scheduler::new(
         Db::Writer(ctx.writer.clone()),
-        ctx.rules.clone(),
+        ctx.live_rules.clone(),
         ctx.bus.clone(),
         Clock::System,
         Duration::from_secs(ctx.config.callbacks.rescan_secs),
@@ -379,7 +381,7 @@ mod tests {
         fn start(&mut self, rescan: Duration) {
             let (s, h) = Scheduler::new(
                 Db::Direct(self.store.clone()),
-                self.rules.clone(),
+                Live::new(self.rules.clone()),
                 self.bus.clone(),
                 self.clock,
                 rescan,

@@ -158,6 +158,10 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
     let (entries, counts) =
         st.read(|c| Ok::<_, anyhow::Error>((store::status::all(c)?, store::calls::counts(c)?)))?;
     let (pid, alive) = daemon_process(&entries);
+    // The same verdicts as /readyz (without its live probe: the heartbeat decides).
+    let verdicts =
+        st.read(|c| faultdesk::core::health::readiness(c, cfg, alive, None, Utc::now()))?;
+    let ready = faultdesk::domain::health::all_ready(&verdicts);
     if json_out {
         let components: serde_json::Map<String, serde_json::Value> = entries
             .iter()
@@ -174,6 +178,8 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
             .collect();
         return print_json(&json!({
             "daemon_running": alive,
+            "ready": ready,
+            "readiness": verdicts,
             "sip_enabled": cfg.sip.enabled,
             "components": components,
             "calls": calls,
@@ -185,6 +191,20 @@ pub(super) fn status(cfg: &Config, json_out: bool) -> Result<()> {
         (Some(p), false) => {
             println!("daemon process {p} is NOT running: the rows below are its last word")
         }
+    }
+    let failing: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| !v.ready)
+        .map(|v| v.part.as_str())
+        .collect();
+    if failing.is_empty() {
+        println!("ready");
+    } else {
+        println!("not ready: {}", failing.join(", "));
+    }
+    for v in &verdicts {
+        let mark = if v.ready { "ok  " } else { "FAIL" };
+        println!("{mark} {}: {}", v.part, v.detail);
     }
     for e in &entries {
         println!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultdesk::domain::names::Named;
-use faultdesk::domain::{call, callback, fax, message, order, staff, ticket};
+use faultdesk::domain::{call, callback, export, fax, message, order, staff, ticket};
 
 /// The parser of an argument that takes one of the domain's named enums:
 /// `--help` lists the names and a wrong one is refused naming them, both
@@ -172,8 +172,15 @@ pub enum CallCmd {
         json: bool,
     },
     /// Record that you took this call (我接的); the first claim stands.
+    /// A manager corrects a claim with `--as AGENT --reason TEXT` (audited).
     Claim {
         call_id: String,
+        /// (Manager) the agent who really answered; replaces the claim.
+        #[arg(long = "as", value_name = "AGENT", requires = "reason")]
+        as_agent: Option<String>,
+        /// Why the claim is corrected (with --as).
+        #[arg(long, requires = "as_agent")]
+        reason: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -244,6 +251,9 @@ pub enum TicketCmd {
         #[arg(long)]
         json: bool,
     },
+    /// (Manager) tickets reported in a period, in the old system's field
+    /// order (维克记录障碍), as CSV or XLSX; audited.
+    Export(ExportArgs),
     /// Send to a depot / technician (下发).
     Dispatch {
         number: String,
@@ -454,6 +464,9 @@ pub enum CallbacksCmd {
         #[arg(long)]
         json: bool,
     },
+    /// (Manager) callbacks due in a period, in the old system's field order
+    /// (维克录回访单), as CSV or XLSX; audited.
+    Export(ExportArgs),
     /// Record the result of a missed-call callback (repair callbacks: `ticket callback`).
     Done {
         id: i64,
@@ -462,6 +475,21 @@ pub enum CallbacksCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_parser = named::<export::Format>())]
+    pub format: export::Format,
+    /// First day (YYYY-MM-DD, local), included.
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day (YYYY-MM-DD, local), included.
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+    /// The file to write (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

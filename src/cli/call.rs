@@ -48,7 +48,20 @@ pub(super) fn call(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallCmd) -> Res
             }
             Ok(())
         }
-        CallCmd::Claim { call_id, json } => super::desk::claim(cli, &mut st, call_id, *json),
+        CallCmd::Claim {
+            call_id,
+            as_agent: Some(agent),
+            reason,
+            json,
+        } => super::desk::correct_claim(
+            cli,
+            &mut st,
+            call_id,
+            agent,
+            reason.as_deref().unwrap_or(""),
+            *json,
+        ),
+        CallCmd::Claim { call_id, json, .. } => super::desk::claim(cli, &mut st, call_id, *json),
         CallCmd::Show { call_id, json } => {
             let who = actor(cli, &st)?;
             let found = st.write(|c| {

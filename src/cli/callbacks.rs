@@ -15,6 +15,13 @@ pub fn callbacks(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &CallbacksCmd) -> 
     let mut st = open(cfg)?;
     let now = Utc::now();
     match cmd {
+        CallbacksCmd::Export(a) => super::export(
+            cli,
+            &mut st,
+            rules,
+            faultdesk::domain::export::Kind::Callbacks,
+            a,
+        ),
         CallbacksCmd::Due { json } => {
             // Shows customers' numbers and rooms: recorded under a person.
             let who = actor(cli, &st)?;

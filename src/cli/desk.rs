@@ -132,6 +132,28 @@ pub(super) fn claim(cli: &Cli, st: &mut Store, call_id: &str, json_out: bool) ->
     Ok(())
 }
 
+/// `call claim ID --as AGENT --reason TEXT`: a manager's correction.
+pub(super) fn correct_claim(
+    cli: &Cli,
+    st: &mut Store,
+    call_id: &str,
+    agent: &str,
+    why: &str,
+    json_out: bool,
+) -> Result<()> {
+    let who = actor(cli, st)?;
+    let done = st.write(|c| desk::correct_claim(c, &who, Utc::now(), call_id, agent, why))?;
+    if json_out {
+        return print_json(&done);
+    }
+    println!(
+        "call {call_id} answered by {}{}",
+        done.claim.by,
+        done.ticket.map(|t| format!(" ({t})")).unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// Reads the password from the terminal (echo off) or one line of stdin.
 fn read_password() -> Result<String> {
     let stdin = std::io::stdin();

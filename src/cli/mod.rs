@@ -72,6 +72,31 @@ where
     })
 }
 
+/// `ticket export` and `callbacks export`: a manager's export of a period
+/// (audited), written to `--out` or standard output.
+pub(crate) fn export(
+    cli: &Cli,
+    st: &mut Store,
+    rules: &Rules,
+    kind: faultdesk::domain::export::Kind,
+    a: &args::ExportArgs,
+) -> Result<()> {
+    use faultdesk::core::exports;
+    let who = actor(cli, st)?;
+    let period = exports::Period::new(a.from, a.to)?;
+    let (bytes, _) =
+        st.write(|c| exports::export(c, rules, &who, Utc::now(), kind, period, a.format))?;
+    match &a.out {
+        Some(path) => std::fs::write(path, &bytes)
+            .map_err(|e| anyhow::anyhow!("export ({}): cannot write: {e}", path.display()))?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn print_json<T: Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())

@@ -40,6 +40,13 @@ pub(super) fn ticket(cli: &Cli, cfg: &Config, rules: &Rules, cmd: &TicketCmd) ->
     let mut st = open(cfg)?;
     let now = Utc::now();
     match cmd {
+        TicketCmd::Export(a) => super::export(
+            cli,
+            &mut st,
+            rules,
+            faultdesk::domain::export::Kind::Tickets,
+            a,
+        ),
         TicketCmd::New(n) => {
             let who = actor(cli, &st)?;
             let report = new_report(n, &who);

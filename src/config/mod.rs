@@ -14,6 +14,8 @@
 
 mod doc;
 mod mail;
+mod ops;
+pub mod reload;
 mod sip;
 mod store;
 mod values;
@@ -27,6 +29,7 @@ pub use mail::{
     CallbacksConfig, ConfirmOn, MailConfig, MailTransport, PasswordError, Secret, SmtpConfig,
     SmtpTls, Templates,
 };
+pub use ops::{AnsweringConfig, OpsConfig};
 pub use sip::{SipConfig, SipRegister};
 pub use values::{Cidr, Digits, HhMm, TimeZone};
 pub use web::WebConfig;
@@ -80,6 +83,10 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+    #[serde(default)]
+    pub answering: AnsweringConfig,
     /// Where this configuration was read from (not a key of the file).
     #[serde(skip)]
     pub source: PathBuf,
@@ -521,7 +528,56 @@ impl Config {
                 "set exactly one of password_env and password_file".into(),
             ));
         }
+        self.validate_ops(doc)?;
         self.validate_mail(doc)
+    }
+
+    /// Readiness limits, the ring-time buckets and the extension table.
+    fn validate_ops(&self, doc: &Doc) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: String| self.invalid(doc, key, why);
+        let o = &self.ops;
+        if o.heartbeat_stale_secs <= o.heartbeat_secs {
+            return Err(invalid(
+                "ops.heartbeat_stale_secs",
+                format!(
+                    "must be longer than ops.heartbeat_secs ({} s), or every beat looks late",
+                    o.heartbeat_secs
+                ),
+            ));
+        }
+        let b = &o.ring_buckets_secs;
+        if b.is_empty()
+            || b.iter().any(|v| !v.is_finite() || *v <= 0.0)
+            || b.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(invalid(
+                "ops.ring_buckets_secs",
+                "expected increasing numbers of seconds above 0, e.g. [3, 6, 9, 15]".into(),
+            ));
+        }
+        for (ext, agent) in &self.answering.extensions {
+            let key = format!("answering.extensions.{ext}");
+            if ext.parse::<Digits>().is_err() {
+                return Err(invalid(
+                    &key,
+                    format!("`{ext}`: an extension is 1 to 20 digits"),
+                ));
+            }
+            if agent.trim().is_empty() {
+                return Err(invalid(&key, "expected the agent's user name".into()));
+            }
+        }
+        let h = &self.answering.header;
+        if !h
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        {
+            return Err(invalid(
+                "answering.header",
+                format!("`{h}` is not a header name, e.g. \"X-Answered-By\""),
+            ));
+        }
+        Ok(())
     }
 
     /// The values that must be above 0, by key.
@@ -537,6 +593,9 @@ impl Config {
             ("mail.poll_ms", self.mail.poll_ms),
             ("mail.batch", n(self.mail.batch)),
             ("mail.retry_base_secs", self.mail.retry_base_secs),
+            ("ops.heartbeat_secs", self.ops.heartbeat_secs),
+            ("ops.probe_timeout_ms", self.ops.probe_timeout_ms),
+            ("ops.outbox_stuck_secs", self.ops.outbox_stuck_secs),
             (
                 "work_order_room.install_days",
                 u64::from(self.work_order_room.install_days),

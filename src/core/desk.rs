@@ -12,6 +12,7 @@ use serde_json::json;
 use super::tickets::{StepInput, get, step};
 use super::{CoreError, Rules};
 use crate::domain::account::Account;
+use crate::domain::staff::Action;
 use crate::domain::tag::OriginKind;
 use crate::domain::ticket::{Class, EventKind, State, Step};
 use crate::store::console::{self as queries, Claim};
@@ -45,14 +46,11 @@ pub struct Claimed {
     pub ticket: Option<String>,
 }
 
-/// Records that `actor` answered `call_id` (我接的): the first claim wins.
-/// The ticket the call opened gets its 受理人 if it had none.
-pub fn claim_call(
+/// The call `call_id`, if someone can have answered it.
+fn claimable_call(
     conn: &Connection,
-    actor: &str,
-    now: DateTime<Utc>,
     call_id: &str,
-) -> Result<Claimed, CoreError> {
+) -> Result<crate::store::calls::Call, CoreError> {
     let call = crate::store::calls::get(conn, call_id)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
     if !call.outcome.claimable() {
@@ -64,6 +62,18 @@ pub fn claim_call(
             ),
         ));
     }
+    Ok(call)
+}
+
+/// Records that `actor` answered `call_id` (我接的): the first claim wins.
+/// The ticket the call opened gets its 受理人 if it had none.
+pub fn claim_call(
+    conn: &Connection,
+    actor: &str,
+    now: DateTime<Utc>,
+    call_id: &str,
+) -> Result<Claimed, CoreError> {
+    let call = claimable_call(conn, call_id)?;
     let (claim, won) = queries::claim(conn, call_id, actor, now)?
         .ok_or_else(|| bad("call", format!("`{call_id}`: no such call")))?;
     let ticket = match (won, call.ticket_id) {
@@ -87,6 +97,92 @@ pub fn claim_call(
         claim,
         won,
         ticket: call.ticket.clone(),
+    })
+}
+
+/// The agent the PBX named as the one who answered (extension `ext` in the
+/// extension table): the call is claimed for them, as if they had clicked
+/// 我接的, and the audit log says it came from the PBX. None when someone
+/// claimed it first, or when the table names nobody on the staff (an
+/// inactive or unknown user is never recorded as the one who answered).
+pub fn claim_for_extension(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    call_id: &str,
+    ext: &str,
+    agent: &str,
+) -> Result<Option<Claimed>, CoreError> {
+    match super::person(conn, agent) {
+        Ok(_) => {}
+        Err(CoreError::NoUser(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let d = claim_call(conn, agent, now, call_id)?;
+    if !d.won {
+        return Ok(None);
+    }
+    let detail = format!("extension {ext} → {agent} (named by the PBX)");
+    crate::store::audit::record(conn, now, PBX, "call.claim", Some(call_id), Some(&detail))?;
+    Ok(Some(d))
+}
+
+/// The name the PBX's claims are recorded under in the audit log.
+pub const PBX: &str = "pbx";
+
+/// A manager corrects who answered a call: the claim is set to `agent`
+/// (who must be an active user), the ticket's 受理人 follows when it named
+/// the previous claimant, and the audit log keeps both names and the reason.
+pub fn correct_claim(
+    conn: &Connection,
+    manager: &str,
+    now: DateTime<Utc>,
+    call_id: &str,
+    agent: &str,
+    why: &str,
+) -> Result<Claimed, CoreError> {
+    super::allowed(conn, manager, Action::CorrectClaims)?;
+    let why = reason(why, "reason")?;
+    let call = claimable_call(conn, call_id)?;
+    let user = crate::store::users::get(conn, agent)?
+        .filter(|u| u.active)
+        .ok_or_else(|| CoreError::NoUser(agent.to_string()))?;
+    let before = queries::set_claim(conn, call_id, &user.name, now)?;
+    let previous = before.as_ref().map(|c| c.by.clone());
+    if let Some(id) = call.ticket_id
+        && let Some(mut t) = rows::by_id(conn, id)?
+    {
+        if t.fields.accepting_agent.is_none() || t.fields.accepting_agent == previous {
+            t.fields.accepting_agent = Some(user.name.clone());
+            t.updated_at = now;
+            rows::save(conn, &t)?;
+        }
+        let detail = json!({ "call_id": call_id, "was": previous, "reason": why });
+        rows::add_event(
+            conn,
+            &NewEvent::on(&t, now, manager, EventKind::Claimed, &detail),
+        )?;
+    }
+    let detail = format!(
+        "{} → {}: {why}",
+        previous.as_deref().unwrap_or("(nobody)"),
+        user.name
+    );
+    crate::store::audit::record(
+        conn,
+        now,
+        manager,
+        "call.claim_correct",
+        Some(call_id),
+        Some(&detail),
+    )?;
+    Ok(Claimed {
+        call_id: call_id.to_string(),
+        claim: Claim {
+            by: user.name,
+            at: now,
+        },
+        won: true,
+        ticket: call.ticket,
     })
 }
 

@@ -18,7 +18,9 @@
 pub mod callbacks;
 pub mod deadlines;
 pub mod desk;
+pub mod exports;
 pub mod faxes;
+pub mod health;
 pub mod messages;
 pub mod orders;
 pub mod subscribers;
@@ -61,6 +63,9 @@ pub struct Rules {
     pub notices: messages::Notices,
     /// Work orders: acknowledgment, serials, deadlines, the 回单.
     pub orders: crate::config::WorkOrderRoom,
+    /// Who answered: extension → staff user name, and the PBX's header naming it.
+    pub extensions: std::collections::BTreeMap<String, String>,
+    pub answering_header: String,
 }
 
 impl Rules {
@@ -135,6 +140,8 @@ impl Rules {
             callbacks: callbacks::policy(c),
             notices: messages::Notices::from_config(c),
             orders: c.work_order_room.clone(),
+            extensions: c.answering.extensions.clone(),
+            answering_header: c.answering.header.clone(),
         }
     }
 
@@ -152,6 +159,41 @@ impl Rules {
             .iter()
             .find(|(t, _)| t == estate)
             .map(|(_, d)| d.as_str())
+    }
+}
+
+/// A value replaced whole while readers keep the one they took: the rules
+/// in force, swapped by a reload (SIGHUP). `get` is a read lock held for an
+/// `Arc` clone; work in progress finishes with the rules it started with.
+#[derive(Debug)]
+pub struct Live<T>(std::sync::Arc<std::sync::RwLock<std::sync::Arc<T>>>);
+
+impl<T> Clone for Live<T> {
+    fn clone(&self) -> Self {
+        Live(self.0.clone())
+    }
+}
+
+impl<T> Live<T> {
+    pub fn new(value: std::sync::Arc<T>) -> Live<T> {
+        Live(std::sync::Arc::new(std::sync::RwLock::new(value)))
+    }
+
+    /// The value in force.
+    pub fn get(&self) -> std::sync::Arc<T> {
+        // A writer that panicked left a whole value behind (it only swaps an Arc).
+        match self.0.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `value` in force for every later `get`.
+    pub fn set(&self, value: std::sync::Arc<T>) {
+        match self.0.write() {
+            Ok(mut v) => *v = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
     }
 }
 
@@ -196,6 +238,12 @@ pub enum CoreError {
         #[source]
         source: crate::domain::staff::AddRefused,
     },
+    #[error("user ({who}, {role}): may not {action} (a manager may)")]
+    Forbidden {
+        who: String,
+        role: crate::domain::staff::Role,
+        action: crate::domain::staff::Action,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -235,6 +283,23 @@ pub fn person(
         Some(u) if u.active => Ok(u),
         _ => Err(CoreError::NoUser(name.to_string())),
     }
+}
+
+/// The active user `name`, if their role may take `action`.
+pub fn allowed(
+    conn: &rusqlite::Connection,
+    name: &str,
+    action: crate::domain::staff::Action,
+) -> Result<crate::store::users::User, CoreError> {
+    let u = person(conn, name)?;
+    if !u.role.may(action) {
+        return Err(CoreError::Forbidden {
+            who: u.name,
+            role: u.role,
+            action,
+        });
+    }
+    Ok(u)
 }
 
 #[cfg(test)]

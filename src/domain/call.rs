@@ -75,6 +75,53 @@ pub fn reason_is_answered_elsewhere(value: &str) -> bool {
     })
 }
 
+/// The extension a PBX names as the phone that answered a call completed
+/// elsewhere: the configured header's value first (`8001`, `sip:8001@pbx`,
+/// `"Wang" <sip:8001@pbx>`), then the text of a `SIP;cause=200` Reason
+/// (`text="Call completed elsewhere by 8001"`: its last word, when that is
+/// digits). None when neither names one.
+pub fn answering_extension<'a>(
+    reasons: impl IntoIterator<Item = &'a str>,
+    header: Option<&str>,
+) -> Option<String> {
+    if let Some(ext) = header.and_then(extension_of_address) {
+        return Some(ext);
+    }
+    reasons
+        .into_iter()
+        .flat_map(|v| split_outside_quotes(v, ','))
+        .filter(|entry| reason_is_answered_elsewhere(entry))
+        .find_map(|entry| {
+            let text = split_outside_quotes(entry, ';')
+                .into_iter()
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("text"))?
+                .1
+                .trim()
+                .trim_matches('"')
+                .to_string();
+            let last = text.split_whitespace().last()?;
+            let last = last.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            digits(last)
+        })
+}
+
+/// The extension in a header value: plain digits, or the user part of a URI.
+fn extension_of_address(value: &str) -> Option<String> {
+    let v = value.trim();
+    if let Some(d) = digits(v) {
+        return Some(d);
+    }
+    let uri = name_addr(v)?.uri;
+    let rest = uri.split_once(':').map_or(uri.as_str(), |(_, r)| r);
+    digits(rest.split(['@', ';']).next()?)
+}
+
+/// `s` if it is 1 to 20 ASCII digits.
+fn digits(s: &str) -> Option<String> {
+    (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.to_string())
+}
+
 /// A name-addr or addr-spec: `"Name" <sip:u@h>;tag=x`, `Name <tel:+86…>`, `sip:u@h`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr {
@@ -214,6 +261,50 @@ mod tests {
         );
         assert_eq!(Outcome::of_cancel([]), Outcome::Abandoned);
         assert_eq!(Outcome::AnsweredElsewhere.as_str(), "answered-elsewhere");
+    }
+
+    #[test]
+    fn the_answering_extension_from_reason_text_or_header() {
+        let by = r#"SIP;cause=200;text="Call completed elsewhere by 8001""#;
+        assert_eq!(answering_extension([by], None).as_deref(), Some("8001"));
+        // The header wins over the Reason's text.
+        assert_eq!(
+            answering_extension([by], Some("\"Wang\" <sip:8002@pbx;user=phone>")).as_deref(),
+            Some("8002")
+        );
+        assert_eq!(
+            answering_extension([], Some(" 8003 ")).as_deref(),
+            Some("8003")
+        );
+        assert_eq!(
+            answering_extension([], Some("sip:8004@pbx")).as_deref(),
+            Some("8004")
+        );
+        // A header without digits falls back to the Reason.
+        assert_eq!(
+            answering_extension([by], Some("reception")).as_deref(),
+            Some("8001")
+        );
+        // A list: only the cause=200 entry counts.
+        assert_eq!(
+            answering_extension(
+                [r#"Q.850;cause=16;text="by 9999", SIP;cause=200;text="elsewhere by 8005.""#],
+                None
+            )
+            .as_deref(),
+            Some("8005")
+        );
+        // No extension named, or not an answered-elsewhere Reason.
+        assert_eq!(
+            answering_extension([r#"SIP;cause=200;text="Call completed elsewhere""#], None),
+            None
+        );
+        assert_eq!(
+            answering_extension([r#"SIP;cause=487;text="by 8001""#], None),
+            None
+        );
+        assert_eq!(answering_extension([r#"SIP;cause=200"#], None), None);
+        assert_eq!(answering_extension([], None), None);
     }
 
     #[test]

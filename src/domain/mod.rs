@@ -15,7 +15,9 @@
 pub mod account;
 pub mod call;
 pub mod callback;
+pub mod export;
 pub mod fax;
+pub mod health;
 pub mod mail;
 pub mod message;
 pub mod names;

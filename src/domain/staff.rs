@@ -74,6 +74,10 @@ crate::named! {
         Users = "users" / "管理员工",
         /// Read the audit log.
         Audit = "audit" / "查看审计日志",
+        /// Correct who answered a call (a claim made wrongly or by the PBX).
+        CorrectClaims = "correct_claims" / "更正接听人",
+        /// Export tickets and callbacks for the old system (customer data in a file).
+        Export = "export" / "导出障碍单和回访单",
     }
 }
 
@@ -123,6 +127,9 @@ mod tests {
         assert!(Action::ALL.iter().all(|&a| Role::Manager.may(a)));
         assert!(Role::Agent.may(Action::Tickets) && Role::Agent.may(Action::Calls));
         assert!(!Role::Agent.may(Action::Audit) && !Role::Agent.may(Action::OutboxRetry));
+        assert!(
+            !Role::Agent.may(Action::CorrectClaims) && Role::Manager.may(Action::CorrectClaims)
+        );
         assert!(Role::Clerk.may(Action::Faxes) && !Role::Clerk.may(Action::Tickets));
         assert!(Role::Technician.may(Action::RepairOwn));
         assert!(Role::Technician.may(Action::SignOwn) && !Role::Technician.may(Action::WorkOrders));

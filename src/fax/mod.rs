@@ -9,7 +9,7 @@
 //! - [`hook`]: `faultdesk fax faxrcvd`, HylaFAX's hand-over into the spool.
 //!
 //! May depend on: `domain` (sender rules), `core` (recording), `store`,
-//! `config`, `events`, `context`. What a fax means is decided in
+//! `config`, `events`, `context`, `metrics` (counts). What a fax means is decided in
 //! `domain::fax` and `core::faxes`, never here.
 
 pub mod hook;

@@ -20,13 +20,14 @@ use tokio::task::JoinSet;
 
 use super::FaxError;
 use super::spool::{self, Prepared, Spool, Work};
-use crate::config::FaxMode;
+use crate::config::{Config, FaxMode};
 use crate::context::{Ctx, Started};
 use crate::core::faxes::{self as intake, FaxRules, Outcome};
-use crate::core::{CoreError, Rules};
+use crate::core::{CoreError, Live, Rules};
 use crate::domain::fax::State;
 use crate::domain::ticket::Source;
 use crate::events::{Bus, Event};
+use crate::metrics::Metrics;
 use crate::store::{Writer, faxes};
 
 enum Msg {
@@ -40,8 +41,10 @@ enum Msg {
 #[derive(Clone)]
 struct Worker {
     spool: Arc<Spool>,
-    rules: Arc<Rules>,
-    fax_rules: Arc<FaxRules>,
+    /// The rules and config in force: a reload reaches the next fax.
+    rules: Live<Rules>,
+    config: Live<Config>,
+    metrics: Arc<Metrics>,
     writer: Writer,
     bus: Bus,
     /// Names being worked on; true when an event for the name came meanwhile.
@@ -77,8 +80,9 @@ pub async fn run(ctx: Ctx, mut started: Started) -> Result<(), FaxError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let w = Worker {
         spool: Arc::new(spool),
-        rules: ctx.rules.clone(),
-        fax_rules: Arc::new(FaxRules::from_config(&ctx.config)),
+        rules: ctx.live_rules.clone(),
+        config: ctx.live_config.clone(),
+        metrics: ctx.metrics.clone(),
         writer: ctx.writer.clone(),
         bus: ctx.bus.clone(),
         in_flight: Arc::default(),
@@ -285,7 +289,7 @@ async fn take(w: &Worker, path: &Path, claimed: bool) -> Result<(), FaxError> {
         return Ok(());
     };
     let identity = prep.work.fax().identity.clone();
-    let (rules, fr) = (w.rules.clone(), w.fax_rules.clone());
+    let (rules, fr) = (w.rules.get(), FaxRules::from_config(&w.config.get()));
     let outcome = match prep.work {
         Work::Intake(i) => {
             w.writer
@@ -330,6 +334,13 @@ async fn take(w: &Worker, path: &Path, claimed: bool) -> Result<(), FaxError> {
                 path: p.clone(),
                 source: e,
             })?;
+    }
+    match &outcome {
+        Outcome::Recorded { .. } | Outcome::Duplicate { .. } => {
+            Metrics::inc(&w.metrics.faxes_received)
+        }
+        Outcome::Failed { .. } => Metrics::inc(&w.metrics.faxes_failed),
+        Outcome::Known { .. } => {}
     }
     publish(&w.bus, &outcome);
     Ok(())
@@ -418,13 +429,12 @@ mod tests {
             .replace("\"var/", &format!("\"{root}/var/"));
         let cfg = Config::parse(&text, Path::new("t.toml")).unwrap();
         let store = Store::open_or_create(&cfg.store.path, &Default::default()).unwrap();
-        let ctx = Ctx {
-            rules: Arc::new(Rules::from_config(&cfg)),
-            config: Arc::new(cfg),
-            writer: Writer::start(store, 16),
-            bus: Bus::new(64),
-            shutdown: CancellationToken::new(),
-        };
+        let ctx = Ctx::new(
+            cfg,
+            Writer::start(store, 16),
+            Bus::new(64),
+            CancellationToken::new(),
+        );
         let mut rx = ctx.bus.subscribe();
         let task = tokio::spawn(run(ctx.clone(), Started::unwatched()));
         let inc = dir.path().join("spool/incoming");

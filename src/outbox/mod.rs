@@ -14,7 +14,7 @@
 //! and records their outcome.
 //!
 //! May depend on: `config`, `store`, `domain` (the backoff rule), `events`,
-//! `context`, lettre.
+//! `context`, `metrics` (sent and failed counts), lettre.
 
 pub mod transport;
 
@@ -30,6 +30,7 @@ use crate::config::MailConfig;
 use crate::context::{Ctx, Started};
 use crate::domain::callback::backoff;
 use crate::events::{Bus, Event};
+use crate::metrics::Metrics;
 use crate::store::outbox::{self, Message};
 use crate::store::{StoreError, Writer};
 pub use transport::{Outcome, Sender, TransportError};
@@ -61,6 +62,7 @@ pub struct Delivery {
     pub retry: RetryPolicy,
     pub poll: Duration,
     pub batch: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Runs the delivery task of the daemon until `ctx.shutdown`, sending
@@ -80,6 +82,7 @@ pub async fn run(ctx: Ctx, sender: Sender, mut started: Started) {
         retry: RetryPolicy::from_config(&cfg.mail),
         poll: Duration::from_millis(cfg.mail.poll_ms),
         batch: cfg.mail.batch,
+        metrics: ctx.metrics.clone(),
     };
     started.done();
     d.run(ctx.shutdown.clone()).await;
@@ -134,8 +137,12 @@ impl Delivery {
     async fn record(&self, m: Message, outcome: Outcome) {
         let now = Utc::now();
         let (id, mid) = (m.id, m.message_id.clone());
+        if !matches!(outcome, Outcome::Accepted(_)) {
+            Metrics::inc(&self.metrics.outbox_failures);
+        }
         let result = match outcome {
             Outcome::Accepted(reply) => {
+                Metrics::inc(&self.metrics.outbox_sent);
                 tracing::info!(message_id = %mid, recipient = %m.recipient, purpose = %m.purpose, "mail sent");
                 let r = self
                     .writer

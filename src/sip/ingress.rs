@@ -28,6 +28,7 @@ use super::conform::{self, Verdict};
 use super::server::ALLOW;
 use super::wire;
 use crate::config::Cidr;
+use crate::metrics::SipCounters;
 
 /// The crate's socket seam: it may send on our UDP socket but never reads it.
 pub struct SendOnlyUdp(pub Arc<tokio::net::UdpSocket>);
@@ -54,6 +55,7 @@ pub struct Ingress {
     server: String,
     /// When each refused source was last logged.
     refused_logged: Mutex<HashMap<IpAddr, Instant>>,
+    counters: Arc<SipCounters>,
 }
 
 impl Ingress {
@@ -63,6 +65,7 @@ impl Ingress {
         refused_every: Duration,
         max_bytes: usize,
         server: String,
+        counters: Arc<SipCounters>,
     ) -> Ingress {
         Ingress {
             ep,
@@ -71,6 +74,7 @@ impl Ingress {
             max_bytes,
             server,
             refused_logged: Mutex::new(HashMap::new()),
+            counters,
         }
     }
 
@@ -158,6 +162,7 @@ impl Ingress {
                     }
                     Ok(None) => break,
                     Err(e) => {
+                        self.count(|c| &c.dropped);
                         tracing::info!(peer = %peer, error = %e, "sip: closing a tcp connection that sent an unframeable message");
                         let _ = sip_conn.close().await;
                         return;
@@ -174,6 +179,10 @@ impl Ingress {
             buf.extend_from_slice(&chunk[..n]);
         }
         let _ = sip_conn.close().await;
+    }
+
+    fn count(&self, which: fn(&SipCounters) -> &std::sync::atomic::AtomicU64) {
+        SipCounters::add(which(&self.counters), 1);
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
@@ -210,6 +219,7 @@ impl Ingress {
         let mut resp = self.ep.make_response(req, code, None);
         resp.headers.extend(extra);
         conform::restore_from(&mut resp.headers);
+        self.count(|c| &c.sent);
         if let Err(e) = conn.send(resp.into(), Some(&SipAddr::from(peer))).await {
             tracing::debug!(peer = %peer, error = %e, "sip: cannot send a response");
         }
@@ -226,6 +236,7 @@ impl Ingress {
         if wire::is_keepalive(raw) {
             return;
         }
+        self.count(|c| &c.received);
         let clean = wire::transcode_headers(raw);
         // Requests from allowed peers are checked and normalised first (see
         // `conform`); responses and refused peers go to the parser as they are.
@@ -250,6 +261,7 @@ impl Ingress {
         };
         if let SipMessage::Request(req) = &msg {
             if !self.allowed(peer.ip()) {
+                self.count(|c| &c.dropped);
                 if req.method != Method::Ack {
                     self.log_refused(peer, &req.method.to_string());
                     self.answer(req, StatusCode::Forbidden, vec![], peer, conn)
@@ -258,6 +270,7 @@ impl Ingress {
                 return;
             }
             if let Err(why) = validate(req) {
+                self.count(|c| &c.invalid);
                 tracing::info!(peer = %peer, method = %req.method, why = %why, "sip: malformed request");
                 if req.method != Method::Ack {
                     self.answer(
@@ -285,6 +298,7 @@ impl Ingress {
         let msg = match SipConnection::update_msg_received(msg, peer, transport) {
             Ok(m) => m,
             Err(e) => {
+                self.count(|c| &c.dropped);
                 tracing::debug!(peer = %peer, error = %e, "sip: dropped a message without a usable Via");
                 return;
             }
@@ -294,6 +308,7 @@ impl Ingress {
             addr: peer.into(),
         };
         if let Err(e) = self.ep.on_received_message(msg, conn.clone(), &from).await {
+            self.count(|c| &c.dropped);
             tracing::debug!(peer = %peer, error = %e, "sip: the transaction layer refused a message");
         }
     }
@@ -309,6 +324,7 @@ impl Ingress {
         peer: SocketAddr,
         conn: &SipConnection,
     ) {
+        self.count(|c| &c.invalid);
         if raw.starts_with(b"ACK ") {
             return;
         }
@@ -317,6 +333,7 @@ impl Ingress {
             return;
         };
         tracing::info!(peer = %peer, code, why = %why, "sip: request refused");
+        self.count(|c| &c.sent);
         let sent = match conn {
             SipConnection::Udp(u) => {
                 let port = conform::reply_port(raw).unwrap_or(peer.port());
@@ -341,12 +358,14 @@ impl Ingress {
             && let Ok(SipMessage::Request(req)) = SipMessage::try_from(fixed.as_slice())
         {
             if !self.allowed(peer.ip()) {
+                self.count(|c| &c.dropped);
                 self.log_refused(peer, &method);
                 self.answer(&req, StatusCode::Forbidden, vec![], peer, conn)
                     .await;
                 return;
             }
             if req.call_id_header().is_ok() && req.via_header().is_ok() {
+                self.count(|c| &c.invalid);
                 tracing::info!(peer = %peer, method = %method, "sip: method not implemented (501)");
                 self.answer(
                     &req,
@@ -366,6 +385,7 @@ impl Ingress {
             self.refuse(raw, 400, &why, peer, conn).await;
             return;
         }
+        self.count(|c| &c.invalid);
         tracing::info!(peer = %peer, bytes = raw.len(), why = %why, "sip: dropped an unparseable message");
     }
 }

@@ -19,8 +19,12 @@
 //! committed) before 180 is sent; its `ended` is awaited (the call row is
 //! committed) before the final 487/480 is sent.
 //!
+//! Counting: every message read, sent, refused as invalid or dropped is
+//! counted on `metrics::SipCounters` (relaxed atomics, nothing else).
+//!
 //! May depend on: `config` (its section), `domain` (caller rules, outcomes),
-//! rsipstack, tokio. Never on `store`, `core` or another adapter.
+//! `metrics` (its counters), rsipstack, tokio. Never on `store`, `core` or
+//! another adapter.
 
 mod conform;
 mod ingress;
@@ -44,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::SipConfig;
 use crate::domain::call::{Caller, Outcome};
 use crate::domain::number::NumberingPlan;
+use crate::metrics::SipCounters;
 
 /// What can stop the SIP adapter from starting.
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +94,14 @@ pub enum Admission {
 pub trait Handler: Send + Sync + 'static {
     /// A new INVITE for a watched number; record it (and its ticket).
     fn ringing(&self, call: InboundCall) -> impl Future<Output = Result<Admission, String>> + Send;
-    /// The call ended; record the outcome.
+    /// The call ended; record the outcome. `cancel`: the headers (name,
+    /// value) of the CANCEL that ended it, empty when something else did.
     fn ended(
         &self,
         call_id: String,
         outcome: Outcome,
         at: DateTime<Utc>,
+        cancel: Vec<(String, String)>,
     ) -> impl Future<Output = Result<(), String>> + Send;
     /// The adapter's state for `faultdesk status` (key, value).
     fn status(&self, key: &'static str, value: String) -> impl Future<Output = ()> + Send;
@@ -110,6 +117,37 @@ pub struct Running {
 /// Settings the adapter needs besides its config section.
 pub struct Setup {
     pub plan: NumberingPlan,
+    pub counters: Arc<SipCounters>,
+}
+
+/// Counts what the endpoint sends, then lets `conform` restore the From.
+struct Outgoing(Arc<SipCounters>);
+
+impl rsipstack::transaction::endpoint::MessageInspector for Outgoing {
+    fn before_send(
+        &self,
+        msg: rsipstack::sip::SipMessage,
+        dest: Option<&rsipstack::transport::SipAddr>,
+    ) -> rsipstack::sip::SipMessage {
+        SipCounters::add(&self.0.sent, 1);
+        rsipstack::transaction::endpoint::MessageInspector::before_send(
+            &conform::RestoreFrom,
+            msg,
+            dest,
+        )
+    }
+
+    fn after_received(
+        &self,
+        msg: rsipstack::sip::SipMessage,
+        from: Option<&rsipstack::transport::SipAddr>,
+    ) -> rsipstack::sip::SipMessage {
+        rsipstack::transaction::endpoint::MessageInspector::after_received(
+            &conform::RestoreFrom,
+            msg,
+            from,
+        )
+    }
 }
 
 /// Binds the sockets (errors are reported here) and starts the adapter; it
@@ -187,7 +225,7 @@ pub async fn start<H: Handler>(
         .with_transport_layer(tl)
         .with_cancel_token(stack_token.clone())
         .with_option(option)
-        .with_inspector(Box::new(conform::RestoreFrom))
+        .with_inspector(Box::new(Outgoing(setup.counters.clone())))
         .build();
     let incoming = endpoint
         .incoming_transactions()
@@ -215,6 +253,7 @@ pub async fn start<H: Handler>(
         Duration::from_secs(cfg.refused_log_secs.max(1)),
         cfg.max_message_bytes.max(1024),
         cfg.user_agent.clone(),
+        setup.counters.clone(),
     ));
     if let Some((sock, conn)) = udp {
         tokio::spawn(ing.clone().serve_udp(sock, conn, stack_token.clone()));

@@ -381,7 +381,7 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
             if !slot.claim() {
                 return;
             }
-            if let Err(e) = shared2.handler.ended(call_id.clone(), outcome, Utc::now()).await {
+            if let Err(e) = shared2.handler.ended(call_id.clone(), outcome, Utc::now(), Vec::new()).await {
                 tracing::error!(call_id = %call_id, outcome = %outcome, error = %e, "sip: the call's end could not be recorded");
             }
             shared2.forget(&call_id);
@@ -400,16 +400,20 @@ async fn invite<H: Handler>(shared: Arc<Shared<H>>, mut tx: Transaction) {
         if r.method != Method::Cancel || !slot.claim() {
             continue;
         }
-        let reasons: Vec<String> = r
+        // The handler reads who answered from them (Reason text, a PBX's header).
+        let headers: Vec<(String, String)> = r
             .headers
             .iter()
-            .filter(|h| h.name().eq_ignore_ascii_case("Reason"))
-            .map(|h| h.value().to_string())
+            .map(|h| (h.name().to_string(), h.value().to_string()))
             .collect();
-        let outcome = Outcome::of_cancel(reasons.iter().map(String::as_str));
+        let reasons = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Reason"))
+            .map(|(_, v)| v.as_str());
+        let outcome = Outcome::of_cancel(reasons);
         if let Err(e) = shared
             .handler
-            .ended(call_id.clone(), outcome, Utc::now())
+            .ended(call_id.clone(), outcome, Utc::now(), headers)
             .await
         {
             tracing::error!(call_id = %call_id, outcome = %outcome, error = %e, "sip: the call's end could not be recorded");

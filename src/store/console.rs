@@ -35,6 +35,20 @@ pub fn claim(
     Ok(claim_of(conn, call_id)?.map(|c| (c, won)))
 }
 
+/// Sets the claim on `call_id` to `user` whoever held it (a manager's
+/// correction); the claim it replaced.
+pub fn set_claim(
+    conn: &Connection,
+    call_id: &str,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Claim>, StoreError> {
+    let before = claim_of(conn, call_id)?;
+    conn.prepare_cached("UPDATE calls SET claimed_by = ?2, claimed_at = ?3 WHERE call_id = ?1")?
+        .execute(params![call_id, user, to_ms(now)])?;
+    Ok(before)
+}
+
 /// The claim on a call, if any.
 pub fn claim_of(conn: &Connection, call_id: &str) -> Result<Option<Claim>, StoreError> {
     Ok(conn

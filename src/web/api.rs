@@ -262,6 +262,49 @@ pub async fn claim(
         .into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectClaimBody {
+    agent: Option<String>,
+    reason: Option<String>,
+}
+
+/// A manager corrects who answered a call (更正接听人), with a reason; the
+/// audit log keeps the previous claimant and the new one.
+pub async fn correct_claim(
+    State(web): State<Web>,
+    p: Person,
+    headers: HeaderMap,
+    Path(call_id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Refusal> {
+    let b: CorrectClaimBody = input(&p, &headers, Action::CorrectClaims, &bytes)?;
+    bounded(&b.reason, "更正原因")?;
+    let agent = required(b.agent, "接听人")?;
+    let reason = required(b.reason, "更正原因")?;
+    let who = p.name.clone();
+    let id = call_id.clone();
+    let (done, by) = web
+        .write(move |c| {
+            let d = desk::correct_claim(c, &who, Utc::now(), &id, &agent, &reason)?;
+            let by = users::get(c, &d.claim.by)?
+                .and_then(|u| u.display)
+                .unwrap_or_else(|| d.claim.by.clone());
+            Ok((d, by))
+        })
+        .await?;
+    web.ctx.bus.publish(Event::Call(CallEvent::Claimed {
+        call_id: call_id.clone(),
+        by: by.clone(),
+    }));
+    Ok(ok(json!({
+        "call_id": call_id,
+        "claimed_by": by,
+        "agent": done.claim.by,
+        "ticket": done.ticket,
+    })))
+}
+
 /// What a ticket change runs with.
 struct Ctx<'a> {
     c: &'a rusqlite::Connection,

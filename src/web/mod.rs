@@ -5,7 +5,8 @@
 //! Layout: [`auth`] (passwords, sessions, CSRF, rate limit, roles),
 //! [`pages`] (the pages and their view models), [`api`] (the actions),
 //! [`live`] (the event stream), [`assets`], [`words`] (the glossary: the one
-//! place a state, step or role becomes Chinese).
+//! place a state, step or role becomes Chinese), [`ops`] (health, readiness,
+//! metrics: no login), [`exports`] (the manager's downloads).
 //!
 //! The console holds no rule and no SQL: reads go through `store`'s
 //! functions on a small pool of read connections (on blocking threads),
@@ -15,13 +16,15 @@
 //! (工单: verification, the dispatch register, every step, the sheet).
 //!
 //! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`,
-//! `fax` (its page previews).
+//! `metrics`, `fax` (its page previews).
 
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod exports;
 pub mod faxes;
 pub mod live;
+pub mod ops;
 pub mod orders;
 pub mod pages;
 pub mod words;
@@ -56,11 +59,22 @@ pub enum WebError {
 }
 
 /// The console's shared state.
-#[derive(Clone)]
 pub struct Web {
     pub ctx: Ctx,
     pub readers: Arc<Readers>,
     pub limiter: Arc<auth::Limiter>,
+}
+
+/// Each request takes the state by cloning it: the clone carries the
+/// configuration in force, so a reload reaches the next request.
+impl Clone for Web {
+    fn clone(&self) -> Self {
+        Web {
+            ctx: self.ctx.refreshed(),
+            readers: self.readers.clone(),
+            limiter: self.limiter.clone(),
+        }
+    }
 }
 
 impl Web {
@@ -261,7 +275,9 @@ pub fn router(web: Web) -> Router {
         .route("/", get(pages::home))
         .route("/login", get(pages::login_page).post(api::login))
         .route("/logout", post(api::logout))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/assets/{file}", get(assets::serve))
         .route("/live", get(pages::live))
         .route("/live/stream", get(live::stream))
@@ -274,8 +290,13 @@ pub fn router(web: Web) -> Router {
         .route("/subscribers/{account}", get(pages::subscriber))
         .route("/outbox", get(pages::outbox))
         .route("/audit", get(pages::audit))
+        .route("/exports/{kind}", get(exports::download))
         .route("/api/me", get(api::me))
         .route("/api/calls/{call_id}/claim", post(api::claim))
+        .route(
+            "/api/calls/{call_id}/claim/correct",
+            post(api::correct_claim),
+        )
         .route("/api/tickets/{number}/classify", post(api::classify))
         .route("/api/tickets/{number}/void", post(api::void))
         .route("/api/tickets/{number}/retag", post(api::retag))

@@ -150,6 +150,7 @@ pub fn refusal(e: CoreError) -> Refusal {
             Refusal::field("员工", format!("不能添加 {name}:{source}"))
         }
         CoreError::BadInput { field: f, why } => Refusal::field(field(f), bad_input(f, &why)),
+        CoreError::Forbidden { action, .. } => Refusal::Forbidden(action),
         CoreError::Store(e) => {
             tracing::error!(error = %e, "web console: database error");
             Refusal::Busy

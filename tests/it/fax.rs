@@ -31,7 +31,7 @@ showpage
 showpage
 ";
 
-const ONE_PAGE_PS: &str = "%!PS
+pub(crate) const ONE_PAGE_PS: &str = "%!PS
 /Helvetica findfont 36 scalefont setfont
 72 700 moveto (Work order 1) show
 showpage

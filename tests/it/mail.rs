@@ -116,7 +116,7 @@ pub(crate) fn mail_site(port: u16, more: &[(&str, &str)]) -> Site {
 }
 
 /// A desk's ticket taken through report → repaired → callback passed.
-fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
+pub(crate) fn desk_ticket_passed(site: &Site, desk_number: &str, address: &str) -> String {
     let n = site.new_ticket(&[
         "--phone",
         desk_number,
