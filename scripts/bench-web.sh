@@ -4,6 +4,11 @@
 #    100 and 1,000 calls/s (examples/bench_console.rs);
 # 2. the board with TICKETS tickets: a filtered page and a search by number,
 #    p50/p99 over REQUESTS requests each (examples/bench_board.rs).
+# Each is measured beside a reference in the same run: for the stream, the
+# same calls' INVITE -> 180 Ringing at the UAC (the daemon's own answer,
+# before any console is told); for the board, the same client asking the
+# same daemon for /healthz (no session) and /api/me (the session's check and
+# touch that every page pays, and nothing else).
 # Usage: scripts/bench-web.sh [CONSOLES] [SECONDS] [TICKETS] [REQUESTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +39,7 @@ COOKIE=$(curl -s -i -d 'user=bench&password=bench-password' "http://127.0.0.1:$W
 for rate in 100 1000; do
   "$ROOT/target/release/examples/bench_console" "127.0.0.1:$WEB" "$COOKIE" "127.0.0.1:$SIP" 88833114 "$rate" "$SECS" "$CONSOLES"
 done
+echo "bench-web: reference first (/healthz, /api/me), then the board" >&2
 "$ROOT/target/release/examples/bench_board" query "127.0.0.1:$WEB" "$COOKIE" "$REQUESTS" \
-  "/board?tag=X&state=open" "/board?q=029-6000-4321" "/board?q=X-19900101-0500000"
+  "/healthz" "/api/me" "/board?tag=X&state=open" "/board?q=029-6000-4321" "/board?q=X-19900101-0500000"
 echo "daemon RSS: $(ps -o rss= -p $DAEMON) KiB" >&2
