@@ -115,7 +115,10 @@ async fn main() {
                 };
                 let cseq = header(&msg, "CSeq").unwrap_or("");
                 if msg.starts_with("SIP/2.0 180") && cancelled.insert(id) {
-                    let t0 = sent.lock().ok().and_then(|m| m.get(&uac.call_id(id)).copied());
+                    let t0 = sent
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(&uac.call_id(id)).copied());
                     if let (Some(t0), Ok(mut r)) = (t0, ringing.lock()) {
                         r.push((now - t0).as_secs_f64() * 1000.0);
                     }

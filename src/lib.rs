@@ -21,7 +21,7 @@
 //! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `context`.
 //! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `domain`, `core`, `store`, `events`, `context`.
 //! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `domain`, `config`, `store`, `events`, `context`.
-//! - [`web`]: the agents' console (axum, askama, SSE, sessions) — on `domain`, `config`, `store`, `core`, `events`, `context`.
+//! - [`web`]: the agents' console (axum, askama, SSE, sessions) — on `domain`, `config`, `store`, `core`, `events`, `context`, `fax`.
 //! - [`app`]: wiring and supervision of the daemon — on every module above.
 //!
 //! The command line (`src/cli/`, `src/main.rs`) is the binary's edge: it

@@ -349,6 +349,35 @@ pub fn messages_of_ticket(
     Ok(rows)
 }
 
+/// The faxes attached to a ticket (that opened it or were attached to it), oldest first.
+pub fn faxes_of_ticket(
+    conn: &Connection,
+    ticket_id: i64,
+) -> Result<Vec<super::faxes::Fax>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {} FROM {} WHERE f.ticket_id = ?1 ORDER BY f.id",
+        super::faxes::COLUMNS,
+        super::faxes::FROM
+    ))?;
+    let rows = st
+        .query_map([ticket_id], super::faxes::from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The last entry of a ticket's history: who changed it last, and when.
+pub fn last_change(
+    conn: &Connection,
+    ticket_id: i64,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT actor, at FROM ticket_events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([ticket_id], |r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+        .optional()?)
+}
+
 /// The audit log, newest first, one page (keyset on the row id).
 pub fn audit_page(
     conn: &Connection,
@@ -517,7 +546,7 @@ mod tests {
         .unwrap();
         let sql = crate::store::MIGRATIONS
             .iter()
-            .find(|(n, _)| *n == "0008_board_counts")
+            .find(|(n, _)| *n == "0008_console_reads")
             .map(|(_, s)| *s)
             .unwrap();
         // The migration's seeding statement alone (the table exists).

@@ -14,7 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_calls", CALLS),
     ("0006_console", CONSOLE),
     ("0007_work_orders", WORK_ORDERS),
-    ("0008_board_counts", BOARD_COUNTS),
+    ("0008_console_reads", CONSOLE_READS),
 ];
 
 const CORE: &str = r#"
@@ -397,7 +397,10 @@ CREATE INDEX work_order_events_order ON work_order_events (order_id, id);
 
 "#;
 
-const BOARD_COUNTS: &str = r#"
+const CONSOLE_READS: &str = r#"
+-- The ticket workspace shows the faxes of a ticket.
+CREATE INDEX faxes_ticket ON faxes (ticket_id);
+
 -- The board's chips: how many tickets each tag ('' for untagged) has in each
 -- state, split by whether the repair promise runs (neither paused nor
 -- exempt). Kept by the triggers below in the transaction of every ticket

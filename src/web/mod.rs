@@ -11,7 +11,8 @@
 //! functions on a small pool of read connections (on blocking threads),
 //! changes through `core` on the daemon's writer, exactly as the CLI does.
 //!
-//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`.
+//! May depend on: `domain`, `config`, `store`, `core`, `events`, `context`,
+//! `fax` (its page previews).
 
 pub mod api;
 pub mod assets;
@@ -154,6 +155,8 @@ pub enum Refusal {
     NotFound(String),
     /// A workflow step the ticket's state does not allow.
     Illegal(String),
+    /// A form from a version of the ticket older than the stored one.
+    Stale(String),
     Busy,
 }
 
@@ -173,7 +176,7 @@ impl Refusal {
             Refusal::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotFound(_) => StatusCode::NOT_FOUND,
-            Refusal::Illegal(_) => StatusCode::CONFLICT,
+            Refusal::Illegal(_) | Refusal::Stale(_) => StatusCode::CONFLICT,
             Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -188,7 +191,7 @@ impl Refusal {
             Refusal::BadLogin => "用户名或密码不对".into(),
             Refusal::Field { field, why } => format!("{field}:{why}"),
             Refusal::NotFound(what) => format!("{what}:没有找到"),
-            Refusal::Illegal(m) => m.clone(),
+            Refusal::Illegal(m) | Refusal::Stale(m) => m.clone(),
             Refusal::Busy => "系统忙,暂时无法保存,请稍后再试;内容未丢失".into(),
         }
     }
@@ -259,6 +262,10 @@ pub fn router(web: Web) -> Router {
         .route("/board", get(pages::board))
         .route("/board/row/{number}", get(pages::board_row))
         .route("/tickets/{number}", get(pages::ticket))
+        .route(
+            "/tickets/{number}/faxes/{fax}/pages/{page}",
+            get(pages::fax_page),
+        )
         .route("/callbacks", get(pages::callbacks))
         .route("/subscribers", get(pages::subscribers))
         .route("/subscribers/{account}", get(pages::subscriber))

@@ -134,11 +134,30 @@ async fn audited(
     action: &'static str,
     object: String,
 ) -> Result<(), Refusal> {
+    audited_with(web, p, action, object, None).await
+}
+
+/// [`audited`] with a detail (which page of a fax …).
+async fn audited_with(
+    web: &Web,
+    p: &Person,
+    action: &'static str,
+    object: String,
+    detail: Option<String>,
+) -> Result<(), Refusal> {
     let who = p.name.clone();
     web.ctx
         .writer
         .write_visible(move |c| {
-            audit::record(c, Utc::now(), &who, action, Some(&object), None).map_err(CoreError::from)
+            audit::record(
+                c,
+                Utc::now(),
+                &who,
+                action,
+                Some(&object),
+                detail.as_deref(),
+            )
+            .map_err(CoreError::from)
         })
         .await
         .map_err(Refusal::from)
@@ -457,6 +476,8 @@ pub struct Card {
     pub reporter: String,
     pub fault: String,
     pub csrf: String,
+    /// The version of the call's ticket (see [`TicketPage::version`]).
+    pub version: String,
 }
 
 pub async fn card(
@@ -690,6 +711,10 @@ pub async fn card(
             .and_then(|t| t.fields.fault.clone())
             .unwrap_or_default(),
         csrf: p.csrf.clone(),
+        version: ticket
+            .as_ref()
+            .map(|t| crate::store::to_ms(t.updated_at).to_string())
+            .unwrap_or_default(),
         call_id,
     })
 }
@@ -998,6 +1023,7 @@ pub struct TicketPage {
     pub mismatch: String,
     pub history: Vec<HistoryLine>,
     pub calls: Vec<CallLine>,
+    pub faxes: Vec<FaxLine>,
     pub messages: Vec<String>,
     pub steps: Vec<StepButton>,
     pub can_classify: bool,
@@ -1007,6 +1033,133 @@ pub struct TicketPage {
     pub can_amend: bool,
     pub estates: Vec<(String, String)>,
     pub class_now: &'static str,
+    /// The ticket's version (its last change, ms): a form from an older
+    /// version is refused.
+    pub version: i64,
+}
+
+/// A fax attached to a ticket, with the addresses of its page images.
+pub struct FaxLine {
+    pub line: String,
+    pub note: String,
+    pub pages: Vec<(u32, String)>,
+}
+
+/// At most this many page images of one fax on the ticket page.
+const FAX_PAGES_SHOWN: u32 = 12;
+
+fn fax_line(
+    tz: chrono_tz::Tz,
+    number: &str,
+    f: &crate::store::faxes::Fax,
+    now: DateTime<Utc>,
+) -> FaxLine {
+    let readable = f.state != crate::domain::fax::State::Failed;
+    let pages = f.pages.unwrap_or(0);
+    FaxLine {
+        line: format!(
+            "{} 来自 {} · {} 页{}",
+            words::when(tz, f.received_at, now),
+            f.sender
+                .as_deref()
+                .map(words::phone)
+                .unwrap_or_else(|| "(未识别)".into()),
+            pages,
+            if f.partial { " · 传输不完整" } else { "" }
+        ),
+        note: if !readable {
+            format!(
+                "此传真无法读取,没有页面图像({})",
+                f.reason.as_deref().unwrap_or("原因不明")
+            )
+        } else if pages > FAX_PAGES_SHOWN {
+            format!("只显示前 {FAX_PAGES_SHOWN} 页")
+        } else {
+            String::new()
+        },
+        pages: if readable {
+            (1..=pages.min(FAX_PAGES_SHOWN))
+                .map(|k| (k, format!("/tickets/{number}/faxes/{}/pages/{k}", f.id)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Whether `p` may see ticket `t`: the desk's roles always, a technician
+/// only what was dispatched to them (`to`).
+fn may_see_ticket(p: &Person, to: Option<&str>) -> Result<(), Refusal> {
+    if p.role.may(Action::Tickets) {
+        return Ok(());
+    }
+    p.may(Action::RepairOwn)?;
+    if to == Some(p.name.as_str()) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(Action::Tickets))
+    }
+}
+
+/// One page of a fax attached to a ticket, as a PNG (audited: a fax shows
+/// customers' data). Whoever may open the ticket may see its faxes.
+pub async fn fax_page(
+    State(web): State<Web>,
+    p: Person,
+    Path((number, fax_id, page)): Path<(String, i64, u32)>,
+) -> Result<Response, Refusal> {
+    if !p.role.may(Action::Tickets) {
+        p.may(Action::RepairOwn)?;
+    }
+    let n = number.clone();
+    let (t, fax, to) = web
+        .read(move |c| {
+            let t = crate::core::tickets::get(c, &n)?;
+            let f = crate::store::faxes::get(c, fax_id)?;
+            let to = desk::dispatched_to(c, &t)?;
+            Ok((t, f, to))
+        })
+        .await?;
+    may_see_ticket(&p, to.as_deref())?;
+    let fax = fax
+        .filter(|f| f.ticket.as_deref() == Some(t.number.as_str()))
+        .ok_or_else(|| Refusal::NotFound(format!("障碍单 {number} 的传真 {fax_id}")))?;
+    if fax.state == crate::domain::fax::State::Failed {
+        return Err(Refusal::field("传真", "此传真无法读取,没有页面图像"));
+    }
+    if page == 0 || page > fax.pages.unwrap_or(0) {
+        return Err(Refusal::NotFound(format!("传真 {fax_id} 第 {page} 页")));
+    }
+    audited_with(
+        &web,
+        &p,
+        "fax.preview",
+        fax_id.to_string(),
+        Some(format!("page {page} ({number})")),
+    )
+    .await?;
+    let cfg = web.ctx.config.fax.clone();
+    let key = fax.sha256.clone().unwrap_or_else(|| format!("fax{fax_id}"));
+    let file = fax.path.clone();
+    let png = tokio::task::spawn_blocking(move || {
+        crate::fax::preview::cached(&cfg, std::path::Path::new(&file), &key, page)
+            .map_err(|e| e.to_string())
+            .and_then(|kept| std::fs::read(&kept).map_err(|e| e.to_string()))
+    })
+    .await
+    .map_err(|_| Refusal::Busy)?
+    .map_err(|why| {
+        tracing::warn!(fax = fax_id, page, %why, "web console: no preview");
+        Refusal::field("传真", format!("第 {page} 页无法显示"))
+    })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response())
 }
 
 fn detail_text(d: &Option<serde_json::Value>, names: &Names) -> String {
@@ -1060,11 +1213,12 @@ pub async fn ticket(
     }
     let n = number.clone();
     let rules = web.ctx.rules.clone();
-    let (t, events, calls, messages, names, mismatch, sub, to) = web
+    let (t, events, (calls, faxes), messages, names, mismatch, sub, to) = web
         .read(move |c| {
             let t = crate::core::tickets::get(c, &n)?;
             let ev = crate::store::tickets::events(c, t.id)?;
             let calls = queries::calls_of_ticket(c, t.id)?;
+            let faxes = queries::faxes_of_ticket(c, t.id)?;
             let msgs = queries::messages_of_ticket(c, t.id)?;
             let mismatch = desk::line_mismatch(c, &rules, &t)?;
             let sub = match &t.subscriber {
@@ -1072,13 +1226,20 @@ pub async fn ticket(
                 None => None,
             };
             let to = desk::dispatched_to(c, &t)?;
-            Ok((t, ev, calls, msgs, users::list(c)?, mismatch, sub, to))
+            Ok((
+                t,
+                ev,
+                (calls, faxes),
+                msgs,
+                users::list(c)?,
+                mismatch,
+                sub,
+                to,
+            ))
         })
         .await?;
     // A technician sees only the tickets dispatched to them.
-    if !p.role.may(Action::Tickets) && to.as_deref() != Some(p.name.as_str()) {
-        return Err(Refusal::Forbidden(Action::Tickets).into());
-    }
+    may_see_ticket(&p, to.as_deref())?;
     audited(&web, &p, "ticket.view", number.clone()).await?;
     let names = Names(names);
     let now = Utc::now();
@@ -1177,6 +1338,10 @@ pub async fn ticket(
             .iter()
             .map(|c| call_line(&web, c, &names, now))
             .collect(),
+        faxes: faxes
+            .iter()
+            .map(|f| fax_line(tz, &t.number, f, now))
+            .collect(),
         messages: confirmations,
         steps,
         can_classify: may_tickets
@@ -1197,6 +1362,7 @@ pub async fn ticket(
             TState::Voided => "wrong_number",
             _ => "fault",
         },
+        version: crate::store::to_ms(t.updated_at),
     })
 }
 

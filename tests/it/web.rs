@@ -221,18 +221,20 @@ impl Agent {
     }
 
     fn post(&self, path: &str, body: &str) -> Reply {
-        http(
-            self.port,
-            "POST",
-            path,
-            &[
-                ("Cookie", &self.cookie),
-                ("X-CSRF-Token", &self.csrf),
-                ("Content-Type", "application/json"),
-                ("Origin", &format!("http://127.0.0.1:{}", self.port)),
-            ],
-            body,
-        )
+        self.post_with(path, body, &[])
+    }
+
+    /// A POST from the console with more headers (a ticket form's version …).
+    fn post_with(&self, path: &str, body: &str, more: &[(&str, &str)]) -> Reply {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        let mut headers = vec![
+            ("Cookie", self.cookie.as_str()),
+            ("X-CSRF-Token", self.csrf.as_str()),
+            ("Content-Type", "application/json"),
+            ("Origin", origin.as_str()),
+        ];
+        headers.extend_from_slice(more);
+        http(self.port, "POST", path, &headers, body)
     }
 }
 
@@ -835,4 +837,191 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
             .unwrap()
             .contains("没有疑似大面积故障")
     );
+}
+
+/// The version a page's ticket forms carry (`data-version`).
+fn page_version(page: &Reply) -> String {
+    page.body
+        .split("data-version=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no data-version in {}", page.body))
+        .to_string()
+}
+
+#[test]
+fn a_form_from_an_older_version_of_the_ticket_is_refused_naming_who_changed_it() {
+    let site = staffed(&[]);
+    let d = start(&site);
+    let li = agent(&d, "li");
+    let zhang = agent(&d, "zhang");
+    let n = new_ticket(&site, "68691234");
+    let amend = format!("/api/tickets/{n}/amend");
+    // Both open the ticket; 张敏 saves first.
+    let seen_li = page_version(&li.get(&format!("/tickets/{n}")));
+    let seen_zhang = page_version(&zhang.get(&format!("/tickets/{n}")));
+    assert_eq!(seen_li, seen_zhang);
+    let r = zhang.post_with(
+        &amend,
+        r#"{"fault":"光猫红灯"}"#,
+        &[("X-Ticket-Version", &seen_zhang)],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let now_version = r.json()["version"].to_string();
+    assert_ne!(
+        now_version, seen_li,
+        "a save gives the ticket a new version"
+    );
+    let before = site.json(&["-u", "wang", "ticket", "show", &n]);
+    // 李娜's form is from the older version: refused, nothing changes.
+    for (path, body) in [
+        (amend.clone(), r#"{"fault":"不能上网"}"#),
+        (format!("/api/tickets/{n}/void"), r#"{"reason":"误拨"}"#),
+        (
+            format!("/api/tickets/{n}/step"),
+            r#"{"step":"dispatch","depot":"馨苑维护处"}"#,
+        ),
+    ] {
+        let r = li.post_with(&path, body, &[("X-Ticket-Version", &seen_li)]);
+        assert_eq!(r.status, 409, "{path}: {r:?}");
+        let e = r.json()["error"].as_str().unwrap_or("").to_string();
+        assert!(
+            e.contains(&format!("障碍单 {n} 在你打开之后已被 张敏 于"))
+                && e.contains("修改")
+                && e.contains("没有保存"),
+            "{e}"
+        );
+    }
+    let after = site.json(&["-u", "wang", "ticket", "show", &n]);
+    assert_eq!(before, after, "a stale form changed the ticket");
+    assert_eq!(after["fault"], "光猫红灯");
+    let audit = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE actor = 'li' AND action LIKE 'ticket.%' AND action <> 'ticket.view'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(
+        audit, 0,
+        "a refused stale form left an audit row of a change"
+    );
+    // Once reloaded, the same form is taken; a version that is no number is refused.
+    let fresh = page_version(&li.get(&format!("/tickets/{n}")));
+    assert_eq!(fresh, now_version);
+    let r = li.post_with(
+        &amend,
+        r#"{"fault":"不能上网"}"#,
+        &[("X-Ticket-Version", &fresh)],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = li.post_with(
+        &amend,
+        r#"{"fault":"x"}"#,
+        &[("X-Ticket-Version", "yesterday")],
+    );
+    assert_eq!(r.status, 422, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("版本"),
+        "{r:?}"
+    );
+    assert_eq!(
+        site.json(&["-u", "wang", "ticket", "show", &n])["fault"],
+        "不能上网"
+    );
+}
+
+#[test]
+fn the_faxes_of_a_ticket_show_their_pages_audited_to_whoever_may_open_the_ticket() {
+    use crate::support::{GHOSTSCRIPT, TIFFSET, require, run_tool};
+    let site = staffed(&[
+        ("rescan_secs = 30", "rescan_secs = 1"),
+        ("settle_ms = 2000", "settle_ms = 200"),
+    ]);
+    let d = start(&site);
+    // A two-page G4 fax from the D180 desk, made by ghostscript and tagged by libtiff.
+    let ps = site.file("desk.ps");
+    std::fs::write(
+        &ps,
+        "%!PS\n/Helvetica findfont 36 scalefont setfont\n72 700 moveto (D180 fault ONE) show\nshowpage\n\
+         /Helvetica findfont 36 scalefont setfont\n72 700 moveto (PAGE TWO) show\nshowpage\n",
+    )
+    .unwrap();
+    let tif = site.file("desk.tif");
+    run_tool(
+        require(&GHOSTSCRIPT)
+            .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiffg4"])
+            .arg(format!("-sOutputFile={}", tif.display()))
+            .arg(&ps),
+    );
+    run_tool(
+        require(&TIFFSET)
+            .args(["-s", "270", "029 8821 7901"])
+            .arg(&tif),
+    );
+    let tmp = site.file("spool/incoming/.desk.tif.tmp");
+    std::fs::copy(&tif, &tmp).unwrap();
+    std::fs::rename(&tmp, site.file("spool/incoming/desk.tif")).unwrap();
+    let fax = support::wait_for("the desk's fax recorded", Duration::from_secs(30), || {
+        site.json(&["fax", "list"])
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == "desk.tif").cloned())
+            .filter(|f| f["ticket"].is_string())
+    });
+    let id = fax["id"].as_i64().unwrap();
+    let n = fax["ticket"].as_str().unwrap().to_string();
+    let li = agent(&d, "li");
+    let page = li.get(&format!("/tickets/{n}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("传真 1") && page.body.contains("2 页"),
+        "{}",
+        page.body
+    );
+    for k in [1, 2] {
+        assert!(
+            page.body
+                .contains(&format!("<img src=\"/tickets/{n}/faxes/{id}/pages/{k}\"")),
+            "page {k} image missing: {}",
+            page.body
+        );
+    }
+    let png = li.get(&format!("/tickets/{n}/faxes/{id}/pages/2"));
+    assert_eq!(png.status, 200, "{}", png.body);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert!(
+        png.body.contains("PNG") && png.body.contains("IHDR"),
+        "not a PNG"
+    );
+    // No such page, and a fax of no ticket or of another one, are not found.
+    assert_eq!(
+        li.get(&format!("/tickets/{n}/faxes/{id}/pages/3")).status,
+        404
+    );
+    assert_eq!(
+        li.get(&format!("/tickets/{n}/faxes/{id}/pages/0")).status,
+        404
+    );
+    let other = new_ticket(&site, "68691234");
+    assert_eq!(
+        li.get(&format!("/tickets/{other}/faxes/{id}/pages/1"))
+            .status,
+        404
+    );
+    // Roles: the clerk and a technician the ticket was not dispatched to may not.
+    for u in ["zhao", "wu"] {
+        let r = agent(&d, u).get(&format!("/tickets/{n}/faxes/{id}/pages/1"));
+        assert_eq!(r.status, 403, "{u}: {r:?}");
+    }
+    // Every look is in the audit log under the person.
+    let looks = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE actor = 'li' AND action = 'fax.preview' AND object = ?1",
+            [id.to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(looks, 1);
 }

@@ -13,18 +13,40 @@
     msg.hidden = false;
   }
 
-  function post(url, body) {
+  // A ticket's forms say which version of the ticket they were made from;
+  // the server refuses a form older than the stored ticket (409).
+  function post(url, body, holder) {
+    var headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+    if (holder && holder.dataset.version) headers["X-Ticket-Version"] = holder.dataset.version;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: headers,
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { var e = new Error(j.error || ("请求未成功(" + r.status + ")")); e.field = j.field; throw e; }
+        if (!r.ok) {
+          var e = new Error(j.error || ("请求未成功(" + r.status + ")")); e.field = j.field;
+          if (r.status === 409 && holder) staleNotice();
+          throw e;
+        }
+        if (holder && j.version !== undefined) holder.dataset.version = String(j.version);
         return j;
       });
     });
+  }
+
+  function staleNotice() {
+    var s = document.getElementById("stale");
+    if (!s) return;
+    s.textContent = "此障碍单已有改动 [载入最新]"; s.hidden = false;
+    s.onclick = function () { location.reload(); };
+  }
+
+  // The element holding the version of the ticket a form belongs to.
+  function versionHolder(form) {
+    if (!/^\/api\/tickets\//.test(form.dataset.api || "")) return null;
+    return form.closest("[data-version]") || document.querySelector(".tickethead[data-version]");
   }
 
   function formBody(form) {
@@ -51,15 +73,16 @@
     var body = formBody(form);
     var api = form.dataset.api;
     var then = form.dataset.then;
+    var holder = versionHolder(form);
     var first;
     if (then) {
       var fields = { service_type: body.service_type, reporter: body.reporter, fault: body.fault };
-      first = post(api, fields).then(function () {
-        return post(then, { "class": body["class"], reason: body.reason || null });
+      first = post(api, fields, holder).then(function () {
+        return post(then, { "class": body["class"], reason: body.reason || null }, holder);
       });
     } else {
       Object.keys(body).forEach(function (k) { if (body[k] === "" && /retag|merge|step|callback|done/.test(api)) delete body[k]; });
-      first = post(api, body);
+      first = post(api, body, holder);
     }
     first.then(function () {
       say("已保存", true);
@@ -133,7 +156,7 @@
       f.onclick = function () { location.reload(); };
     }
     var head = document.querySelector('.tickethead[data-ticket="' + number + '"]');
-    if (head) { var s = document.getElementById("stale"); s.textContent = "此障碍单已有改动 [载入最新]"; s.hidden = false; s.onclick = function () { location.reload(); }; }
+    if (head) staleNotice();
   }
 
   // The live stream, on every page: snapshot on (re)connect, then events.
