@@ -261,6 +261,7 @@ pub fn router(web: Web) -> Router {
         .route("/live/card/{call_id}", get(pages::card))
         .route("/board", get(pages::board))
         .route("/board/row/{number}", get(pages::board_row))
+        .route("/board/banner", get(pages::board_banner))
         .route("/tickets/{number}", get(pages::ticket))
         .route(
             "/tickets/{number}/faxes/{fax}/pages/{page}",

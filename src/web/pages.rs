@@ -382,16 +382,21 @@ async fn live_data(web: &Web) -> Result<LiveData, Refusal> {
             .iter()
             .map(|c| call_line(&w, c, &names, now))
             .collect(),
-        outages: outages
-            .iter()
-            .map(|o| OutageLine {
-                text: outage_text(o, web.ctx.rules.tz),
-                estate: o.estate.clone(),
-                building: o.building,
-                tickets: o.tickets.join(" "),
-            })
-            .collect(),
+        outages: outage_lines(web, &outages),
     })
+}
+
+/// The banner's lines of the suspected outages.
+fn outage_lines(web: &Web, outages: &[desk::Outage]) -> Vec<OutageLine> {
+    outages
+        .iter()
+        .map(|o| OutageLine {
+            text: outage_text(o, web.ctx.rules.tz),
+            estate: o.estate.clone(),
+            building: o.building,
+            tickets: o.tickets.join(" "),
+        })
+        .collect()
 }
 
 /// The snapshot the live stream sends: the calls list and the banner, as HTML.
@@ -748,6 +753,9 @@ pub struct BoardPage {
     pub triage: Vec<Row>,
     pub next: String,
     pub message: String,
+    /// The suspected outages, in the banner as on the live line.
+    pub outages: Vec<OutageLine>,
+    pub may_repair: bool,
 }
 
 /// The states a board chip stands for.
@@ -843,7 +851,10 @@ pub async fn board(
         before_id: bq.before,
         limit: web.cfg().page_size,
     };
-    let (rows, triage, counts, overdue_n) = web
+    let rules = web.ctx.rules.clone();
+    let rule = outage_rule(&web);
+    let look = Duration::hours(i64::from(rules.sla_hours));
+    let (rows, triage, counts, overdue_n, outages) = web
         .read(move |c| {
             Ok((
                 queries::board(c, &b)?,
@@ -858,6 +869,7 @@ pub async fn board(
                 )?,
                 queries::open_counts(c)?,
                 queries::overdue_count(c, now)?,
+                desk::outages(c, &rules, rule, now, look)?,
             ))
         })
         .await?;
@@ -957,7 +969,23 @@ pub async fn board(
         triage: triage.iter().map(|t| row(&web, t, now)).collect(),
         next,
         message,
+        outages: outage_lines(&web, &outages),
+        may_repair: p.role.may(Action::Tickets),
     })
+}
+
+/// The banner of suspected outages alone: the board re-reads it when the
+/// live stream says a ticket changed.
+pub async fn board_banner(State(web): State<Web>, p: Person) -> Result<Html<String>, Refusal> {
+    p.may(Action::Tickets)?;
+    let d = live_data(&web).await?;
+    let html = BannerPart {
+        outages: d.outages,
+        may_repair: true,
+    }
+    .render()
+    .map_err(|_| Refusal::Busy)?;
+    Ok(Html(html))
 }
 
 #[derive(Template, WebTemplate)]

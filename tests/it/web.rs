@@ -799,6 +799,18 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
         "{}",
         live.body
     );
+    // The board shows the same banner, and its banner alone for live updates.
+    for path in ["/board", "/board?tag=Q&state=closed", "/board/banner"] {
+        let r = li.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.body.contains("馨苑3号楼疑似大面积故障,已有 3 户报障")
+                && r.body.contains("本楼全部修好 √"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(agent(&d, "zhao").get("/board/banner").status, 403);
     // The next caller from that building hears it at once.
     sip_send(d.sip, &sip("INVITE", "web-outage-1", "68693004", None));
     wait_until("the call recorded", || {
@@ -819,6 +831,7 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
     for n in &numbers {
         assert_eq!(state(&site, n), "repaired");
     }
+    assert!(!li.get("/board").body.contains("疑似大面积故障"));
     // Each keeps its own callback.
     let cbs = site.json(&["-u", "li", "callbacks", "list", "--state", "pending"]);
     assert_eq!(

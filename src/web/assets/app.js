@@ -136,6 +136,17 @@
     }, 300);
   }
 
+  var bannerTimer = null;
+  function refreshBanner() {
+    if (bannerTimer) return;
+    bannerTimer = setTimeout(function () {
+      bannerTimer = null;
+      fetch("/board/banner", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { var b = document.getElementById("banner"); if (b && html !== null) b.innerHTML = html; });
+    }, 300);
+  }
+
   function refreshRow(number) {
     var row = document.querySelector('#rows tr[data-number="' + number + '"]');
     if (row) {
@@ -173,7 +184,7 @@
       var calls = document.getElementById("calls");
       if (calls && s.calls_html !== undefined) calls.innerHTML = s.calls_html;
       var banner = document.getElementById("banner");
-      if (banner && s.banner_html !== undefined && page === "live") banner.innerHTML = s.banner_html;
+      if (banner && s.banner_html !== undefined && (page === "live" || page === "board")) banner.innerHTML = s.banner_html;
       if (s.ringing && s.ringing.length) loadCard(s.ringing[0]);
     });
     es.addEventListener("call", function (e) {
@@ -195,6 +206,7 @@
       var t = JSON.parse(e.data);
       if (t.number) refreshRow(t.number);
       if (page === "live") refreshCalls();
+      if (page === "board") refreshBanner();
     });
   }
 
