@@ -1419,6 +1419,10 @@ pub struct CallbacksPage {
     pub due: Vec<DueLine>,
     pub window: String,
     pub satisfaction: Vec<&'static str>,
+    /// When the list was made (the printed sheet says).
+    pub printed: String,
+    /// Whether any missed-call callback is due (the bulk button).
+    pub any_missed: bool,
 }
 
 pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage> {
@@ -1441,7 +1445,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
         .await?;
     audited(&web, &p, "callbacks.view", format!("{} due", list.len())).await?;
     let tz = web.ctx.rules.tz;
-    let due = list
+    let due: Vec<DueLine> = list
         .into_iter()
         .map(|(d, t)| DueLine {
             id: d.id,
@@ -1490,13 +1494,15 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
     let c = &web.ctx.config.callbacks;
     Ok(CallbacksPage {
         chrome: chrome(&p, "/callbacks"),
-        due,
         window: format!(
             "{}–{}",
             c.window_start.0.format("%H:%M"),
             c.window_end.0.format("%H:%M")
         ),
         satisfaction: super::api::SATISFACTION.to_vec(),
+        printed: words::full(web.ctx.rules.tz, Utc::now()),
+        any_missed: due.iter().any(|d| d.missed),
+        due,
     })
 }
 

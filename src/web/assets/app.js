@@ -97,21 +97,54 @@
 
   function claim(id) {
     post("/api/calls/" + encodeURIComponent(id) + "/claim").then(function (j) {
-      say("已认领:" + j.claimed_by, true);
+      say("已认领:" + j.claimed_by + (j.ticket ? "(" + j.ticket + ")" : ""), true);
       loadCard(id);
     }).catch(function (e) { say(e.message); });
   }
 
+  // 我接的 by its key (J): the call this agent most plausibly took.
+  //  1. the call the agent opened (弹屏, or typing in its card), if it may still be claimed;
+  //  2. else the call answered elsewhere most recently while this page watched the line;
+  //  3. else the newest ringing call (picked up before its CANCEL arrived);
+  //  4. else the newest call of the list answered elsewhere and not yet claimed.
+  var seen = {};          // call_id -> { state: ringing|answered|abandoned|timed_out|claimed, at }
+  var focusedCall = null; // the call the agent opened
+  function mayClaim(id) {
+    var s = seen[id];
+    if (s) return s.state === "answered" || s.state === "ringing";
+    return !!document.querySelector('[data-claim="' + CSS.escape(id) + '"]');
+  }
+  function newestSeen(state) {
+    var best = null;
+    Object.keys(seen).forEach(function (id) {
+      if (seen[id].state === state && mayClaim(id) && (!best || seen[id].at > seen[best].at)) best = id;
+    });
+    return best;
+  }
+  function plausibleCall() {
+    if (focusedCall && mayClaim(focusedCall)) return focusedCall;
+    var id = newestSeen("answered") || newestSeen("ringing");
+    if (id) return id;
+    var row = document.querySelector("#calls tr.answered [data-claim]");
+    return row ? row.dataset.claim : null;
+  }
+
   document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-print]")) { window.print(); return; }
     var t = ev.target.closest("[data-claim],[data-card],[data-post]");
     if (!t) return;
     ev.preventDefault();
     if (t.dataset.claim) claim(t.dataset.claim);
-    else if (t.dataset.card) loadCard(t.dataset.card);
+    else if (t.dataset.card) { focusedCall = t.dataset.card; loadCard(t.dataset.card); }
     else if (t.dataset.post) post(t.dataset.post).then(function () { location.reload(); }).catch(function (e) { say(e.message); });
   });
 
   var cardCall = null;
+  // Typing in a call's card is opening it.
+  document.addEventListener("focusin", function (ev) {
+    var slot = document.getElementById("card");
+    if (slot && cardCall && slot.contains(ev.target)) focusedCall = cardCall;
+  });
   function loadCard(id) {
     var slot = document.getElementById("card");
     if (!slot) return;
@@ -191,6 +224,7 @@
       stamp();
       var c = JSON.parse(e.data);
       window.lastCallEvent = c;
+      if (c.call_id) seen[c.call_id] = { state: c.call, at: Date.now() };
       if (c.call === "ringing") {
         var line = document.getElementById("ringline");
         if (line) line.textContent = "振铃 " + (c.caller || "") + " " + (c.ticket || "") + " [J]";
@@ -223,8 +257,8 @@
     var tab = document.querySelector('.top a[data-key="' + ev.key + '"]');
     if (tab) { location.href = tab.getAttribute("href"); return; }
     if (ev.code === "KeyJ") {
-      var b = document.querySelector("[data-claim]");
-      if (b) claim(b.dataset.claim);
+      var id = plausibleCall();
+      if (id) claim(id); else say("没有可认领的来电");
     } else if (ev.key === "/") {
       var s = document.querySelector("[data-search]");
       if (s) { ev.preventDefault(); s.focus(); }
