@@ -1034,3 +1034,93 @@ fn the_faxes_of_a_ticket_show_their_pages_audited_to_whoever_may_open_the_ticket
         .unwrap();
     assert_eq!(looks, 1);
 }
+
+/// The board's counter rows against a count of every ticket.
+fn counts_exact(site: &Site) {
+    use faultdesk::store::console::{full_counts, kept_counts};
+    let db = site.db();
+    let (kept, full) = (kept_counts(&db).unwrap(), full_counts(&db).unwrap());
+    assert_eq!(kept, full, "the kept counts drifted from the tickets");
+    assert!(!full.is_empty());
+}
+
+#[test]
+fn the_board_counts_stay_exact_through_every_kind_of_change_and_a_kill() {
+    let site = staffed(&[]);
+    let d = start(&site);
+    let li = agent(&d, "li");
+    let post = |n: &str, action: &str, body: &str| {
+        let r = li.post(&format!("/api/tickets/{n}/{action}"), body);
+        assert_eq!(r.status, 200, "{action} {body}: {r:?}");
+    };
+    // Calls: a known subscriber, an unknown caller, a repeat report, a desk.
+    for (id, from) in [
+        ("count-1", "68691234"),
+        ("count-2", "13911112222"),
+        ("count-3", "68691234"),
+        ("count-4", "88218050"),
+    ] {
+        sip_send(d.sip, &sip("INVITE", id, from, None));
+        sip_send(d.sip, &sip("CANCEL", id, from, Some("SIP;cause=200")));
+    }
+    wait_until("four calls recorded", || {
+        site.db()
+            .query_row(
+                "SELECT count(*) FROM calls WHERE outcome <> 'ringing'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 4
+    });
+    let a = new_ticket(&site, "68693001");
+    let b = new_ticket(&site, "68693002");
+    let c = new_ticket(&site, "13800000009");
+    let e = new_ticket(&site, "13800000010");
+    let f = new_ticket(&site, "68693003");
+    counts_exact(&site);
+    // Every kind of change: steps to closed, inquiry, void, merge, retag, SLA pause and exemption.
+    post(&a, "step", r#"{"step":"dispatch","depot":"馨苑维护处"}"#);
+    post(&a, "step", r#"{"step":"repair","cause":"光猫故障"}"#);
+    post(
+        &a,
+        "callback",
+        r#"{"result":"passed","satisfaction":"满意"}"#,
+    );
+    post(&b, "classify", r#"{"class":"inquiry"}"#);
+    post(&c, "void", r#"{"reason":"误拨"}"#);
+    post(&e, "retag", r#"{"estate":"Q"}"#);
+    post(&f, "merge", &format!(r#"{{"into":"{e}"}}"#));
+    site.ok(&["-u", "li", "ticket", "sla", &e, "--pause", "用户不在家"]);
+    counts_exact(&site);
+    // Killed (no clean stop) and started again: the counts are what was committed.
+    drop(d);
+    let d = start(&site);
+    counts_exact(&site);
+    let li = agent(&d, "li");
+    let r = li.post(&format!("/api/tickets/{e}/step"), r#"{"step":"dispatch"}"#);
+    assert_eq!(r.status, 200, "{r:?}");
+    site.ok(&["-u", "li", "ticket", "sla", &e, "--exempt", "暴雨"]);
+    counts_exact(&site);
+    let r = li.post(
+        &format!("/api/tickets/{e}/step"),
+        r#"{"step":"repair","cause":"外线"}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    counts_exact(&site);
+    // The board's chips say the same as a count of the open tickets.
+    let open: i64 = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'reopened')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let board = li.get("/board");
+    assert!(
+        board.body.contains(&format!("未修好 {open}")),
+        "{}",
+        board.body
+    );
+}
