@@ -308,6 +308,16 @@ fn every_action_under_every_role_allowed_or_refused() {
             r#"{"result":"reached"}"#,
             &["li", "wang"],
         ),
+        (
+            "/api/callbacks/handled".into(),
+            r#"{"ids":[999]}"#,
+            &["li", "wang"],
+        ),
+        (
+            "/api/outages/repair".into(),
+            r#"{"estate":"X","building":3}"#,
+            &["li", "wang"],
+        ),
         ("/api/outbox/999/retry".into(), "{}", &["wang"]),
     ];
     for (path, body, allowed) in &actions {
@@ -345,9 +355,10 @@ fn every_action_under_every_role_allowed_or_refused() {
     assert_eq!(r.status, 422, "{r:?}");
     assert_eq!(state(&site, &other), "new");
     // Pages: each role sees its own.
-    let pages: [(&str, &[&str]); 6] = [
+    let pages: [(&str, &[&str]); 7] = [
         ("/live", &["li", "wang"]),
         ("/board", &["li", "wang"]),
+        ("/board/banner", &["li", "wang"]),
         ("/callbacks", &["li", "wang"]),
         ("/subscribers?q=68691234", &["li", "wang"]),
         ("/outbox", &["li", "wang"]),
