@@ -20,7 +20,8 @@ REQUESTS=${4:-200}
 cargo build --release -q --bin faultdesk --example bench_console --example bench_board
 BIN=$ROOT/target/release/faultdesk
 WORK=$(mktemp -d)
-trap 'kill $DAEMON 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DAEMON=
+trap '[ -n "$DAEMON" ] && kill $DAEMON 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SIP=$(free_port); WEB=$(free_port)
 mkdir -p "$WORK/config"
@@ -28,7 +29,8 @@ sed -e "s/127.0.0.1:5060/127.0.0.1:$SIP/g" -e "s/127.0.0.1:8080/127.0.0.1:$WEB/"
     -e 's/^filter = .*/filter = "warn"/' config/faultdesk.toml > "$WORK/config/faultdesk.toml"
 cd "$WORK"
 "$BIN" init >/dev/null
-"$BIN" user add bench --role agent >/dev/null
+"$BIN" user add boss --role manager --first >/dev/null
+"$BIN" -u boss user add bench --role agent >/dev/null
 echo "bench-password" | "$BIN" user passwd bench >/dev/null
 echo "bench-web: filling the store with $TICKETS tickets" >&2
 "$ROOT/target/release/examples/bench_board" fill var/faultdesk.db "$TICKETS"

@@ -299,16 +299,7 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(t["satisfaction"], "满意");
 
     // A desk's wrong number (the test desk's own number, sent as is): voided from the pop.
-    sip_send(d.sip, &sip("INVITE", "browser-desk-1", "88218050", None));
-    sip_send(
-        d.sip,
-        &sip(
-            "CANCEL",
-            "browser-desk-1",
-            "88218050",
-            Some("SIP;cause=200"),
-        ),
-    );
+    answered_elsewhere(&d, "browser-desk-1", "88218050");
     li.goto(&format!("http://127.0.0.1:{}/live", d.web))
         .await
         .unwrap();
@@ -440,6 +431,12 @@ async fn press(c: &Client, key: &str) {
         .unwrap();
 }
 
+/// A call that rings and is answered on another phone (CANCEL, cause 200).
+fn answered_elsewhere(d: &Daemon, call_id: &str, from: &str) {
+    sip_send(d.sip, &sip("INVITE", call_id, from, None));
+    sip_send(d.sip, &sip("CANCEL", call_id, from, Some("SIP;cause=200")));
+}
+
 /// Call A rings and is answered elsewhere, then call B rings (its pop on
 /// the card, its 我接的 first on the page): J claims A, the call the agent
 /// took. Then the agent opens an older answered call (弹屏): J claims that one.
@@ -448,27 +445,9 @@ async fn press_j_claims_the_call_taken(li: &Client, d: &Daemon, site: &Site) {
         .await
         .unwrap();
     wait_text(li, "#conn", "实时").await;
-    sip_send(d.sip, &sip("INVITE", "browser-j-old", "13700000003", None));
-    sip_send(
-        d.sip,
-        &sip(
-            "CANCEL",
-            "browser-j-old",
-            "13700000003",
-            Some("SIP;cause=200"),
-        ),
-    );
+    answered_elsewhere(d, "browser-j-old", "13700000003");
     wait_text(li, "#calls", "137 0000 0003").await;
-    sip_send(d.sip, &sip("INVITE", "browser-j-a", "13700000001", None));
-    sip_send(
-        d.sip,
-        &sip(
-            "CANCEL",
-            "browser-j-a",
-            "13700000001",
-            Some("SIP;cause=200"),
-        ),
-    );
+    answered_elsewhere(d, "browser-j-a", "13700000001");
     wait_text(li, "#card .status", "已接听").await;
     sip_send(d.sip, &sip("INVITE", "browser-j-b", "13700000002", None));
     wait_text(li, "#card .status", "振铃中").await;
