@@ -325,7 +325,7 @@ where
                         Some((actor, at)) => {
                             let name = users::get(c, &actor)?
                                 .and_then(|u| u.display)
-                                .unwrap_or(actor);
+                                .unwrap_or_else(|| words::system_actor(&actor).to_string());
                             Some((name, at))
                         }
                         None => None,

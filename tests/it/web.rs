@@ -954,6 +954,26 @@ fn a_form_from_an_older_version_of_the_ticket_is_refused_naming_who_changed_it()
         site.json(&["-u", "wang", "ticket", "show", &n])["fault"],
         "不能上网"
     );
+    // A call from the same line attaches to the ticket meanwhile: the form
+    // made before it is refused, naming the hotline.
+    let before_call = page_version(&li.get(&format!("/tickets/{n}")));
+    sip_send(d.sip, &sip("INVITE", "stale-repeat-1", "68691234", None));
+    wait_until("the repeat report attached", || {
+        page_version(&li.get(&format!("/tickets/{n}"))) != before_call
+    });
+    let r = li.post_with(
+        &amend,
+        r#"{"remarks":"用户说晚上在家"}"#,
+        &[("X-Ticket-Version", &before_call)],
+    );
+    assert_eq!(r.status, 409, "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("已被 来电系统 于"),
+        "{r:?}"
+    );
 }
 
 /// A two-page G4 fax from the D180 desk (ghostscript, then libtiff's
