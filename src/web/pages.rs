@@ -1073,9 +1073,6 @@ pub struct FaxLine {
     pub pages: Vec<(u32, String)>,
 }
 
-/// At most this many page images of one fax on the ticket page.
-const FAX_PAGES_SHOWN: u32 = 12;
-
 fn fax_line(
     tz: chrono_tz::Tz,
     number: &str,
@@ -1100,13 +1097,11 @@ fn fax_line(
                 "此传真无法读取,没有页面图像({})",
                 f.reason.as_deref().unwrap_or("原因不明")
             )
-        } else if pages > FAX_PAGES_SHOWN {
-            format!("只显示前 {FAX_PAGES_SHOWN} 页")
         } else {
             String::new()
         },
         pages: if readable {
-            (1..=pages.min(FAX_PAGES_SHOWN))
+            (1..=pages)
                 .map(|k| (k, format!("/tickets/{number}/faxes/{}/pages/{k}", f.id)))
                 .collect()
         } else {
