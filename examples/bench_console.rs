@@ -4,7 +4,9 @@
 //! ("completed elsewhere") after its 180 and ACKs the 487. The latency of a
 //! call on a console is the time from its INVITE leaving to its `ringing`
 //! event arriving on that console. Prints one line: calls, events received
-//! (of calls × consoles), p50, p99, max (ms).
+//! (of calls × consoles), p50, p99, max (ms), and the reference measured in
+//! the same run: INVITE sent → its 180 Ringing back at the UAC, the daemon's
+//! own answer to the same calls before any console is told.
 //!
 //!   cargo run --release --example bench_console -- 127.0.0.1:8080 COOKIE 127.0.0.1:5060 88833114 100 10 20
 
@@ -93,8 +95,9 @@ async fn main() {
         run: std::process::id(),
         caller_prefix: "1370",
     };
+    let ringing: Arc<Mutex<Vec<f64>>> = Arc::default();
     let answers = {
-        let (sock, uac) = (sock.clone(), uac.clone());
+        let (sock, uac, sent, ringing) = (sock.clone(), uac.clone(), sent.clone(), ringing.clone());
         tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
             let mut cancelled = std::collections::HashSet::new();
@@ -102,6 +105,7 @@ async fn main() {
                 let Ok((n, _)) = sock.recv_from(&mut buf).await else {
                     continue;
                 };
+                let now = Instant::now();
                 let msg = String::from_utf8_lossy(&buf[..n]);
                 let Some(id) = header(&msg, "Call-ID")
                     .and_then(|c| c.rsplit('-').next())
@@ -111,6 +115,13 @@ async fn main() {
                 };
                 let cseq = header(&msg, "CSeq").unwrap_or("");
                 if msg.starts_with("SIP/2.0 180") && cancelled.insert(id) {
+                    let t0 = sent
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(&uac.call_id(id)).copied());
+                    if let (Some(t0), Ok(mut r)) = (t0, ringing.lock()) {
+                        r.push((now - t0).as_secs_f64() * 1000.0);
+                    }
                     let c = uac.request("CANCEL", id, None, true);
                     let _ = sock.send_to(c.as_bytes(), target).await;
                 } else if msg.starts_with("SIP/2.0 487") && cseq.ends_with("INVITE") {
@@ -141,18 +152,20 @@ async fn main() {
     for r in readers {
         r.abort();
     }
-    let mut l = lat.lock().map(|l| l.clone()).unwrap_or_default();
-    l.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
+    let stats = |v: &Arc<Mutex<Vec<f64>>>| {
+        let mut l = v.lock().map(|l| l.clone()).unwrap_or_default();
+        l.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        (l.len(), pct(0.50), pct(0.99), pct(1.0))
     };
+    let (n, p50, p99, max) = stats(&lat);
+    let (rn, r50, r99, rmax) = stats(&ringing);
     println!(
-        "rate {rate}/s calls {total} consoles {consoles} events {} of {want} p50 {:.2} p99 {:.2} max {:.2}",
-        l.len(),
-        pct(0.50),
-        pct(0.99),
-        pct(1.0)
+        "rate {rate}/s calls {total} consoles {consoles} events {n} of {want} p50 {p50:.2} p99 {p99:.2} max {max:.2} \
+         | reference INVITE->180 at the UAC ({rn} calls) p50 {r50:.2} p99 {r99:.2} max {rmax:.2}"
     );
 }

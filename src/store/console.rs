@@ -248,10 +248,14 @@ pub fn board(conn: &Connection, b: &Board) -> Result<Vec<Ticket>, StoreError> {
 }
 
 /// How many tickets not ended each tag has, by state: (tag, state, count).
+/// Read from the counter rows the triggers of `ticket_counts` keep in the
+/// transaction of every ticket change (migration 0008): a few rows, however
+/// many tickets are open.
 pub fn open_counts(conn: &Connection) -> Result<Vec<(Option<String>, State, i64)>, StoreError> {
     let mut st = conn.prepare_cached(
-        "SELECT tag, state, count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'repaired', 'called_back', 'reopened')
-         GROUP BY tag, state",
+        "SELECT nullif(tag, ''), state, sum(n) FROM ticket_counts
+         WHERE state IN ('new', 'dispatched', 'repaired', 'called_back', 'reopened')
+         GROUP BY tag, state HAVING sum(n) > 0",
     )?;
     let rows = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -259,14 +263,56 @@ pub fn open_counts(conn: &Connection) -> Result<Vec<(Option<String>, State, i64)
     Ok(rows)
 }
 
-/// How many running promises ran out before `at` (the board's 超时 chip).
+/// How many running promises ran out before `at` (the board's 超时 chip):
+/// the running promises of the counter rows less those still due at or
+/// after `at`, counted in the due-time index (at most the last
+/// `sla_hours` of reports and the promises renewed since).
 pub fn overdue_count(conn: &Connection, at: DateTime<Utc>) -> Result<i64, StoreError> {
-    Ok(conn
+    let running: i64 = conn
         .prepare_cached(
-            "SELECT count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'reopened')
-             AND sla_paused_at IS NULL AND sla_exempt IS NULL AND due_at < ?1",
+            "SELECT coalesce(sum(n), 0) FROM ticket_counts
+             WHERE state IN ('new', 'dispatched', 'reopened') AND running = 1",
         )?
-        .query_row([to_ms(at)], |r| r.get(0))?)
+        .query_row([], |r| r.get(0))?;
+    let not_yet: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM tickets INDEXED BY tickets_due
+             WHERE state IN ('new', 'dispatched', 'reopened')
+             AND sla_paused_at IS NULL AND sla_exempt IS NULL AND due_at >= ?1",
+        )?
+        .query_row([to_ms(at)], |r| r.get(0))?;
+    Ok(running - not_yet)
+}
+
+/// One row of the board's counts: tag (None: untagged), state, whether
+/// the repair promise runs, how many tickets.
+pub type CountRow = (Option<String>, State, bool, i64);
+
+/// The counter rows as kept (rows of 0 left out), in key order.
+pub fn kept_counts(conn: &Connection) -> Result<Vec<CountRow>, StoreError> {
+    count_rows(
+        conn,
+        "SELECT nullif(tag, ''), state, running, n FROM ticket_counts WHERE n <> 0
+         ORDER BY coalesce(tag, ''), state, running",
+    )
+}
+
+/// The same counts from every ticket (slow: a check of [`kept_counts`]).
+pub fn full_counts(conn: &Connection) -> Result<Vec<CountRow>, StoreError> {
+    count_rows(
+        conn,
+        "SELECT tag, state, sla_paused_at IS NULL AND sla_exempt IS NULL AS running, count(*)
+         FROM tickets GROUP BY coalesce(tag, ''), state, running
+         ORDER BY coalesce(tag, ''), state, running",
+    )
+}
+
+fn count_rows(conn: &Connection, sql: &str) -> Result<Vec<CountRow>, StoreError> {
+    let mut st = conn.prepare(sql)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// An open fault with the building it comes from (outage grouping).
@@ -317,6 +363,35 @@ pub fn messages_of_ticket(
     Ok(rows)
 }
 
+/// The faxes attached to a ticket (that opened it or were attached to it), oldest first.
+pub fn faxes_of_ticket(
+    conn: &Connection,
+    ticket_id: i64,
+) -> Result<Vec<super::faxes::Fax>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {} FROM {} WHERE f.ticket_id = ?1 ORDER BY f.id",
+        super::faxes::COLUMNS,
+        super::faxes::FROM
+    ))?;
+    let rows = st
+        .query_map([ticket_id], super::faxes::from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The last entry of a ticket's history: who changed it last, and when.
+pub fn last_change(
+    conn: &Connection,
+    ticket_id: i64,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT actor, at FROM ticket_events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([ticket_id], |r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+        .optional()?)
+}
+
 /// The audit log, newest first, one page (keyset on the row id).
 pub fn audit_page(
     conn: &Connection,
@@ -343,4 +418,158 @@ pub fn audit_page(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tag::OriginKind;
+    use crate::domain::ticket::{FaultFields, Source};
+    use crate::store::testing::temp_store;
+    use crate::store::tickets::{by_number, insert, save};
+    use crate::store::{Options, Store};
+
+    fn ticket(i: usize, tag: Option<&str>, at: DateTime<Utc>) -> Ticket {
+        Ticket {
+            id: 0,
+            number: format!("T-{i}"),
+            tag: tag.map(str::to_string),
+            origin: OriginKind::Estate,
+            state: State::New,
+            source: Source::Phone,
+            subscriber: None,
+            caller: None,
+            caller_raw: None,
+            address: None,
+            fields: FaultFields::default(),
+            reported_at: at,
+            due_at: at + chrono::Duration::hours(12),
+            sla_paused_at: None,
+            sla_exempt: None,
+            repaired_at: None,
+            closed_at: None,
+            satisfaction: None,
+            repeat_count: 0,
+            reopen_count: 0,
+            updated_at: at,
+        }
+    }
+
+    /// The overdue chip as counted from every ticket.
+    fn overdue_by_scan(c: &Connection, at: DateTime<Utc>) -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'reopened')
+             AND sla_paused_at IS NULL AND sla_exempt IS NULL AND due_at < ?1",
+            [to_ms(at)],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_kept_counts_equal_a_full_count_after_every_kind_of_change_and_a_reopen() {
+        let (_dir, mut st) = temp_store();
+        let now = Utc::now();
+        let tags = [Some("X"), Some("Q"), None, Some("D180")];
+        let states = [
+            State::New,
+            State::Dispatched,
+            State::Repaired,
+            State::CalledBack,
+            State::Closed,
+            State::Reopened,
+            State::Inquiry,
+            State::Voided,
+        ];
+        st.write(|c| {
+            for i in 0..200 {
+                // Reported over the last day: some promises ran out, some not.
+                let at = now - chrono::Duration::minutes(i as i64 * 7);
+                let mut t = ticket(i, tags[i % 4], at);
+                insert(c, &mut t)?;
+                // A mix of steps, tag changes, pauses and exemptions; some
+                // saves change nothing the counts look at.
+                for k in 0..(i % 5) {
+                    t.state = states[(i + k * 3) % states.len()];
+                    if (i + k) % 7 == 0 {
+                        t.tag = tags[(i + k) % 4].map(str::to_string);
+                    }
+                    t.sla_paused_at = ((i + k) % 6 == 0).then_some(at);
+                    t.sla_exempt = ((i + k) % 11 == 0).then(|| "暴雨".to_string());
+                    t.repeat_count += 1;
+                    save(c, &t)?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        assert_eq!(
+            kept_counts(st.conn()).unwrap(),
+            full_counts(st.conn()).unwrap()
+        );
+        assert!(kept_counts(st.conn()).unwrap().len() > 10);
+        let at = now - chrono::Duration::hours(3);
+        assert_eq!(
+            overdue_count(st.conn(), at).unwrap(),
+            overdue_by_scan(st.conn(), at)
+        );
+        assert!(overdue_by_scan(st.conn(), at) > 0);
+        let path = st.path().to_path_buf();
+        drop(st);
+        let mut st = Store::open(&path, &Options::default()).unwrap();
+        st.write(|c| {
+            let mut t = by_number(c, "T-3")?.expect("T-3");
+            t.state = State::Closed;
+            t.tag = None;
+            save(c, &t)?;
+            c.execute("DELETE FROM tickets WHERE number = 'T-4'", [])?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        assert_eq!(
+            kept_counts(st.conn()).unwrap(),
+            full_counts(st.conn()).unwrap()
+        );
+        let chips: i64 = open_counts(st.conn()).unwrap().iter().map(|r| r.2).sum();
+        let open: i64 = st
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'repaired', 'called_back', 'reopened')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(chips, open);
+        assert_eq!(
+            overdue_count(st.conn(), now).unwrap(),
+            overdue_by_scan(st.conn(), now)
+        );
+    }
+
+    #[test]
+    fn the_migration_counts_tickets_already_stored() {
+        let (_dir, st) = temp_store();
+        let c = st.conn();
+        // As a database of before the counters: tickets, no counter rows.
+        c.execute_batch(
+            "DROP TRIGGER ticket_counts_insert; DELETE FROM ticket_counts;
+             INSERT INTO tickets (number, tag, origin, state, source, reported_at, due_at, updated_at)
+             VALUES ('A-1', 'X', 'estate', 'new', 'phone', 0, 1, 0), ('A-2', NULL, 'untagged', 'new', 'phone', 0, 1, 0),
+                    ('A-3', 'X', 'estate', 'closed', 'phone', 0, 1, 0);",
+        )
+        .unwrap();
+        let sql = crate::store::MIGRATIONS
+            .iter()
+            .find(|(n, _)| *n == "0008_console_reads")
+            .map(|(_, s)| *s)
+            .unwrap();
+        // The migration's seeding statement alone (the table exists).
+        let seed = sql
+            .split(';')
+            .find(|s| s.contains("INSERT INTO ticket_counts") && s.contains("FROM tickets"))
+            .unwrap();
+        c.execute_batch(seed).unwrap();
+        assert_eq!(kept_counts(c).unwrap(), full_counts(c).unwrap());
+        assert_eq!(kept_counts(c).unwrap().len(), 3);
+    }
 }

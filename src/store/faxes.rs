@@ -80,14 +80,14 @@ pub struct Batch {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "f.id, f.identity, f.name, f.path, f.state, f.class, f.tag, f.format, f.sha256, f.size, \
+pub(super) const COLUMNS: &str = "f.id, f.identity, f.name, f.path, f.state, f.class, f.tag, f.format, f.sha256, f.size, \
     f.pages, f.sender, f.tsi, f.call_ids, f.partial, f.error, f.reason, f.x_dpi, f.y_dpi, f.file_date, \
     f.duplicate_of, t.number, b.id, f.received_at, f.recorded_at";
 
-const FROM: &str = "faxes f LEFT JOIN tickets t ON t.id = f.ticket_id \
+pub(super) const FROM: &str = "faxes f LEFT JOIN tickets t ON t.id = f.ticket_id \
     LEFT JOIN workorder_batches b ON b.fax_id = f.id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Fax> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Fax> {
     let call_ids: Option<String> = r.get(13)?;
     Ok(Fax {
         id: r.get(0)?,

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_calls", CALLS),
     ("0006_console", CONSOLE),
     ("0007_work_orders", WORK_ORDERS),
+    ("0008_console_reads", CONSOLE_READS),
 ];
 
 const CORE: &str = r#"
@@ -394,4 +395,50 @@ CREATE TABLE work_order_events (
 );
 CREATE INDEX work_order_events_order ON work_order_events (order_id, id);
 
+"#;
+
+const CONSOLE_READS: &str = r#"
+-- The ticket workspace shows the faxes of a ticket.
+CREATE INDEX faxes_ticket ON faxes (ticket_id);
+
+-- The board's chips: how many tickets each tag ('' for untagged) has in each
+-- state, split by whether the repair promise runs (neither paused nor
+-- exempt). Kept by the triggers below in the transaction of every ticket
+-- change, so the board reads a few rows instead of counting open tickets.
+CREATE TABLE ticket_counts (
+    tag      TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    running  INTEGER NOT NULL CHECK (running IN (0, 1)),
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (tag, state, running)
+) WITHOUT ROWID;
+INSERT INTO ticket_counts (tag, state, running, n)
+    SELECT coalesce(tag, ''), state, sla_paused_at IS NULL AND sla_exempt IS NULL, count(*)
+    FROM tickets GROUP BY 1, 2, 3;
+
+-- A new ticket: one upsert.
+CREATE TRIGGER ticket_counts_insert AFTER INSERT ON tickets BEGIN
+    INSERT INTO ticket_counts (tag, state, running, n)
+    VALUES (coalesce(NEW.tag, ''), NEW.state, NEW.sla_paused_at IS NULL AND NEW.sla_exempt IS NULL, 1)
+    ON CONFLICT (tag, state, running) DO UPDATE SET n = n + 1;
+END;
+-- A change of tag, state or promise moves the ticket from one row to
+-- another; any other change (a repeat report, a field filled in) costs nothing.
+CREATE TRIGGER ticket_counts_update AFTER UPDATE OF tag, state, sla_paused_at, sla_exempt ON tickets
+WHEN OLD.tag IS NOT NEW.tag OR OLD.state IS NOT NEW.state
+    OR (OLD.sla_paused_at IS NULL) <> (NEW.sla_paused_at IS NULL)
+    OR (OLD.sla_exempt IS NULL) <> (NEW.sla_exempt IS NULL)
+BEGIN
+    UPDATE ticket_counts SET n = n - 1
+    WHERE tag = coalesce(OLD.tag, '') AND state = OLD.state
+      AND running = (OLD.sla_paused_at IS NULL AND OLD.sla_exempt IS NULL);
+    INSERT INTO ticket_counts (tag, state, running, n)
+    VALUES (coalesce(NEW.tag, ''), NEW.state, NEW.sla_paused_at IS NULL AND NEW.sla_exempt IS NULL, 1)
+    ON CONFLICT (tag, state, running) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ticket_counts_delete AFTER DELETE ON tickets BEGIN
+    UPDATE ticket_counts SET n = n - 1
+    WHERE tag = coalesce(OLD.tag, '') AND state = OLD.state
+      AND running = (OLD.sla_paused_at IS NULL AND OLD.sla_exempt IS NULL);
+END;
 "#;

@@ -15,13 +15,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::auth::{self, COOKIE, Person};
-use super::{Refusal, Web};
+use super::{Refusal, Web, words};
 use crate::core::desk::{self, Amend, Retag};
 use crate::core::tickets::{self, StepInput};
 use crate::domain::staff::Action;
 use crate::domain::ticket::{Class, Step};
 use crate::events::{CallEvent, Event};
-use crate::store::{audit, sessions, users};
+use crate::store::console as queries;
+use crate::store::{audit, sessions, to_ms, users};
 
 /// Satisfaction after a passed callback: the fixed scale.
 pub const SATISFACTION: [&str; 3] = ["满意", "基本满意", "不满意"];
@@ -314,11 +315,36 @@ struct Ctx<'a> {
     now: chrono::DateTime<Utc>,
 }
 
+/// The version of the ticket a form was made from (`X-Ticket-Version`:
+/// the ticket's last change, in ms), if the form says.
+fn version(headers: &HeaderMap) -> Result<Option<i64>, Refusal> {
+    match headers.get(TICKET_VERSION) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| Refusal::field("版本", "格式不对(应为障碍单的版本号)")),
+    }
+}
+
+/// The header a ticket's forms carry their version in.
+pub const TICKET_VERSION: &str = "x-ticket-version";
+
+/// A ticket changed since the form was made: who changed it, when.
+struct Stale {
+    by: Option<(String, chrono::DateTime<Utc>)>,
+}
+
 /// Runs a change of a ticket in one transaction with its audit row, then
-/// tells the live consoles.
+/// tells the live consoles. A form made from an older version of the ticket
+/// than the stored one is refused (409), naming who changed it and when,
+/// and changes nothing.
 async fn change_ticket<F>(
     web: &Web,
     p: &Person,
+    headers: &HeaderMap,
     number: String,
     what: &'static str,
     detail: String,
@@ -329,12 +355,28 @@ where
         + Send
         + 'static,
 {
+    let seen = version(headers)?;
     let who = p.name.clone();
     let n = number.clone();
     let rules = web.ctx.rules.clone();
-    let t = web
+    let done = web
         .write(move |c| {
             let now = Utc::now();
+            if let Some(seen) = seen {
+                let t = tickets::get(c, &n)?;
+                if to_ms(t.updated_at) != seen {
+                    let by = match queries::last_change(c, t.id)? {
+                        Some((actor, at)) => {
+                            let name = users::get(c, &actor)?
+                                .and_then(|u| u.display)
+                                .unwrap_or_else(|| words::system_actor(&actor).to_string());
+                            Some((name, at))
+                        }
+                        None => None,
+                    };
+                    return Ok(Err(Stale { by }));
+                }
+            }
             let t = f(&Ctx {
                 c,
                 rules: &rules,
@@ -343,9 +385,18 @@ where
                 now,
             })?;
             audit::record(c, now, &who, what, Some(&n), Some(&detail))?;
-            Ok(t)
+            Ok(Ok(t))
         })
         .await?;
+    let t = done.map_err(|s| {
+        let by = s
+            .by
+            .map(|(name, at)| format!("已被 {name} 于 {} 修改", words::full(web.ctx.rules.tz, at)))
+            .unwrap_or_else(|| "已被修改".into());
+        Refusal::Stale(format!(
+            "障碍单 {number} 在你打开之后{by},你这次的内容没有保存;请载入最新后再改"
+        ))
+    })?;
     web.ctx.bus.publish(Event::TicketUpdated {
         number: t.number.clone(),
         what: what.to_string(),
@@ -355,6 +406,7 @@ where
         "number": t.number,
         "state": t.state,
         "state_text": t.state.word(),
+        "version": to_ms(t.updated_at),
     })))
 }
 
@@ -384,6 +436,7 @@ pub async fn classify(
     change_ticket(
         &web,
         &p,
+        &headers,
         number,
         "ticket.classify",
         class.as_str().to_string(),
@@ -418,9 +471,15 @@ pub async fn void(
     let b: VoidBody = input(&p, &headers, Action::Tickets, &bytes)?;
     bounded(&b.reason, "作废原因")?;
     let reason = required(b.reason, "作废原因")?;
-    change_ticket(&web, &p, number, "ticket.void", reason.clone(), move |x| {
-        desk::void(x.c, x.rules, x.who, x.now, x.number, &reason)
-    })
+    change_ticket(
+        &web,
+        &p,
+        &headers,
+        number,
+        "ticket.void",
+        reason.clone(),
+        move |x| desk::void(x.c, x.rules, x.who, x.now, x.number, &reason),
+    )
     .await
 }
 
@@ -456,9 +515,15 @@ pub async fn retag(
         _ => return Err(Refusal::field("区域", "请选择一个用户或一个小区(只选一个)")),
     };
     let detail = format!("{to:?}");
-    change_ticket(&web, &p, number, "ticket.retag", detail, move |x| {
-        desk::retag(x.c, x.rules, x.who, x.now, x.number, to)
-    })
+    change_ticket(
+        &web,
+        &p,
+        &headers,
+        number,
+        "ticket.retag",
+        detail,
+        move |x| desk::retag(x.c, x.rules, x.who, x.now, x.number, to),
+    )
     .await
 }
 
@@ -477,9 +542,15 @@ pub async fn merge(
 ) -> Result<Response, Refusal> {
     let b: MergeBody = input(&p, &headers, Action::Tickets, &bytes)?;
     let into = required(b.into, "合并到")?;
-    change_ticket(&web, &p, number, "ticket.merge", into.clone(), move |x| {
-        desk::merge(x.c, x.rules, x.who, x.now, x.number, &into)
-    })
+    change_ticket(
+        &web,
+        &p,
+        &headers,
+        number,
+        "ticket.merge",
+        into.clone(),
+        move |x| desk::merge(x.c, x.rules, x.who, x.now, x.number, &into),
+    )
     .await
 }
 
@@ -540,9 +611,15 @@ pub async fn amend(
         depot: b.depot,
     };
     let detail = serde_json::to_string(&a).unwrap_or_default();
-    change_ticket(&web, &p, number, "ticket.amend", detail, move |x| {
-        desk::amend(x.c, x.rules, x.who, x.now, x.number, &a)
-    })
+    change_ticket(
+        &web,
+        &p,
+        &headers,
+        number,
+        "ticket.amend",
+        detail,
+        move |x| desk::amend(x.c, x.rules, x.who, x.now, x.number, &a),
+    )
     .await
 }
 
@@ -615,6 +692,7 @@ pub async fn step(
     let r = change_ticket(
         &web,
         &p,
+        &headers,
         number.clone(),
         "ticket.step",
         step.as_str().into(),
@@ -707,6 +785,7 @@ pub async fn callback(
     let r = change_ticket(
         &web,
         &p,
+        &headers,
         number.clone(),
         "ticket.callback",
         step.as_str().into(),

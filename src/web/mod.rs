@@ -175,6 +175,8 @@ pub enum Refusal {
     NotFound(String),
     /// A workflow step the ticket's state does not allow.
     Illegal(String),
+    /// A form from a version of the ticket older than the stored one.
+    Stale(String),
     Busy,
 }
 
@@ -194,7 +196,7 @@ impl Refusal {
             Refusal::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::NotFound(_) => StatusCode::NOT_FOUND,
-            Refusal::Illegal(_) => StatusCode::CONFLICT,
+            Refusal::Illegal(_) | Refusal::Stale(_) => StatusCode::CONFLICT,
             Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -209,7 +211,7 @@ impl Refusal {
             Refusal::BadLogin => "用户名或密码不对".into(),
             Refusal::Field { field, why } => format!("{field}:{why}"),
             Refusal::NotFound(what) => format!("{what}:没有找到"),
-            Refusal::Illegal(m) => m.clone(),
+            Refusal::Illegal(m) | Refusal::Stale(m) => m.clone(),
             Refusal::Busy => "系统忙,暂时无法保存,请稍后再试;内容未丢失".into(),
         }
     }
@@ -284,7 +286,12 @@ pub fn router(web: Web) -> Router {
         .route("/live/card/{call_id}", get(pages::card))
         .route("/board", get(pages::board))
         .route("/board/row/{number}", get(pages::board_row))
+        .route("/board/banner", get(pages::board_banner))
         .route("/tickets/{number}", get(pages::ticket))
+        .route(
+            "/tickets/{number}/faxes/{fax}/pages/{page}",
+            get(pages::fax_page),
+        )
         .route("/callbacks", get(pages::callbacks))
         .route("/subscribers", get(pages::subscribers))
         .route("/subscribers/{account}", get(pages::subscriber))

@@ -154,11 +154,30 @@ pub(super) async fn audited(
     action: &'static str,
     object: String,
 ) -> Result<(), Refusal> {
+    audited_with(web, p, action, object, None).await
+}
+
+/// [`audited`] with a detail (which page of a fax …).
+async fn audited_with(
+    web: &Web,
+    p: &Person,
+    action: &'static str,
+    object: String,
+    detail: Option<String>,
+) -> Result<(), Refusal> {
     let who = p.name.clone();
     web.ctx
         .writer
         .write_visible(move |c| {
-            audit::record(c, Utc::now(), &who, action, Some(&object), None).map_err(CoreError::from)
+            audit::record(
+                c,
+                Utc::now(),
+                &who,
+                action,
+                Some(&object),
+                detail.as_deref(),
+            )
+            .map_err(CoreError::from)
         })
         .await
         .map_err(Refusal::from)
@@ -383,16 +402,21 @@ async fn live_data(web: &Web) -> Result<LiveData, Refusal> {
             .iter()
             .map(|c| call_line(&w, c, &names, now))
             .collect(),
-        outages: outages
-            .iter()
-            .map(|o| OutageLine {
-                text: outage_text(o, web.ctx.rules.tz),
-                estate: o.estate.clone(),
-                building: o.building,
-                tickets: o.tickets.join(" "),
-            })
-            .collect(),
+        outages: outage_lines(web, &outages),
     })
+}
+
+/// The banner's lines of the suspected outages.
+fn outage_lines(web: &Web, outages: &[desk::Outage]) -> Vec<OutageLine> {
+    outages
+        .iter()
+        .map(|o| OutageLine {
+            text: outage_text(o, web.ctx.rules.tz),
+            estate: o.estate.clone(),
+            building: o.building,
+            tickets: o.tickets.join(" "),
+        })
+        .collect()
 }
 
 /// The snapshot the live stream sends: the calls list and the banner, as HTML.
@@ -477,6 +501,8 @@ pub struct Card {
     pub reporter: String,
     pub fault: String,
     pub csrf: String,
+    /// The version of the call's ticket (see [`TicketPage::version`]).
+    pub version: String,
 }
 
 pub async fn card(
@@ -710,6 +736,10 @@ pub async fn card(
             .and_then(|t| t.fields.fault.clone())
             .unwrap_or_default(),
         csrf: p.csrf.clone(),
+        version: ticket
+            .as_ref()
+            .map(|t| crate::store::to_ms(t.updated_at).to_string())
+            .unwrap_or_default(),
         call_id,
     })
 }
@@ -743,6 +773,9 @@ pub struct BoardPage {
     pub triage: Vec<Row>,
     pub next: String,
     pub message: String,
+    /// The suspected outages, in the banner as on the live line.
+    pub outages: Vec<OutageLine>,
+    pub may_repair: bool,
 }
 
 /// The states a board chip stands for.
@@ -838,7 +871,10 @@ pub async fn board(
         before_id: bq.before,
         limit: web.cfg().page_size,
     };
-    let (rows, triage, counts, overdue_n) = web
+    let rules = web.ctx.rules.clone();
+    let rule = outage_rule(&web);
+    let look = Duration::hours(i64::from(rules.sla_hours));
+    let (rows, triage, counts, overdue_n, outages) = web
         .read(move |c| {
             Ok((
                 queries::board(c, &b)?,
@@ -853,6 +889,7 @@ pub async fn board(
                 )?,
                 queries::open_counts(c)?,
                 queries::overdue_count(c, now)?,
+                desk::outages(c, &rules, rule, now, look)?,
             ))
         })
         .await?;
@@ -952,7 +989,23 @@ pub async fn board(
         triage: triage.iter().map(|t| row(&web, t, now)).collect(),
         next,
         message,
+        outages: outage_lines(&web, &outages),
+        may_repair: p.role.may(Action::Tickets),
     })
+}
+
+/// The banner of suspected outages alone: the board re-reads it when the
+/// live stream says a ticket changed.
+pub async fn board_banner(State(web): State<Web>, p: Person) -> Result<Html<String>, Refusal> {
+    p.may(Action::Tickets)?;
+    let d = live_data(&web).await?;
+    let html = BannerPart {
+        outages: d.outages,
+        may_repair: true,
+    }
+    .render()
+    .map_err(|_| Refusal::Busy)?;
+    Ok(Html(html))
 }
 
 #[derive(Template, WebTemplate)]
@@ -1018,6 +1071,7 @@ pub struct TicketPage {
     pub mismatch: String,
     pub history: Vec<HistoryLine>,
     pub calls: Vec<CallLine>,
+    pub faxes: Vec<FaxLine>,
     pub messages: Vec<String>,
     pub steps: Vec<StepButton>,
     pub can_classify: bool,
@@ -1027,6 +1081,128 @@ pub struct TicketPage {
     pub can_amend: bool,
     pub estates: Vec<(String, String)>,
     pub class_now: &'static str,
+    /// The ticket's version (its last change, ms): a form from an older
+    /// version is refused.
+    pub version: i64,
+}
+
+/// A fax attached to a ticket, with the addresses of its page images.
+pub struct FaxLine {
+    pub line: String,
+    pub note: String,
+    pub pages: Vec<(u32, String)>,
+}
+
+fn fax_line(
+    tz: chrono_tz::Tz,
+    number: &str,
+    f: &crate::store::faxes::Fax,
+    now: DateTime<Utc>,
+) -> FaxLine {
+    let readable = f.state != crate::domain::fax::State::Failed;
+    let pages = f.pages.unwrap_or(0);
+    FaxLine {
+        line: format!(
+            "{} 来自 {} · {} 页{}",
+            words::when(tz, f.received_at, now),
+            f.sender
+                .as_deref()
+                .map(words::phone)
+                .unwrap_or_else(|| "(未识别)".into()),
+            pages,
+            if f.partial { " · 传输不完整" } else { "" }
+        ),
+        note: if !readable {
+            format!(
+                "此传真无法读取,没有页面图像({})",
+                f.reason.as_deref().unwrap_or("原因不明")
+            )
+        } else {
+            String::new()
+        },
+        pages: if readable {
+            (1..=pages)
+                .map(|k| (k, format!("/tickets/{number}/faxes/{}/pages/{k}", f.id)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Whether `p` may see ticket `t`: the desk's roles always, a technician
+/// only what was dispatched to them (`to`).
+fn may_see_ticket(p: &Person, to: Option<&str>) -> Result<(), Refusal> {
+    if p.role.may(Action::Tickets) {
+        return Ok(());
+    }
+    p.may(Action::RepairOwn)?;
+    if to == Some(p.name.as_str()) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(Action::Tickets))
+    }
+}
+
+/// One page of a fax attached to a ticket, as a PNG (audited: a fax shows
+/// customers' data). Whoever may open the ticket may see its faxes.
+pub async fn fax_page(
+    State(web): State<Web>,
+    p: Person,
+    Path((number, fax_id, page)): Path<(String, i64, u32)>,
+) -> Result<Response, Refusal> {
+    if !p.role.may(Action::Tickets) {
+        p.may(Action::RepairOwn)?;
+    }
+    let n = number.clone();
+    let (t, fax, to) = web
+        .read(move |c| {
+            let t = crate::core::tickets::get(c, &n)?;
+            let f = crate::store::faxes::get(c, fax_id)?;
+            let to = desk::dispatched_to(c, &t)?;
+            Ok((t, f, to))
+        })
+        .await?;
+    may_see_ticket(&p, to.as_deref())?;
+    let fax = fax
+        .filter(|f| f.ticket.as_deref() == Some(t.number.as_str()))
+        .ok_or_else(|| Refusal::NotFound(format!("障碍单 {number} 的传真 {fax_id}")))?;
+    if fax.state == crate::domain::fax::State::Failed {
+        return Err(Refusal::field("传真", "此传真无法读取,没有页面图像"));
+    }
+    if page == 0 || page > fax.pages.unwrap_or(0) {
+        return Err(Refusal::NotFound(format!("传真 {fax_id} 第 {page} 页")));
+    }
+    audited_with(
+        &web,
+        &p,
+        "fax.preview",
+        fax_id.to_string(),
+        Some(format!("page {page} ({number})")),
+    )
+    .await?;
+    let cfg = web.ctx.config.fax.clone();
+    let key = fax.sha256.clone().unwrap_or_else(|| format!("fax{fax_id}"));
+    let file = fax.path.clone();
+    let png = tokio::task::spawn_blocking(move || {
+        crate::fax::preview::cached(&cfg, std::path::Path::new(&file), &key, page)
+            .map_err(|e| e.to_string())
+            .and_then(|kept| std::fs::read(&kept).map_err(|e| e.to_string()))
+    })
+    .await
+    .map_err(|_| Refusal::Busy)?
+    .map_err(|why| {
+        tracing::warn!(fax = fax_id, page, %why, "web console: no preview");
+        Refusal::field("传真", format!("第 {page} 页无法显示"))
+    })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response())
 }
 
 fn detail_text(d: &Option<serde_json::Value>, names: &Names) -> String {
@@ -1080,11 +1256,12 @@ pub async fn ticket(
     }
     let n = number.clone();
     let rules = web.ctx.rules.clone();
-    let (t, events, calls, messages, names, mismatch, sub, to) = web
+    let (t, events, (calls, faxes), messages, names, mismatch, sub, to) = web
         .read(move |c| {
             let t = crate::core::tickets::get(c, &n)?;
             let ev = crate::store::tickets::events(c, t.id)?;
             let calls = queries::calls_of_ticket(c, t.id)?;
+            let faxes = queries::faxes_of_ticket(c, t.id)?;
             let msgs = queries::messages_of_ticket(c, t.id)?;
             let mismatch = desk::line_mismatch(c, &rules, &t)?;
             let sub = match &t.subscriber {
@@ -1092,13 +1269,20 @@ pub async fn ticket(
                 None => None,
             };
             let to = desk::dispatched_to(c, &t)?;
-            Ok((t, ev, calls, msgs, users::list(c)?, mismatch, sub, to))
+            Ok((
+                t,
+                ev,
+                (calls, faxes),
+                msgs,
+                users::list(c)?,
+                mismatch,
+                sub,
+                to,
+            ))
         })
         .await?;
     // A technician sees only the tickets dispatched to them.
-    if !p.role.may(Action::Tickets) && to.as_deref() != Some(p.name.as_str()) {
-        return Err(Refusal::Forbidden(Action::Tickets).into());
-    }
+    may_see_ticket(&p, to.as_deref())?;
     audited(&web, &p, "ticket.view", number.clone()).await?;
     let names = Names(names);
     let now = Utc::now();
@@ -1197,6 +1381,10 @@ pub async fn ticket(
             .iter()
             .map(|c| call_line(&web, c, &names, now))
             .collect(),
+        faxes: faxes
+            .iter()
+            .map(|f| fax_line(tz, &t.number, f, now))
+            .collect(),
         messages: confirmations,
         steps,
         can_classify: may_tickets
@@ -1217,6 +1405,7 @@ pub async fn ticket(
             TState::Voided => "wrong_number",
             _ => "fault",
         },
+        version: crate::store::to_ms(t.updated_at),
     })
 }
 
@@ -1247,6 +1436,10 @@ pub struct CallbacksPage {
     pub due: Vec<DueLine>,
     pub window: String,
     pub satisfaction: Vec<&'static str>,
+    /// When the list was made (the printed sheet says).
+    pub printed: String,
+    /// Whether any missed-call callback is due (the bulk button).
+    pub any_missed: bool,
 }
 
 pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage> {
@@ -1269,7 +1462,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
         .await?;
     audited(&web, &p, "callbacks.view", format!("{} due", list.len())).await?;
     let tz = web.ctx.rules.tz;
-    let due = list
+    let due: Vec<DueLine> = list
         .into_iter()
         .map(|(d, t)| DueLine {
             id: d.id,
@@ -1319,13 +1512,15 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
     let c = &web.ctx.config.callbacks;
     Ok(CallbacksPage {
         chrome: chrome(&p, "/callbacks"),
-        due,
         window: format!(
             "{}–{}",
             c.window_start.0.format("%H:%M"),
             c.window_end.0.format("%H:%M")
         ),
         satisfaction: super::api::SATISFACTION.to_vec(),
+        printed: words::full(web.ctx.rules.tz, Utc::now()),
+        any_missed: due.iter().any(|d| d.missed),
+        due,
     })
 }
 

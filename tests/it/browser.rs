@@ -137,13 +137,24 @@ pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     e.send_keys(text).await.unwrap();
 }
 
+/// Clicks the element at `css`; found again when the live stream replaced
+/// it between the finding and the click.
 pub(crate) async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let clicked = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.click().await,
+            Err(e) => Err(e),
+        };
+        match clicked {
+            Ok(_) => return,
+            Err(e) if t0.elapsed() < Duration::from_secs(10) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
 }
 
 /// One sipp call from `caller_prefix` + 1, ringing `ring_ms`, then answered elsewhere.
@@ -271,6 +282,7 @@ async fn the_console_in_a_real_browser() {
     let cb = wait_text(&li, ".cblist", &number).await;
     assert!(cb.contains("1号楼2单元401室"), "{cb}");
     shot(&li, "06-callbacks").await;
+    print_callbacks(&li, &number).await;
     click(&li, ".cblist input[name=satisfaction][value='满意']").await;
     fill(&li, ".cblist input[name=handling]", "已上门更换光猫").await;
     li.find(Locator::XPath(
@@ -287,16 +299,7 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(t["satisfaction"], "满意");
 
     // A desk's wrong number (the test desk's own number, sent as is): voided from the pop.
-    sip_send(d.sip, &sip("INVITE", "browser-desk-1", "88218050", None));
-    sip_send(
-        d.sip,
-        &sip(
-            "CANCEL",
-            "browser-desk-1",
-            "88218050",
-            Some("SIP;cause=200"),
-        ),
-    );
+    answered_elsewhere(&d, "browser-desk-1", "88218050");
     li.goto(&format!("http://127.0.0.1:{}/live", d.web))
         .await
         .unwrap();
@@ -310,6 +313,37 @@ async fn the_console_in_a_real_browser() {
     wait_text(&li, "#msg", "已保存").await;
     let dc = site.json(&["-u", "wang", "ticket", "list", "--tag", "DC"]);
     assert_eq!(dc[0]["state"], "voided");
+
+    // 我接的 by its key: the call just answered elsewhere, not the newer one still ringing.
+    press_j_claims_the_call_taken(&li, &d, &site).await;
+
+    // Three faults from one building: the board shows the outage too.
+    for acc in ["dw0310101", "dw0320502", "dw0311201"] {
+        site.new_ticket(&["--account", acc, "--fault", "不能上网"]);
+    }
+    li.goto(&format!("http://127.0.0.1:{}/board", d.web))
+        .await
+        .unwrap();
+    wait_text(&li, "#banner", "馨苑3号楼疑似大面积故障,已有 3 户报障").await;
+    shot(&li, "04b-board-outage").await;
+
+    // A desk's fax: its ticket shows the pages.
+    let fax_ticket = crate::web::desk_fax(&site)["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    li.goto(&format!("http://127.0.0.1:{}/tickets/{fax_ticket}", d.web))
+        .await
+        .unwrap();
+    wait_text(&li, "aside", "传真 1").await;
+    let loaded = wait_js(
+        &li,
+        "return Array.from(document.querySelectorAll('.faxpages img')).filter(i => i.complete && i.naturalWidth > 1000).length;",
+        2,
+    )
+    .await;
+    assert_eq!(loaded, 2, "both fax pages shown");
+    shot(&li, "05b-ticket-fax").await;
 
     // The other pages, and the manager's audit log.
     for (path, name) in [
@@ -349,5 +383,152 @@ async fn the_console_in_a_real_browser() {
     }
     for c in [li, zhang, wang] {
         let _ = c.close().await;
+    }
+}
+
+/// Waits until the script returns at least `want`; what it returned.
+async fn wait_js(c: &Client, script: &str, want: i64) -> i64 {
+    let t0 = Instant::now();
+    loop {
+        let got = c
+            .execute(script, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        if got >= want || t0.elapsed() > Duration::from_secs(30) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Who claimed a call, from the store.
+fn claimed_by(site: &Site, call_id: &str) -> Option<String> {
+    site.db()
+        .query_row(
+            "SELECT claimed_by FROM calls WHERE call_id = ?1",
+            [call_id],
+            |r| r.get(0),
+        )
+        .ok()
+        .flatten()
+}
+
+/// Presses a key on the page (outside any field).
+async fn press(c: &Client, key: &str) {
+    c.execute(
+        "document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+}
+
+/// A call that rings and is answered on another phone (CANCEL, cause 200).
+fn answered_elsewhere(d: &Daemon, call_id: &str, from: &str) {
+    sip_send(d.sip, &sip("INVITE", call_id, from, None));
+    sip_send(d.sip, &sip("CANCEL", call_id, from, Some("SIP;cause=200")));
+}
+
+/// Call A rings and is answered elsewhere, then call B rings (its pop on
+/// the card, its 我接的 first on the page): J claims A, the call the agent
+/// took. Then the agent opens an older answered call (弹屏): J claims that one.
+async fn press_j_claims_the_call_taken(li: &Client, d: &Daemon, site: &Site) {
+    li.goto(&format!("http://127.0.0.1:{}/live", d.web))
+        .await
+        .unwrap();
+    wait_text(li, "#conn", "实时").await;
+    answered_elsewhere(d, "browser-j-old", "13700000003");
+    wait_text(li, "#calls", "137 0000 0003").await;
+    answered_elsewhere(d, "browser-j-a", "13700000001");
+    wait_text(li, "#card .status", "已接听").await;
+    sip_send(d.sip, &sip("INVITE", "browser-j-b", "13700000002", None));
+    wait_text(li, "#card .status", "振铃中").await;
+    wait_text(li, "#card", "137 0000 0002").await;
+    press(li, "j").await;
+    wait_text(li, "#msg", "已认领").await;
+    assert_eq!(claimed_by(site, "browser-j-a").as_deref(), Some("li"));
+    assert_eq!(
+        claimed_by(site, "browser-j-b"),
+        None,
+        "the ringing call was claimed"
+    );
+    assert_eq!(claimed_by(site, "browser-j-old"), None);
+    // The agent opens the older call: J now means that one.
+    click(li, "#calls tr[data-call='browser-j-old'] a[data-card]").await;
+    wait_text(li, "#card", "137 0000 0003").await;
+    press(li, "j").await;
+    let t0 = Instant::now();
+    while claimed_by(site, "browser-j-old").is_none() && t0.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(claimed_by(site, "browser-j-old").as_deref(), Some("li"));
+    assert_eq!(
+        claimed_by(site, "browser-j-b"),
+        None,
+        "the ringing call was claimed"
+    );
+}
+
+/// The callback list as chromium prints it (A4 landscape, the print
+/// stylesheet): saved as PDF and, through ghostscript, as a PNG beside the
+/// screenshots; the sheet has the callback's line and none of the screen's
+/// navigation or forms.
+async fn print_callbacks(c: &Client, number: &str) {
+    use fantoccini::wd::{PrintConfigurationBuilder, PrintOrientation};
+    let cfg = PrintConfigurationBuilder::default()
+        .orientation(PrintOrientation::Landscape)
+        .build()
+        .unwrap();
+    let pdf = c.print(cfg).await.expect("print the callbacks page");
+    let file = shots().join("06b-callbacks-print.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let png = shots().join("06b-callbacks-print.png");
+    support::run_tool(
+        support::require(&support::GHOSTSCRIPT)
+            .args([
+                "-q",
+                "-dNOPAUSE",
+                "-dBATCH",
+                "-dSAFER",
+                "-sDEVICE=png16m",
+                "-r110",
+            ])
+            .args(["-dFirstPage=1", "-dLastPage=1"])
+            .arg(format!("-sOutputFile={}", png.display()))
+            .arg(&file),
+    );
+    let text = String::from_utf8_lossy(
+        &support::run_tool(
+            support::require(&support::GHOSTSCRIPT)
+                .args([
+                    "-q",
+                    "-dNOPAUSE",
+                    "-dBATCH",
+                    "-dSAFER",
+                    "-sDEVICE=txtwrite",
+                    "-sOutputFile=-",
+                ])
+                .arg(&file),
+        )
+        .stdout,
+    )
+    .to_string();
+    assert!(
+        text.contains(number),
+        "the printed sheet lacks {number}: {text}"
+    );
+    for screen_only in ["Ctrl", "退出", "勾选的未接回拨"] {
+        assert!(
+            !text.contains(screen_only),
+            "the printed sheet shows {screen_only:?}: {text}"
+        );
     }
 }

@@ -258,18 +258,20 @@ impl Agent {
     }
 
     pub(crate) fn post(&self, path: &str, body: &str) -> Reply {
-        http(
-            self.port,
-            "POST",
-            path,
-            &[
-                ("Cookie", &self.cookie),
-                ("X-CSRF-Token", &self.csrf),
-                ("Content-Type", "application/json"),
-                ("Origin", &format!("http://127.0.0.1:{}", self.port)),
-            ],
-            body,
-        )
+        self.post_with(path, body, &[])
+    }
+
+    /// A POST from the console with more headers (a ticket form's version …).
+    fn post_with(&self, path: &str, body: &str, more: &[(&str, &str)]) -> Reply {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        let mut headers = vec![
+            ("Cookie", self.cookie.as_str()),
+            ("X-CSRF-Token", self.csrf.as_str()),
+            ("Content-Type", "application/json"),
+            ("Origin", origin.as_str()),
+        ];
+        headers.extend_from_slice(more);
+        http(self.port, "POST", path, &headers, body)
     }
 }
 
@@ -343,6 +345,16 @@ fn every_action_under_every_role_allowed_or_refused() {
             r#"{"result":"reached"}"#,
             &["li", "wang"],
         ),
+        (
+            "/api/callbacks/handled".into(),
+            r#"{"ids":[999]}"#,
+            &["li", "wang"],
+        ),
+        (
+            "/api/outages/repair".into(),
+            r#"{"estate":"X","building":3}"#,
+            &["li", "wang"],
+        ),
         ("/api/outbox/999/retry".into(), "{}", &["wang"]),
     ];
     for (path, body, allowed) in &actions {
@@ -380,9 +392,10 @@ fn every_action_under_every_role_allowed_or_refused() {
     assert_eq!(r.status, 422, "{r:?}");
     assert_eq!(state(&site, &other), "new");
     // Pages: each role sees its own.
-    let pages: [(&str, &[&str]); 6] = [
+    let pages: [(&str, &[&str]); 7] = [
         ("/live", &["li", "wang"]),
         ("/board", &["li", "wang"]),
+        ("/board/banner", &["li", "wang"]),
         ("/callbacks", &["li", "wang"]),
         ("/subscribers?q=68691234", &["li", "wang"]),
         ("/outbox", &["li", "wang"]),
@@ -834,6 +847,18 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
         "{}",
         live.body
     );
+    // The board shows the same banner, and its banner alone for live updates.
+    for path in ["/board", "/board?tag=Q&state=closed", "/board/banner"] {
+        let r = li.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.body.contains("馨苑3号楼疑似大面积故障,已有 3 户报障")
+                && r.body.contains("本楼全部修好 √"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(agent(&d, "zhao").get("/board/banner").status, 403);
     // The next caller from that building hears it at once.
     sip_send(d.sip, &sip("INVITE", "web-outage-1", "68693004", None));
     wait_until("the call recorded", || {
@@ -854,6 +879,7 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
     for n in &numbers {
         assert_eq!(state(&site, n), "repaired");
     }
+    assert!(!li.get("/board").body.contains("疑似大面积故障"));
     // Each keeps its own callback.
     let cbs = site.json(&["-u", "li", "callbacks", "list", "--state", "pending"]);
     assert_eq!(
@@ -871,5 +897,298 @@ fn three_faults_from_one_building_are_an_outage_told_and_repaired_together() {
             .as_str()
             .unwrap()
             .contains("没有疑似大面积故障")
+    );
+}
+
+/// The version a page's ticket forms carry (`data-version`).
+fn page_version(page: &Reply) -> String {
+    page.body
+        .split("data-version=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no data-version in {}", page.body))
+        .to_string()
+}
+
+#[test]
+fn a_form_from_an_older_version_of_the_ticket_is_refused_naming_who_changed_it() {
+    let site = staffed(&[]);
+    let d = start(&site);
+    let li = agent(&d, "li");
+    let zhang = agent(&d, "zhang");
+    let n = new_ticket(&site, "68691234");
+    let amend = format!("/api/tickets/{n}/amend");
+    // Both open the ticket; 张敏 saves first.
+    let seen_li = page_version(&li.get(&format!("/tickets/{n}")));
+    let seen_zhang = page_version(&zhang.get(&format!("/tickets/{n}")));
+    assert_eq!(seen_li, seen_zhang);
+    let r = zhang.post_with(
+        &amend,
+        r#"{"fault":"光猫红灯"}"#,
+        &[("X-Ticket-Version", &seen_zhang)],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let now_version = r.json()["version"].to_string();
+    assert_ne!(
+        now_version, seen_li,
+        "a save gives the ticket a new version"
+    );
+    let before = site.json(&["-u", "wang", "ticket", "show", &n]);
+    // 李娜's form is from the older version: refused, nothing changes.
+    for (path, body) in [
+        (amend.clone(), r#"{"fault":"不能上网"}"#),
+        (format!("/api/tickets/{n}/void"), r#"{"reason":"误拨"}"#),
+        (
+            format!("/api/tickets/{n}/step"),
+            r#"{"step":"dispatch","depot":"馨苑维护处"}"#,
+        ),
+    ] {
+        let r = li.post_with(&path, body, &[("X-Ticket-Version", &seen_li)]);
+        assert_eq!(r.status, 409, "{path}: {r:?}");
+        let e = r.json()["error"].as_str().unwrap_or("").to_string();
+        assert!(
+            e.contains(&format!("障碍单 {n} 在你打开之后已被 张敏 于"))
+                && e.contains("修改")
+                && e.contains("没有保存"),
+            "{e}"
+        );
+    }
+    let after = site.json(&["-u", "wang", "ticket", "show", &n]);
+    assert_eq!(before, after, "a stale form changed the ticket");
+    assert_eq!(after["fault"], "光猫红灯");
+    let audit = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE actor = 'li' AND action LIKE 'ticket.%' AND action <> 'ticket.view'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(
+        audit, 0,
+        "a refused stale form left an audit row of a change"
+    );
+    // Once reloaded, the same form is taken; a version that is no number is refused.
+    let fresh = page_version(&li.get(&format!("/tickets/{n}")));
+    assert_eq!(fresh, now_version);
+    let r = li.post_with(
+        &amend,
+        r#"{"fault":"不能上网"}"#,
+        &[("X-Ticket-Version", &fresh)],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = li.post_with(
+        &amend,
+        r#"{"fault":"x"}"#,
+        &[("X-Ticket-Version", "yesterday")],
+    );
+    assert_eq!(r.status, 422, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("版本"),
+        "{r:?}"
+    );
+    assert_eq!(
+        site.json(&["-u", "wang", "ticket", "show", &n])["fault"],
+        "不能上网"
+    );
+    // A call from the same line attaches to the ticket meanwhile: the form
+    // made before it is refused, naming the hotline.
+    let before_call = page_version(&li.get(&format!("/tickets/{n}")));
+    sip_send(d.sip, &sip("INVITE", "stale-repeat-1", "68691234", None));
+    wait_until("the repeat report attached", || {
+        page_version(&li.get(&format!("/tickets/{n}"))) != before_call
+    });
+    let r = li.post_with(
+        &amend,
+        r#"{"remarks":"用户说晚上在家"}"#,
+        &[("X-Ticket-Version", &before_call)],
+    );
+    assert_eq!(r.status, 409, "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("已被 来电系统 于"),
+        "{r:?}"
+    );
+}
+
+/// A two-page G4 fax from the D180 desk (ghostscript, then libtiff's
+/// tiffset for the sender), dropped into the site's spool; its row once
+/// recorded with its ticket.
+pub(crate) fn desk_fax(site: &Site) -> Value {
+    let dir = site.path();
+    let tif = crate::fax::gs(
+        dir,
+        "tiffg4",
+        &[],
+        "%!PS\n/Helvetica findfont 36 scalefont setfont\n72 700 moveto (D180: 8869 1234 no dial tone) show\nshowpage\n\
+         /Helvetica findfont 36 scalefont setfont\n72 700 moveto (PAGE TWO) show\nshowpage\n",
+        "desk.tif",
+    );
+    crate::fax::tiffset_description(&tif, "029 8821 7901");
+    let tmp = site.file("spool/incoming/.desk.tif.tmp");
+    std::fs::copy(&tif, &tmp).unwrap();
+    std::fs::rename(&tmp, site.file("spool/incoming/desk.tif")).unwrap();
+    support::wait_for("the desk's fax recorded", Duration::from_secs(60), || {
+        site.json(&["fax", "list"])
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == "desk.tif").cloned())
+            .filter(|f| f["ticket"].is_string())
+    })
+}
+
+#[test]
+fn the_faxes_of_a_ticket_show_their_pages_audited_to_whoever_may_open_the_ticket() {
+    let site = staffed(&[
+        ("rescan_secs = 30", "rescan_secs = 1"),
+        ("settle_ms = 2000", "settle_ms = 200"),
+    ]);
+    let d = start(&site);
+    let fax = desk_fax(&site);
+    let id = fax["id"].as_i64().unwrap();
+    let n = fax["ticket"].as_str().unwrap().to_string();
+    let li = agent(&d, "li");
+    let page = li.get(&format!("/tickets/{n}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("传真 1") && page.body.contains("2 页"),
+        "{}",
+        page.body
+    );
+    for k in [1, 2] {
+        assert!(
+            page.body
+                .contains(&format!("<img src=\"/tickets/{n}/faxes/{id}/pages/{k}\"")),
+            "page {k} image missing: {}",
+            page.body
+        );
+    }
+    let png = li.get(&format!("/tickets/{n}/faxes/{id}/pages/2"));
+    assert_eq!(png.status, 200, "{}", png.body);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert!(
+        png.body.contains("PNG") && png.body.contains("IHDR"),
+        "not a PNG"
+    );
+    // No such page, and a fax of no ticket or of another one, are not found.
+    assert_eq!(
+        li.get(&format!("/tickets/{n}/faxes/{id}/pages/3")).status,
+        404
+    );
+    assert_eq!(
+        li.get(&format!("/tickets/{n}/faxes/{id}/pages/0")).status,
+        404
+    );
+    let other = new_ticket(&site, "68691234");
+    assert_eq!(
+        li.get(&format!("/tickets/{other}/faxes/{id}/pages/1"))
+            .status,
+        404
+    );
+    // Roles: the clerk and a technician the ticket was not dispatched to may not.
+    for u in ["zhao", "wu"] {
+        let r = agent(&d, u).get(&format!("/tickets/{n}/faxes/{id}/pages/1"));
+        assert_eq!(r.status, 403, "{u}: {r:?}");
+    }
+    // Every look is in the audit log under the person.
+    let looks = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE actor = 'li' AND action = 'fax.preview' AND object = ?1",
+            [id.to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    assert_eq!(looks, 1);
+}
+
+/// The board's counter rows against a count of every ticket.
+fn counts_exact(site: &Site) {
+    use faultdesk::store::console::{full_counts, kept_counts};
+    let db = site.db();
+    let (kept, full) = (kept_counts(&db).unwrap(), full_counts(&db).unwrap());
+    assert_eq!(kept, full, "the kept counts drifted from the tickets");
+    assert!(!full.is_empty());
+}
+
+#[test]
+fn the_board_counts_stay_exact_through_every_kind_of_change_and_a_kill() {
+    let site = staffed(&[]);
+    let d = start(&site);
+    let li = agent(&d, "li");
+    let post = |n: &str, action: &str, body: &str| {
+        let r = li.post(&format!("/api/tickets/{n}/{action}"), body);
+        assert_eq!(r.status, 200, "{action} {body}: {r:?}");
+    };
+    // Calls: a known subscriber, an unknown caller, a repeat report, a desk.
+    for (id, from) in [
+        ("count-1", "68691234"),
+        ("count-2", "13911112222"),
+        ("count-3", "68691234"),
+        ("count-4", "88218050"),
+    ] {
+        sip_send(d.sip, &sip("INVITE", id, from, None));
+        sip_send(d.sip, &sip("CANCEL", id, from, Some("SIP;cause=200")));
+    }
+    wait_until("four calls recorded", || {
+        site.db()
+            .query_row(
+                "SELECT count(*) FROM calls WHERE outcome <> 'ringing'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 4
+    });
+    let a = new_ticket(&site, "68693001");
+    let b = new_ticket(&site, "68693002");
+    let c = new_ticket(&site, "13800000009");
+    let e = new_ticket(&site, "13800000010");
+    let f = new_ticket(&site, "68693003");
+    counts_exact(&site);
+    // Every kind of change: steps to closed, inquiry, void, merge, retag, SLA pause and exemption.
+    post(&a, "step", r#"{"step":"dispatch","depot":"馨苑维护处"}"#);
+    post(&a, "step", r#"{"step":"repair","cause":"光猫故障"}"#);
+    post(
+        &a,
+        "callback",
+        r#"{"result":"passed","satisfaction":"满意"}"#,
+    );
+    post(&b, "classify", r#"{"class":"inquiry"}"#);
+    post(&c, "void", r#"{"reason":"误拨"}"#);
+    post(&e, "retag", r#"{"estate":"Q"}"#);
+    post(&f, "merge", &format!(r#"{{"into":"{e}"}}"#));
+    site.ok(&["-u", "li", "ticket", "sla", &e, "--pause", "用户不在家"]);
+    counts_exact(&site);
+    // Killed (no clean stop) and started again: the counts are what was committed.
+    drop(d);
+    let d = start(&site);
+    counts_exact(&site);
+    let li = agent(&d, "li");
+    let r = li.post(&format!("/api/tickets/{e}/step"), r#"{"step":"dispatch"}"#);
+    assert_eq!(r.status, 200, "{r:?}");
+    site.ok(&["-u", "li", "ticket", "sla", &e, "--exempt", "暴雨"]);
+    counts_exact(&site);
+    let r = li.post(
+        &format!("/api/tickets/{e}/step"),
+        r#"{"step":"repair","cause":"外线"}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    counts_exact(&site);
+    // The board's chips say the same as a count of the open tickets.
+    let open: i64 = site
+        .db()
+        .query_row(
+            "SELECT count(*) FROM tickets WHERE state IN ('new', 'dispatched', 'reopened')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let board = li.get("/board");
+    assert!(
+        board.body.contains(&format!("未修好 {open}")),
+        "{}",
+        board.body
     );
 }

@@ -13,18 +13,40 @@
     msg.hidden = false;
   }
 
-  function post(url, body) {
+  // A ticket's forms say which version of the ticket they were made from;
+  // the server refuses a form older than the stored ticket (409).
+  function post(url, body, holder) {
+    var headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+    if (holder && holder.dataset.version) headers["X-Ticket-Version"] = holder.dataset.version;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: headers,
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { var e = new Error(j.error || ("请求未成功(" + r.status + ")")); e.field = j.field; throw e; }
+        if (!r.ok) {
+          var e = new Error(j.error || ("请求未成功(" + r.status + ")")); e.field = j.field;
+          if (r.status === 409 && holder) staleNotice();
+          throw e;
+        }
+        if (holder && j.version !== undefined) holder.dataset.version = String(j.version);
         return j;
       });
     });
+  }
+
+  function staleNotice() {
+    var s = document.getElementById("stale");
+    if (!s) return;
+    s.textContent = "此障碍单已有改动 [载入最新]"; s.hidden = false;
+    s.onclick = function () { location.reload(); };
+  }
+
+  // The element holding the version of the ticket a form belongs to.
+  function versionHolder(form) {
+    if (!/^\/api\/tickets\//.test(form.dataset.api || "")) return null;
+    return form.closest("[data-version]") || document.querySelector(".tickethead[data-version]");
   }
 
   function formBody(form) {
@@ -51,15 +73,16 @@
     var body = formBody(form);
     var api = form.dataset.api;
     var then = form.dataset.then;
+    var holder = versionHolder(form);
     var first;
     if (then) {
       var fields = { service_type: body.service_type, reporter: body.reporter, fault: body.fault };
-      first = post(api, fields).then(function () {
-        return post(then, { "class": body["class"], reason: body.reason || null });
+      first = post(api, fields, holder).then(function () {
+        return post(then, { "class": body["class"], reason: body.reason || null }, holder);
       });
     } else {
       Object.keys(body).forEach(function (k) { if (body[k] === "" && /retag|merge|step|callback|done/.test(api)) delete body[k]; });
-      first = post(api, body);
+      first = post(api, body, holder);
     }
     first.then(function () {
       say("已保存", true);
@@ -74,21 +97,54 @@
 
   function claim(id) {
     post("/api/calls/" + encodeURIComponent(id) + "/claim").then(function (j) {
-      say("已认领:" + j.claimed_by, true);
+      say("已认领:" + j.claimed_by + (j.ticket ? "(" + j.ticket + ")" : ""), true);
       loadCard(id);
     }).catch(function (e) { say(e.message); });
   }
 
+  // 我接的 by its key (J): the call this agent most plausibly took.
+  //  1. the call the agent opened (弹屏, or typing in its card), if it may still be claimed;
+  //  2. else the call answered elsewhere most recently while this page watched the line;
+  //  3. else the newest ringing call (picked up before its CANCEL arrived);
+  //  4. else the newest call of the list answered elsewhere and not yet claimed.
+  var seen = {};          // call_id -> { state: ringing|answered|abandoned|timed_out|claimed, at }
+  var focusedCall = null; // the call the agent opened
+  function mayClaim(id) {
+    var s = seen[id];
+    if (s) return s.state === "answered" || s.state === "ringing";
+    return !!document.querySelector('[data-claim="' + CSS.escape(id) + '"]');
+  }
+  function newestSeen(state) {
+    var best = null;
+    Object.keys(seen).forEach(function (id) {
+      if (seen[id].state === state && mayClaim(id) && (!best || seen[id].at > seen[best].at)) best = id;
+    });
+    return best;
+  }
+  function plausibleCall() {
+    if (focusedCall && mayClaim(focusedCall)) return focusedCall;
+    var id = newestSeen("answered") || newestSeen("ringing");
+    if (id) return id;
+    var row = document.querySelector("#calls tr.answered [data-claim]");
+    return row ? row.dataset.claim : null;
+  }
+
   document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-print]")) { window.print(); return; }
     var t = ev.target.closest("[data-claim],[data-card],[data-post]");
     if (!t) return;
     ev.preventDefault();
     if (t.dataset.claim) claim(t.dataset.claim);
-    else if (t.dataset.card) loadCard(t.dataset.card);
+    else if (t.dataset.card) { focusedCall = t.dataset.card; loadCard(t.dataset.card); }
     else if (t.dataset.post) post(t.dataset.post).then(function () { location.reload(); }).catch(function (e) { say(e.message); });
   });
 
   var cardCall = null;
+  // Typing in a call's card is opening it.
+  document.addEventListener("focusin", function (ev) {
+    var slot = document.getElementById("card");
+    if (slot && cardCall && slot.contains(ev.target)) focusedCall = cardCall;
+  });
   function loadCard(id) {
     var slot = document.getElementById("card");
     if (!slot) return;
@@ -113,6 +169,17 @@
     }, 300);
   }
 
+  var bannerTimer = null;
+  function refreshBanner() {
+    if (bannerTimer) return;
+    bannerTimer = setTimeout(function () {
+      bannerTimer = null;
+      fetch("/board/banner", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { var b = document.getElementById("banner"); if (b && html !== null) b.innerHTML = html; });
+    }, 300);
+  }
+
   function refreshRow(number) {
     var row = document.querySelector('#rows tr[data-number="' + number + '"]');
     if (row) {
@@ -133,7 +200,7 @@
       f.onclick = function () { location.reload(); };
     }
     var head = document.querySelector('.tickethead[data-ticket="' + number + '"]');
-    if (head) { var s = document.getElementById("stale"); s.textContent = "此障碍单已有改动 [载入最新]"; s.hidden = false; s.onclick = function () { location.reload(); }; }
+    if (head) staleNotice();
   }
 
   // The live stream, on every page: snapshot on (re)connect, then events.
@@ -150,13 +217,14 @@
       var calls = document.getElementById("calls");
       if (calls && s.calls_html !== undefined) calls.innerHTML = s.calls_html;
       var banner = document.getElementById("banner");
-      if (banner && s.banner_html !== undefined && page === "live") banner.innerHTML = s.banner_html;
+      if (banner && s.banner_html !== undefined && (page === "live" || page === "board")) banner.innerHTML = s.banner_html;
       if (s.ringing && s.ringing.length) loadCard(s.ringing[0]);
     });
     es.addEventListener("call", function (e) {
       stamp();
       var c = JSON.parse(e.data);
       window.lastCallEvent = c;
+      if (c.call_id) seen[c.call_id] = { state: c.call, at: Date.now() };
       if (c.call === "ringing") {
         var line = document.getElementById("ringline");
         if (line) line.textContent = "振铃 " + (c.caller || "") + " " + (c.ticket || "") + " [J]";
@@ -172,6 +240,7 @@
       var t = JSON.parse(e.data);
       if (t.number) refreshRow(t.number);
       if (page === "live") refreshCalls();
+      if (page === "board") refreshBanner();
     });
   }
 
@@ -188,8 +257,8 @@
     var tab = document.querySelector('.top a[data-key="' + ev.key + '"]');
     if (tab) { location.href = tab.getAttribute("href"); return; }
     if (ev.code === "KeyJ") {
-      var b = document.querySelector("[data-claim]");
-      if (b) claim(b.dataset.claim);
+      var id = plausibleCall();
+      if (id) claim(id); else say("没有可认领的来电");
     } else if (ev.key === "/") {
       var s = document.querySelector("[data-search]");
       if (s) { ev.preventDefault(); s.focus(); }
