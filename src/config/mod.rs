@@ -13,6 +13,7 @@
 //! here performs I/O except [`Config::load`] reading the one file.
 
 mod doc;
+mod kpi;
 mod mail;
 mod sip;
 mod store;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use kpi::KpiConfig;
 pub use mail::{
     CallbacksConfig, ConfirmOn, MailConfig, MailTransport, PasswordError, Secret, SmtpConfig,
     SmtpTls, Templates,
@@ -78,6 +80,7 @@ pub struct Config {
     pub fax: FaxConfig,
     pub mail: MailConfig,
     pub web: WebConfig,
+    pub kpi: KpiConfig,
     #[serde(default)]
     pub log: LogConfig,
     /// Where this configuration was read from (not a key of the file).
@@ -498,6 +501,7 @@ impl Config {
                 "set exactly one of password_env and password_file".into(),
             ));
         }
+        self.kpi.check().map_err(|(key, why)| invalid(&key, why))?;
         self.validate_mail(doc)
     }
 

@@ -15,7 +15,9 @@
 pub mod account;
 pub mod call;
 pub mod callback;
+pub mod complaint;
 pub mod fax;
+pub mod kpi;
 pub mod mail;
 pub mod message;
 pub mod names;

@@ -72,6 +72,12 @@ crate::named! {
         Users = "users" / "管理员工",
         /// Read the audit log.
         Audit = "audit" / "查看审计日志",
+        /// Register complaints (投诉登记簿), see one's own, record the follow-up check.
+        Complaints = "complaints" / "登记投诉",
+        /// See every complaint and close it with the finding.
+        ComplaintsAll = "complaints_all" / "处理全部投诉",
+        /// The monthly scorecard and charts (报表), and the manager's entries for it.
+        Reports = "reports" / "查看报表与考核",
     }
 }
 
@@ -81,7 +87,10 @@ impl Role {
         use Action::*;
         match self {
             Role::Manager => true,
-            Role::Agent => matches!(action, Calls | Tickets | Callbacks | Subscribers | Outbox),
+            Role::Agent => matches!(
+                action,
+                Calls | Tickets | Callbacks | Subscribers | Outbox | Complaints
+            ),
             Role::Clerk => matches!(action, Faxes | WorkOrders),
             Role::Technician => matches!(action, RepairOwn),
         }
@@ -121,6 +130,8 @@ mod tests {
         assert!(Action::ALL.iter().all(|&a| Role::Manager.may(a)));
         assert!(Role::Agent.may(Action::Tickets) && Role::Agent.may(Action::Calls));
         assert!(!Role::Agent.may(Action::Audit) && !Role::Agent.may(Action::OutboxRetry));
+        assert!(Role::Agent.may(Action::Complaints) && !Role::Agent.may(Action::ComplaintsAll));
+        assert!(!Role::Agent.may(Action::Reports) && !Role::Clerk.may(Action::Reports));
         assert!(Role::Clerk.may(Action::Faxes) && !Role::Clerk.may(Action::Tickets));
         assert!(Role::Technician.may(Action::RepairOwn));
         assert!(!Role::Technician.may(Action::Subscribers));

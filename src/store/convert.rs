@@ -9,7 +9,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::domain::{call, callback, fax, message, order, staff, tag, ticket};
+use crate::domain::{call, callback, complaint, fax, kpi, message, order, staff, tag, ticket};
 
 macro_rules! stored_as_name {
     ($($ty:ty),+ $(,)?) => {$(
@@ -49,6 +49,12 @@ stored_as_name!(
     order::Origin,
     order::BatchState,
     order::Step,
+    complaint::Category,
+    complaint::Channel,
+    complaint::State,
+    complaint::Check,
+    complaint::Finding,
+    kpi::ManualItem,
 );
 
 #[cfg(test)]
