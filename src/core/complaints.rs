@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use super::callbacks::take;
 use super::{CoreError, Rules};
 use crate::domain::callback::{self, Kind};
-use crate::domain::complaint::{self, Check, Finding, State};
+use crate::domain::complaint::{self, Check, Finding};
 use crate::domain::staff::{Action, Role};
 use crate::store::callbacks::{self as callback_rows, NewCallback};
 use crate::store::complaints::{self as rows, Complaint, Filter, NewComplaint};
@@ -249,9 +249,4 @@ pub fn list(conn: &Connection, actor: &str, f: &Filter) -> Result<Vec<Complaint>
 /// The complaint whose follow-up check is callback `callback_id`, if any.
 pub fn of_callback(conn: &Connection, callback_id: i64) -> Result<Option<Complaint>, CoreError> {
     Ok(rows::by_callback(conn, callback_id)?)
-}
-
-/// Whether a state still waits for its check.
-pub fn awaits_check(s: State) -> bool {
-    s == State::Open
 }

@@ -9,7 +9,10 @@
 //! closed, with the finding (调查后是否员工的问题) and the outcome. Every other
 //! step is refused naming the state.
 //!
-//! May depend on: std, serde, thiserror, `domain::names`. No I/O.
+//! May depend on: std, chrono, chrono-tz, serde, thiserror, `domain::names`. No I/O.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 crate::named! {
     /// The four types of complaint of the manual (第五章 9).
@@ -66,6 +69,25 @@ crate::named! {
         /// Not the staff member's fault: registered, not counted against them.
         NotStaff = "not_staff" / "非员工责任",
     }
+}
+
+/// A time promised that is not `YYYY-MM-DD HH:MM`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: expected a local time as YYYY-MM-DD HH:MM, e.g. 2026-11-05 16:00")]
+pub struct BadTime(pub String);
+
+/// The time promised to the customer, written in the centre's local time
+/// (`2026-11-05 16:00`, or the form field's `2026-11-05T16:00`).
+pub fn promised_time(tz: Tz, text: &str) -> Result<DateTime<Utc>, BadTime> {
+    let t = text.trim();
+    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+        .ok_or_else(|| BadTime(text.to_string()))?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+        .ok_or_else(|| BadTime(text.to_string()))
 }
 
 /// A step the complaint's state does not allow.
@@ -127,6 +149,16 @@ mod tests {
             Err(IllegalStep::CloseNotChecked { state: State::Open })
         );
         assert!(close(State::Closed).is_err());
+    }
+
+    #[test]
+    fn the_time_promised_is_local() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let t = promised_time(tz, "2026-11-05 16:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-05T08:00:00+00:00");
+        assert_eq!(promised_time(tz, "2026-11-05T16:00").unwrap(), t);
+        assert!(promised_time(tz, "明天下午").is_err());
+        assert!(promised_time(tz, "2026-11-31 10:00").is_err());
     }
 
     #[test]

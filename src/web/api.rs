@@ -35,7 +35,7 @@ fn guard(p: &Person, headers: &HeaderMap, action: Action) -> Result<(), Refusal>
 }
 
 /// The checks, then the body: a request's input once it may be judged.
-fn input<T: DeserializeOwned>(
+pub(super) fn input<T: DeserializeOwned>(
     p: &Person,
     headers: &HeaderMap,
     action: Action,

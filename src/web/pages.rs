@@ -45,7 +45,7 @@ pub struct Chrome {
     pub title: &'static str,
 }
 
-fn chrome(p: &Person, active: &'static str) -> Chrome {
+pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
     let tab = |key, href, label, action: Option<Action>| Tab {
         key,
         href,
@@ -60,7 +60,8 @@ fn chrome(p: &Person, active: &'static str) -> Chrome {
         tab("4", "/subscribers", "用户", Some(Action::Subscribers)),
         tab("5", "/outbox", "发件箱", Some(Action::Outbox)),
         tab("6", "/faxes", "传真", None),
-        tab("7", "/reports", "报表", None),
+        tab("7", "/reports", "报表", Some(Action::Reports)),
+        tab("9", "/complaints", "投诉", Some(Action::Complaints)),
     ];
     if p.role.may(Action::Audit) {
         tabs.push(tab("8", "/audit", "审计", Some(Action::Audit)));
@@ -128,7 +129,7 @@ pub fn error_page(r: &Refusal) -> Response {
 /// Records a view of customer data under the person, in its own write;
 /// answered once committed (a view does not wait for the disk's sync, a
 /// change does).
-async fn audited(
+pub(super) async fn audited(
     web: &Web,
     p: &Person,
     action: &'static str,

@@ -40,6 +40,17 @@ pub fn field(f: &str) -> &str {
         "outage" => "大面积故障",
         "building" => "楼号",
         "ids" => "未接回拨",
+        "customer" => "客户",
+        "what" => "投诉要点",
+        "measure" => "告知措施",
+        "promised_at" => "告知时间",
+        "staff" => "被投诉员工",
+        "complaint" => "投诉",
+        "outcome" => "处理结果",
+        "phone" => "电话",
+        "agent" => "客服",
+        "score" => "分数",
+        "role" => "岗位",
         other => other,
     }
 }
@@ -138,6 +149,18 @@ fn bad_input(f: &str, why: &str) -> String {
         ("callback", _) if why.contains("repair verification") => {
             "这是修复回访,请在障碍单上记录".into()
         }
+        ("customer" | "what" | "measure" | "outcome", _) => "不能为空".into(),
+        ("promised_at", _) if why.contains("before") => "不能早于现在".into(),
+        ("promised_at", _) => "未解决时请填新的告知时间".into(),
+        ("staff" | "agent", _) => "不是在职员工".into(),
+        ("complaint", _) if why.contains("no such") => "没有这条投诉".into(),
+        ("complaint", _) if why.contains("only a checked") => {
+            "只有已检查落实的投诉才能结案".into()
+        }
+        ("complaint", _) => "这条投诉已检查落实或已结案".into(),
+        ("phone", _) => "号码不对".into(),
+        ("score", _) => "请填 0 到 100 之间的数".into(),
+        ("role", _) => "你的岗位不能做这件事".into(),
         _ => why.to_string(),
     }
 }
