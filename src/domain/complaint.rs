@@ -80,10 +80,15 @@ pub struct BadTime(pub String);
 /// (`2026-11-05 16:00`, or the form field's `2026-11-05T16:00`).
 pub fn promised_time(tz: Tz, text: &str) -> Result<DateTime<Utc>, BadTime> {
     let t = text.trim();
-    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .ok_or_else(|| BadTime(text.to_string()))?;
+    let naive = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .ok_or_else(|| BadTime(text.to_string()))?;
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|d| d.with_timezone(&Utc))

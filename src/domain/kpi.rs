@@ -42,7 +42,7 @@ use super::complaint::{self, Category, Finding};
 pub struct Settings {
     /// A call answered within this ring time (ms) was answered in time.
     pub answer_within_ms: i64,
-    /// A caller who hangs up within this (ms) is not counted as offered.
+    /// A caller who hangs up within this ring time (ms) is not counted as offered.
     pub abandon_ignore_ms: i64,
     /// A desk confirmation sent within this (ms) of the callback is in time.
     pub desk_reply_ms: i64,
@@ -224,7 +224,7 @@ pub struct Counts {
     pub answer_ms: u64,
     /// Abandoned after `abandon_ignore`, or timed out.
     pub abandoned: u64,
-    /// Abandoned sooner (not counted as offered).
+    /// Abandoned within `abandon_ignore` (not counted as offered).
     pub abandoned_short: u64,
     /// Missed calls whose caller was called back and reached.
     pub missed_called_back: u64,
@@ -252,7 +252,7 @@ pub struct Counts {
 
 impl Counts {
     /// `n` calls of `outcome`, of which `in_time` rang at most
-    /// `answer_within` and `short` less than `abandon_ignore`; `ring_ms` the
+    /// `answer_within` and `short` at most `abandon_ignore`; `ring_ms` the
     /// sum of their ring time.
     pub fn add_calls(&mut self, outcome: Outcome, n: u64, in_time: u64, short: u64, ring_ms: u64) {
         match outcome {

@@ -605,47 +605,61 @@ pub fn charts(r: &Report) -> Vec<String> {
     ]
 }
 
-/// The report's body as HTML: the charts, then every table with its note.
+/// The report's body as HTML: the scorecard and its formula, the charts,
+/// then every other table with its note.
 pub fn html_body(r: &Report) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<h1 class="report-title">{} {} 客服绩效考核</h1><p class="report-meta">生成时间 {} · 及时接听 = {} 秒内(响铃三声)</p><div class="charts">"#,
+        r#"<h1 class="report-title">{} {} 客服绩效考核</h1><p class="report-meta">生成时间 {} · 及时接听 = {} 秒内(响铃三声)</p>"#,
         esc(&r.centre),
         r.month,
         r.generated_at.format("%Y-%m-%d %H:%M UTC"),
         r.answer_within_secs
     );
-    for c in charts(r) {
-        s.push_str(&c);
-    }
-    s.push_str("</div>");
-    for t in tables(r) {
-        let _ = write!(
-            s,
-            r#"<section class="report-table" id="t-{}"><h2>{}</h2><table class="kpi"><thead><tr>"#,
-            t.key,
-            esc(t.title)
-        );
-        for c in &t.columns {
-            let _ = write!(s, "<th>{}</th>", esc(c));
-        }
-        s.push_str("</tr></thead><tbody>");
-        for row in &t.rows {
-            let team = matches!(row.first(), Some(Cell::Text(x)) if x == TEAM);
-            s.push_str(if team { r#"<tr class="team">"# } else { "<tr>" });
-            for c in row {
-                let _ = write!(s, "<td>{}</td>", esc(&c.text()));
+    let tables = tables(r);
+    for (i, t) in tables.iter().enumerate() {
+        if i == 2 {
+            s.push_str(r#"<div class="charts">"#);
+            for c in charts(r) {
+                s.push_str(&c);
             }
-            s.push_str("</tr>");
+            s.push_str("</div>");
         }
-        let _ = write!(
-            s,
-            r#"</tbody></table><p class="note">{}</p></section>"#,
-            esc(&t.note)
-        );
+        table_html(&mut s, t);
     }
     s
+}
+
+fn table_html(s: &mut String, t: &Table) {
+    let _ = write!(
+        s,
+        r#"<section class="report-table" id="t-{}"><h2>{}</h2><table class="kpi"><thead><tr>"#,
+        t.key,
+        esc(t.title)
+    );
+    for c in &t.columns {
+        let _ = write!(s, "<th>{}</th>", esc(c));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for row in &t.rows {
+        let team = matches!(row.first(), Some(Cell::Text(x)) if x == TEAM);
+        s.push_str(if team { r#"<tr class="team">"# } else { "<tr>" });
+        for c in row {
+            let class = if matches!(c, Cell::Text(_)) {
+                r#" class="t""#
+            } else {
+                ""
+            };
+            let _ = write!(s, "<td{class}>{}</td>", esc(&c.text()));
+        }
+        s.push_str("</tr>");
+    }
+    let _ = write!(
+        s,
+        r#"</tbody></table><p class="note">{}</p></section>"#,
+        esc(&t.note)
+    );
 }
 
 /// A standalone, printable HTML document of the report.
@@ -661,6 +675,6 @@ pub fn html_document(r: &Report) -> String {
 /// The report's look, for the standalone document and the console page.
 pub const STYLE: &str = "body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;font-size:14px;color:#111;font-variant-numeric:tabular-nums}\
 table.kpi{border-collapse:collapse;margin:4px 0}table.kpi th,table.kpi td{border:1px solid #888;padding:2px 8px;text-align:right}\
-table.kpi th:first-child,table.kpi td:first-child{text-align:left}table.kpi tr.team td{font-weight:bold;background:#eee}\
-.note{color:#333;font-size:12px;margin:2px 0 12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.report-table h2{font-size:15px;margin:10px 0 2px}\
+table.kpi th:first-child,table.kpi td:first-child{text-align:left}table.kpi tr.team td{font-weight:bold;background:#eee}table.kpi td.t{text-align:left}\
+.note{color:#333;font-size:12px;margin:2px 0 12px}.charts{display:flex;flex-wrap:wrap;gap:12px}.report-table h2{font-size:15px;margin:10px 0 2px}.report-title{font-size:20px;margin:4px 0}.report-meta{margin:0 0 6px;font-size:12px}table.kpi{table-layout:auto;width:auto}\
 @media print{.charts svg{break-inside:avoid}.report-table{break-inside:avoid}body{color:#000}}";

@@ -76,7 +76,7 @@ pub fn month(
     // Calls by who answered and outcome.
     let mut st = conn.prepare_cached(
         "SELECT claimed_by, outcome, COUNT(*), COALESCE(SUM(ring_ms <= ?3), 0),
-                COALESCE(SUM(ring_ms < ?4), 0), COALESCE(SUM(ring_ms), 0)
+                COALESCE(SUM(ring_ms <= ?4), 0), COALESCE(SUM(ring_ms), 0)
          FROM calls WHERE invited_at >= ?1 AND invited_at < ?2
          GROUP BY claimed_by, outcome",
     )?;

@@ -11,11 +11,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
@@ -26,7 +26,9 @@ use super::pages::{Chrome, audited, chrome};
 use super::{PageRefusal, Refusal, Web};
 use crate::core::complaints::{self, CheckInput};
 use crate::core::kpi::{self, Report};
-use crate::domain::complaint::{self as complaint, Category, Channel, Check, Finding, promised_time};
+use crate::domain::complaint::{
+    self as complaint, Category, Channel, Check, Finding, promised_time,
+};
 use crate::domain::kpi::{ManualItem, Month};
 use crate::domain::staff::{Action, Role};
 use crate::store::complaints::{Filter, NewComplaint};
@@ -51,7 +53,12 @@ fn month_of(web: &Web, text: Option<&str>) -> Result<Month, Refusal> {
 }
 
 /// The month's report for the person, read on a read connection and audited.
-async fn read_report(web: &Web, p: &Person, month: Month, agent: Option<String>) -> Result<Report, Refusal> {
+async fn read_report(
+    web: &Web,
+    p: &Person,
+    month: Month,
+    agent: Option<String>,
+) -> Result<Report, Refusal> {
     p.may(Action::Reports)?;
     let (centre, tz) = (web.ctx.rules.centre.clone(), web.ctx.rules.tz);
     let settings = web.ctx.config.kpi.settings();
@@ -59,7 +66,16 @@ async fn read_report(web: &Web, p: &Person, month: Month, agent: Option<String>)
     let a = agent.clone();
     let r = web
         .read(move |c| {
-            kpi::report(c, &centre, tz, &settings, &who, Utc::now(), month, a.as_deref())
+            kpi::report(
+                c,
+                &centre,
+                tz,
+                &settings,
+                &who,
+                Utc::now(),
+                month,
+                a.as_deref(),
+            )
         })
         .await?;
     audited(
@@ -91,7 +107,11 @@ pub struct ReportsPage {
 }
 
 /// 报表: the month's scorecard, charts and the manager's entry form.
-pub async fn page(State(web): State<Web>, p: Person, Query(q): Query<MonthQuery>) -> Page<ReportsPage> {
+pub async fn page(
+    State(web): State<Web>,
+    p: Person,
+    Query(q): Query<MonthQuery>,
+) -> Page<ReportsPage> {
     p.may(Action::Reports)?;
     let month = month_of(&web, q.month.as_deref())?;
     let r = read_report(&web, &p, month, None).await?;
@@ -119,7 +139,11 @@ pub async fn page(State(web): State<Web>, p: Person, Query(q): Query<MonthQuery>
 }
 
 /// The month as an XLSX workbook (one sheet per section, with charts).
-pub async fn xlsx(State(web): State<Web>, p: Person, Query(q): Query<MonthQuery>) -> Result<Response, Refusal> {
+pub async fn xlsx(
+    State(web): State<Web>,
+    p: Person,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, Refusal> {
     let month = month_of(&web, q.month.as_deref())?;
     let r = read_report(&web, &p, month, q.agent.filter(|a| !a.is_empty())).await?;
     let bytes = crate::report::xlsx(&r).map_err(|e| {
@@ -143,7 +167,11 @@ pub async fn xlsx(State(web): State<Web>, p: Person, Query(q): Query<MonthQuery>
 }
 
 /// One table of the month as CSV (`?table=calls`).
-pub async fn csv(State(web): State<Web>, p: Person, Query(q): Query<MonthQuery>) -> Result<Response, Refusal> {
+pub async fn csv(
+    State(web): State<Web>,
+    p: Person,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, Refusal> {
     let month = month_of(&web, q.month.as_deref())?;
     let r = read_report(&web, &p, month, q.agent.filter(|a| !a.is_empty())).await?;
     let key = q.table.unwrap_or_else(|| "scorecard".into());
@@ -200,7 +228,16 @@ pub async fn manual(
     let who = p.name.clone();
     let e = web
         .write(move |c| {
-            kpi::set_manual(c, &who, Utc::now(), month, &agent, item, score, b.note.as_deref())
+            kpi::set_manual(
+                c,
+                &who,
+                Utc::now(),
+                month,
+                &agent,
+                item,
+                score,
+                b.note.as_deref(),
+            )
         })
         .await?;
     Ok(Json(json!({ "agent": e.agent, "item": e.item, "score": e.score })).into_response())
@@ -239,7 +276,11 @@ pub struct ComplaintsPage {
     pub manager: bool,
 }
 
-fn options<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, word: impl Fn(T) -> &'static str) -> Vec<Choice> {
+fn options<T: Copy>(
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    word: impl Fn(T) -> &'static str,
+) -> Vec<Choice> {
     all.iter()
         .map(|v| Choice {
             value: name(*v).into(),
@@ -253,11 +294,22 @@ pub async fn complaints_page(State(web): State<Web>, p: Person) -> Page<Complain
     p.may(Action::Complaints)?;
     let who = p.name.clone();
     let (list, staff) = web
-        .read(move |c| Ok((complaints::list(c, &who, &Filter::default())?, users::list(c)?)))
+        .read(move |c| {
+            Ok((
+                complaints::list(c, &who, &Filter::default())?,
+                users::list(c)?,
+            ))
+        })
         .await?;
-    audited(&web, &p, "complaint.list", format!("{} complaints", list.len())).await?;
+    audited(
+        &web,
+        &p,
+        "complaint.list",
+        format!("{} complaints", list.len()),
+    )
+    .await?;
     let tz = web.ctx.rules.tz;
-    let at = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let at = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
     let manager = p.role.may(Action::ComplaintsAll);
     let name_of = |n: &str| {
         staff
@@ -282,13 +334,7 @@ pub async fn complaints_page(State(web): State<Web>, p: Person) -> Page<Complain
             state: c.state.word(),
             check: c
                 .check_result
-                .map(|r| {
-                    format!(
-                        "{} {}",
-                        r.word(),
-                        c.check_note.clone().unwrap_or_default()
-                    )
-                })
+                .map(|r| format!("{} {}", r.word(), c.check_note.clone().unwrap_or_default()))
                 .unwrap_or_default(),
             finding: match (&c.finding, &c.outcome) {
                 (Some(f), Some(o)) => format!("{} · {o}", f.word()),
@@ -347,7 +393,10 @@ fn text(v: Option<String>, field: &str) -> Result<String, Refusal> {
 }
 
 fn when(web: &Web, v: Option<&str>) -> Result<chrono::DateTime<Utc>, Refusal> {
-    let v = v.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| Refusal::field("告知时间", "不能为空"))?;
+    let v = v
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Refusal::field("告知时间", "不能为空"))?;
     let t = promised_time(web.ctx.rules.tz, v)
         .map_err(|_| Refusal::field("告知时间", "格式应为 YYYY-MM-DD HH:MM"))?;
     if t < Utc::now() {
@@ -365,7 +414,11 @@ pub async fn add(
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::Complaints, &bytes)?;
     let new = NewComplaint {
-        channel: pick(b.channel.as_deref(), "投诉方式", "请选择 电话投诉 或 当面投诉")?,
+        channel: pick(
+            b.channel.as_deref(),
+            "投诉方式",
+            "请选择 电话投诉 或 当面投诉",
+        )?,
         category: pick(
             b.category.as_deref(),
             "投诉类型",
@@ -396,7 +449,11 @@ pub async fn check(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::Complaints, &bytes)?;
-    let result: Check = pick(b.result.as_deref(), "检查结果", "请选择 已解决、未解决 或 无人接听")?;
+    let result: Check = pick(
+        b.result.as_deref(),
+        "检查结果",
+        "请选择 已解决、未解决 或 无人接听",
+    )?;
     let promised_at = match result {
         Check::Failed => Some(when(&web, b.promised.as_deref())?),
         _ => None,
@@ -423,7 +480,11 @@ pub async fn close(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::ComplaintsAll, &bytes)?;
-    let finding: Finding = pick(b.finding.as_deref(), "认定", "请选择 员工责任 或 非员工责任")?;
+    let finding: Finding = pick(
+        b.finding.as_deref(),
+        "认定",
+        "请选择 员工责任 或 非员工责任",
+    )?;
     let outcome = text(b.outcome, "处理结果")?;
     let who = p.name.clone();
     let c = web

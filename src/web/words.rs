@@ -154,9 +154,7 @@ fn bad_input(f: &str, why: &str) -> String {
         ("promised_at", _) => "未解决时请填新的告知时间".into(),
         ("staff" | "agent", _) => "不是在职员工".into(),
         ("complaint", _) if why.contains("no such") => "没有这条投诉".into(),
-        ("complaint", _) if why.contains("only a checked") => {
-            "只有已检查落实的投诉才能结案".into()
-        }
+        ("complaint", _) if why.contains("only a checked") => "只有已检查落实的投诉才能结案".into(),
         ("complaint", _) => "这条投诉已检查落实或已结案".into(),
         ("phone", _) => "号码不对".into(),
         ("score", _) => "请填 0 到 100 之间的数".into(),

@@ -20,7 +20,7 @@ use crate::web::{Daemon, sip, sip_send, staffed, start};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -32,7 +32,7 @@ impl Drop for Driver {
     }
 }
 
-fn driver() -> Driver {
+pub(crate) fn driver() -> Driver {
     for peer in [
         &support::CHROMIUM,
         &support::CHROMEDRIVER,
@@ -59,7 +59,7 @@ fn driver() -> Driver {
     Driver { child, port }
 }
 
-async fn browser(d: &Driver) -> Client {
+pub(crate) async fn browser(d: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -83,12 +83,12 @@ fn shots() -> PathBuf {
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn login(c: &Client, d: &Daemon, user: &str) {
+pub(crate) async fn login(c: &Client, d: &Daemon, user: &str) {
     c.goto(&format!("http://127.0.0.1:{}/login", d.web))
         .await
         .unwrap();
@@ -114,7 +114,7 @@ async fn login(c: &Client, d: &Daemon, user: &str) {
 }
 
 /// Waits until the element at `css` exists and contains `text`.
-async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+pub(crate) async fn wait_text(c: &Client, css: &str, text: &str) -> String {
     let t0 = Instant::now();
     loop {
         if let Ok(e) = c.find(Locator::Css(css)).await

@@ -101,18 +101,18 @@ pub(crate) fn start(site: &Site) -> Daemon {
 
 /// An HTTP response.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -177,7 +177,7 @@ fn dechunk(mut s: &str) -> String {
 }
 
 /// A logged-in person: the session cookie and the page's CSRF token.
-struct Agent {
+pub(crate) struct Agent {
     port: u16,
     cookie: String,
     csrf: String,
@@ -193,7 +193,7 @@ fn login(d: &Daemon, user: &str, password: &str) -> Reply {
     )
 }
 
-fn agent(d: &Daemon, user: &str) -> Agent {
+pub(crate) fn agent(d: &Daemon, user: &str) -> Agent {
     let r = login(d, user, &format!("pw-{user}-secret"));
     assert_eq!(r.status, 303, "login {user}: {r:?}");
     let cookie = r
@@ -216,11 +216,11 @@ fn agent(d: &Daemon, user: &str) -> Agent {
 }
 
 impl Agent {
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
     }
 
-    fn post(&self, path: &str, body: &str) -> Reply {
+    pub(crate) fn post(&self, path: &str, body: &str) -> Reply {
         http(
             self.port,
             "POST",
