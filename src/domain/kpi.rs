@@ -213,6 +213,19 @@ pub fn is_misentry_void(reason: &str, misentry_reasons: &[String]) -> bool {
         .any(|r| !r.is_empty() && reason.contains(r.as_str()))
 }
 
+/// A callback as it stands after its last attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallbackDone {
+    pub kind: Kind,
+    pub state: callback::State,
+    pub outcome: Option<callback::Outcome>,
+    /// When it was due.
+    pub due: DateTime<Utc>,
+    /// Its last attempt.
+    pub done: DateTime<Utc>,
+    pub created: DateTime<Utc>,
+}
+
 /// The measured counts of one agent, or of the centre.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -276,33 +289,23 @@ impl Counts {
         }
     }
 
-    /// A callback that ended with `state` at `done` (its last attempt),
-    /// due at `due`, created at `created`.
-    pub fn add_callback(
-        &mut self,
-        tz: Tz,
-        kind: Kind,
-        state: callback::State,
-        outcome: Option<callback::Outcome>,
-        due: DateTime<Utc>,
-        done: DateTime<Utc>,
-        created: DateTime<Utc>,
-    ) {
+    /// A callback that took its last step (see [`CallbackDone`]).
+    pub fn add_callback(&mut self, tz: Tz, cb: &CallbackDone) {
         use callback::State as S;
-        match (kind, state) {
-            (Kind::MissedCall, S::Resolved) if outcome == Some(callback::Outcome::Reached) => {
+        match (cb.kind, cb.state) {
+            (Kind::MissedCall, S::Resolved) if cb.outcome == Some(callback::Outcome::Reached) => {
                 self.missed_called_back += 1;
-                self.missed_callback_ms += (done - created).num_milliseconds().max(0) as u64;
+                self.missed_callback_ms += (cb.done - cb.created).num_milliseconds().max(0) as u64;
             }
             (Kind::MissedCall, _) => {}
             (_, S::Passed | S::Failed) => {
                 self.callbacks_done += 1;
-                if on_due_day(tz, due, done) {
+                if on_due_day(tz, cb.due, cb.done) {
                     self.callbacks_on_due_day += 1;
                 } else {
                     self.callbacks_late += 1;
                 }
-                if state == S::Failed {
+                if cb.state == S::Failed {
                     self.callbacks_failed += 1;
                 }
             }
@@ -691,61 +694,69 @@ mod tests {
         let at = |d: u32, h: u32| tz.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap().to_utc();
         let mut c = Counts::default();
         use callback::State as S;
-        c.add_callback(
-            tz,
-            Kind::PostRepair,
-            S::Passed,
-            None,
-            at(3, 10),
-            at(3, 19),
-            at(3, 9),
-        );
-        // Late: the next local day (still the same UTC day at 01:00 local).
-        c.add_callback(
-            tz,
-            Kind::PostRepair,
-            S::Passed,
-            None,
-            at(3, 10),
-            at(4, 1),
-            at(3, 9),
-        );
-        c.add_callback(
-            tz,
-            Kind::Complaint,
-            S::Failed,
-            None,
-            at(5, 10),
-            at(5, 9),
-            at(5, 8),
-        );
-        c.add_callback(
-            tz,
-            Kind::PostRepair,
-            S::Escalated,
-            None,
-            at(5, 10),
-            at(7, 9),
-            at(5, 8),
-        );
-        c.add_callback(
-            tz,
-            Kind::MissedCall,
-            S::Resolved,
-            Some(callback::Outcome::Reached),
-            at(6, 9),
-            at(6, 10),
-            at(6, 9),
-        );
-        c.add_callback(
-            tz,
-            Kind::MissedCall,
-            S::Resolved,
-            Some(callback::Outcome::CalledAgain),
-            at(6, 9),
-            at(6, 10),
-            at(6, 9),
-        );
+        let cb = |kind, state, outcome, due, done, created| CallbackDone {
+            kind,
+            state,
+            outcome,
+            due,
+            done,
+            created,
+        };
+        let reached = Some(callback::Outcome::Reached);
+        let again = Some(callback::Outcome::CalledAgain);
+        for done in [
+            cb(
+                Kind::PostRepair,
+                S::Passed,
+                None,
+                at(3, 10),
+                at(3, 19),
+                at(3, 9),
+            ),
+            // Late: the next local day (still the same UTC day at 01:00 local).
+            cb(
+                Kind::PostRepair,
+                S::Passed,
+                None,
+                at(3, 10),
+                at(4, 1),
+                at(3, 9),
+            ),
+            cb(
+                Kind::Complaint,
+                S::Failed,
+                None,
+                at(5, 10),
+                at(5, 9),
+                at(5, 8),
+            ),
+            cb(
+                Kind::PostRepair,
+                S::Escalated,
+                None,
+                at(5, 10),
+                at(7, 9),
+                at(5, 8),
+            ),
+            cb(
+                Kind::MissedCall,
+                S::Resolved,
+                reached,
+                at(6, 9),
+                at(6, 10),
+                at(6, 9),
+            ),
+            cb(
+                Kind::MissedCall,
+                S::Resolved,
+                again,
+                at(6, 9),
+                at(6, 10),
+                at(6, 9),
+            ),
+        ] {
+            c.add_callback(tz, &done);
+        }
         assert_eq!(
             (c.callbacks_done, c.callbacks_on_due_day, c.callbacks_late),
             (3, 2, 1)

@@ -19,7 +19,9 @@ use super::{StoreError, from_ms, to_ms};
 use crate::domain::call::Outcome;
 use crate::domain::callback::{self, Kind};
 use crate::domain::complaint::{Category, Finding};
-use crate::domain::kpi::{Counts, ManualItem, Month, Promises, Settings, is_misentry_void};
+use crate::domain::kpi::{
+    CallbackDone, Counts, ManualItem, Month, Promises, Settings, is_misentry_void,
+};
 use crate::domain::ticket::{EventKind, State};
 
 /// Calls are counted per quarter hour, so that any time zone's days can be made of them.
@@ -193,13 +195,15 @@ pub fn month(
     let mut rows = st.query(params![a, b])?;
     while let Some(r) = rows.next()? {
         let who: Option<String> = r.get(0)?;
-        let kind: Kind = r.get(1)?;
-        let state: callback::State = r.get(2)?;
-        let outcome: Option<callback::Outcome> = r.get(3)?;
-        let (due, done, created) = (from_ms(r.get(4)?), from_ms(r.get(5)?), from_ms(r.get(6)?));
-        fold.both(who.as_deref(), |c| {
-            c.add_callback(tz, kind, state, outcome, due, done, created)
-        });
+        let done = CallbackDone {
+            kind: r.get::<_, Kind>(1)?,
+            state: r.get::<_, callback::State>(2)?,
+            outcome: r.get(3)?,
+            due: from_ms(r.get(4)?),
+            done: from_ms(r.get(5)?),
+            created: from_ms(r.get(6)?),
+        };
+        fold.both(who.as_deref(), |c| c.add_callback(tz, &done));
     }
 
     // Satisfaction of the repairs verified this month, by the accepting agent.
