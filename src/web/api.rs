@@ -70,7 +70,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Refusal> {
 }
 
 /// Trimmed text, or the refusal naming the field.
-fn required(v: Option<String>, field: &str) -> Result<String, Refusal> {
+pub(super) fn required(v: Option<String>, field: &str) -> Result<String, Refusal> {
     match v.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
         _ => Err(Refusal::field(field, "不能为空")),

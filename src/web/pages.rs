@@ -1217,6 +1217,8 @@ pub struct DueLine {
     pub closing: String,
     pub facts: String,
     pub post_repair: bool,
+    /// A complaint's follow-up check: recorded on the 投诉 page.
+    pub complaint: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -1292,6 +1294,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
                 })
                 .unwrap_or_default(),
             post_repair: d.kind == crate::domain::callback::Kind::PostRepair,
+            complaint: d.kind == crate::domain::callback::Kind::Complaint,
         })
         .collect();
     let c = &web.ctx.config.callbacks;

@@ -20,7 +20,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::input;
+use super::api::{input, required};
 use super::auth::Person;
 use super::pages::{Chrome, audited, chrome};
 use super::{PageRefusal, Refusal, Web};
@@ -385,13 +385,6 @@ fn pick<T: std::str::FromStr>(v: Option<&str>, field: &str, why: &str) -> Result
         .ok_or_else(|| Refusal::field(field, why))
 }
 
-fn text(v: Option<String>, field: &str) -> Result<String, Refusal> {
-    match v.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => Ok(s.to_string()),
-        _ => Err(Refusal::field(field, "不能为空")),
-    }
-}
-
 fn when(web: &Web, v: Option<&str>) -> Result<chrono::DateTime<Utc>, Refusal> {
     let v = v
         .map(str::trim)
@@ -424,12 +417,12 @@ pub async fn add(
             "投诉类型",
             "请选择 设备设施、服务态度、服务质量 或 异常事件",
         )?,
-        customer: text(b.customer, "客户")?,
+        customer: required(b.customer, "客户")?,
         phone: b.phone,
         account: b.account,
-        what: text(b.what, "投诉要点")?,
+        what: required(b.what, "投诉要点")?,
         staff: b.staff.filter(|s| !s.trim().is_empty()),
-        measure: text(b.measure, "告知措施")?,
+        measure: required(b.measure, "告知措施")?,
         promised_at: when(&web, b.promised.as_deref())?,
     };
     let who = p.name.clone();
@@ -485,7 +478,7 @@ pub async fn close(
         "认定",
         "请选择 员工责任 或 非员工责任",
     )?;
-    let outcome = text(b.outcome, "处理结果")?;
+    let outcome = required(b.outcome, "处理结果")?;
     let who = p.name.clone();
     let c = web
         .write(move |c| complaints::close(c, &who, Utc::now(), id, finding, &outcome))

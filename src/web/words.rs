@@ -146,6 +146,9 @@ fn bad_input(f: &str, why: &str) -> String {
         ("message", _) if why.contains("no such") => "没有这封邮件".into(),
         ("message", _) => "只有发送失败的邮件才能重发".into(),
         ("callback", _) if why.contains("no such") => "没有这个回访".into(),
+        ("callback", _) if why.contains("complaint") => {
+            "这是投诉回访,请在 投诉 页记录检查落实".into()
+        }
         ("callback", _) if why.contains("repair verification") => {
             "这是修复回访,请在障碍单上记录".into()
         }
