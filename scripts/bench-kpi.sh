@@ -54,7 +54,7 @@ if command -v hyperfine >/dev/null; then
   exit 0
 fi
 
-ms() { awk "BEGIN { printf \"%.1f\", ($2 - $1) * 1000 }"; }
+ms() { awk "BEGIN { printf \"%.1f\\n\", ($2 - $1) * 1000 }"; }
 "${A[@]}" >/dev/null
 "${B[@]}" >/dev/null
 : >"$WORK/a"

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::CoreError;
 use super::complaints::allowed;
 use crate::domain::kpi::{
-    self, Counts, Figures, Manual, ManualItem, Month, Promises, Scorecard, Settings,
+    self, AnswerBar, Counts, Figures, Manual, ManualItem, Month, Promises, Scorecard, Settings,
 };
 use crate::domain::staff::{Action, Role};
 use crate::store::kpi::{self as rows, ManualEntry};
@@ -52,7 +52,7 @@ pub struct Report {
     /// Calls per local day.
     pub daily_calls: Vec<(NaiveDate, u64)>,
     /// The answer-time chart's bars.
-    pub answer_bars: Vec<(String, u64)>,
+    pub answer_bars: Vec<AnswerBar>,
 }
 
 /// The team averages of the figures and the parts.
@@ -178,7 +178,11 @@ pub fn report(
         team,
         promises: data.promises,
         daily_calls: daily(tz, month, &data.quarter_hours),
-        answer_bars: kpi::answer_time_bars(&data.ring_seconds, &s.answer_time_bins),
+        answer_bars: kpi::answer_time_bars(
+            &data.ring_seconds,
+            &s.answer_time_bins,
+            s.answer_within_ms / 1000,
+        ),
     })
 }
 

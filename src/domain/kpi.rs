@@ -606,18 +606,40 @@ impl Promises {
     }
 }
 
-/// The answer-time chart's bars: (label, count) from counts per whole second of ring time.
-pub fn answer_time_bars(per_second: &[(u32, u64)], bins: &[u32]) -> Vec<(String, u64)> {
-    let mut bars: Vec<(String, u64)> = Vec::with_capacity(bins.len() + 1);
+/// A bar of the answer-time chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerBar {
+    pub label: String,
+    pub calls: u64,
+    /// Every call of the bar was answered within `answer_within`.
+    pub in_time: bool,
+}
+
+/// The answer-time chart's bars from counts per whole second of ring time:
+/// one bar per `bins` edge (seconds, rising) and one for the rest.
+pub fn answer_time_bars(
+    per_second: &[(u32, u64)],
+    bins: &[u32],
+    within_secs: i64,
+) -> Vec<AnswerBar> {
+    let mut bars: Vec<AnswerBar> = Vec::with_capacity(bins.len() + 1);
     let mut lower = 0;
     for &edge in bins {
-        bars.push((format!("{lower}–{edge}秒"), 0));
+        bars.push(AnswerBar {
+            label: format!("{lower}–{edge}秒"),
+            calls: 0,
+            in_time: i64::from(edge) <= within_secs,
+        });
         lower = edge;
     }
-    bars.push((format!("{lower}秒以上"), 0));
+    bars.push(AnswerBar {
+        label: format!("{lower}秒以上"),
+        calls: 0,
+        in_time: false,
+    });
     for &(sec, n) in per_second {
         let i = bins.iter().position(|&e| sec < e).unwrap_or(bins.len());
-        bars[i].1 += n;
+        bars[i].calls += n;
     }
     bars
 }
@@ -860,13 +882,18 @@ mod tests {
         let bars = answer_time_bars(
             &[(0, 2), (4, 1), (5, 3), (14, 1), (15, 1), (90, 4)],
             &[5, 15],
+            15,
         );
+        let got: Vec<_> = bars
+            .iter()
+            .map(|b| (b.label.as_str(), b.calls, b.in_time))
+            .collect();
         assert_eq!(
-            bars,
+            got,
             [
-                ("0–5秒".to_string(), 3),
-                ("5–15秒".to_string(), 4),
-                ("15秒以上".to_string(), 5)
+                ("0–5秒", 3, true),
+                ("5–15秒", 4, true),
+                ("15秒以上", 5, false)
             ]
         );
         assert_eq!(team_average([Some(0.5), None, Some(1.0)]), Some(0.75));

@@ -419,7 +419,7 @@ pub fn tables(r: &Report) -> Vec<Table> {
         rows: r
             .answer_bars
             .iter()
-            .map(|(l, n)| vec![Cell::Text(l.clone()), Cell::Int(*n)])
+            .map(|b| vec![Cell::Text(b.label.clone()), Cell::Int(b.calls)])
             .collect(),
         note: format!("已接听来电的振铃时间;{} 秒内为及时", r.answer_within_secs),
     });
@@ -562,19 +562,11 @@ pub fn charts(r: &Report) -> Vec<String> {
     let answer: Vec<Bar> = r
         .answer_bars
         .iter()
-        .map(|(l, n)| {
-            // Bars that end by the threshold are the answers in time.
-            let upper = l
-                .split('–')
-                .nth(1)
-                .and_then(|u| u.trim_end_matches('秒').parse::<i64>().ok());
-            let dark = upper.is_some_and(|u| u <= r.answer_within_secs);
-            Bar {
-                label: l.clone(),
-                value: *n as f64,
-                text: n.to_string(),
-                dark,
-            }
+        .map(|b| Bar {
+            label: b.label.clone(),
+            value: b.calls as f64,
+            text: b.calls.to_string(),
+            dark: b.in_time,
         })
         .collect();
     let promises: Vec<Bar> = r
