@@ -7,7 +7,8 @@
 //! callback. The check's result is the callback's step; a failed check
 //! takes a new measure and time, and a new callback. Only a checked
 //! complaint is closed, with the finding that decides whether it counts
-//! against the staff member (the scorecard).
+//! against the staff member (the scorecard). Every step writes its audit
+//! row in the same transaction.
 //!
 //! May depend on: `domain`, `store`. No I/O but the caller's connection.
 
@@ -19,6 +20,7 @@ use super::{CoreError, Rules};
 use crate::domain::callback::{self, Kind};
 use crate::domain::complaint::{self, Check, Finding};
 use crate::domain::staff::{Action, Role};
+use crate::store::audit;
 use crate::store::callbacks::{self as callback_rows, NewCallback};
 use crate::store::complaints::{self as rows, Complaint, Filter, NewComplaint};
 
@@ -138,6 +140,14 @@ pub fn add(
     schedule(conn, rules, now, &mut c)?;
     c.updated_at = now;
     rows::save(conn, &c)?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        "complaint.add",
+        Some(&id.to_string()),
+        Some(c.entry.category.as_str()),
+    )?;
     Ok(c)
 }
 
@@ -208,6 +218,14 @@ pub fn check(
     c.checked_at = Some(now);
     c.updated_at = now;
     rows::save(conn, &c)?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        "complaint.check",
+        Some(&id.to_string()),
+        Some(result.as_str()),
+    )?;
     Ok(c)
 }
 
@@ -229,6 +247,14 @@ pub fn close(
     c.closed_at = Some(now);
     c.updated_at = now;
     rows::save(conn, &c)?;
+    audit::record(
+        conn,
+        now,
+        actor,
+        "complaint.close",
+        Some(&id.to_string()),
+        Some(finding.as_str()),
+    )?;
     Ok(c)
 }
 

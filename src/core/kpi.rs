@@ -19,7 +19,7 @@ use crate::domain::kpi::{
 };
 use crate::domain::staff::{Action, Role};
 use crate::store::kpi::{self as rows, ManualEntry};
-use crate::store::users;
+use crate::store::{audit, users};
 
 /// One agent's month.
 #[derive(Debug, Clone, Serialize)]
@@ -219,5 +219,14 @@ pub fn set_manual(
         entered_at: now,
     };
     rows::set_manual(conn, month, &e)?;
+    let detail = format!("{} {} {}", month, e.item.as_str(), e.score);
+    audit::record(
+        conn,
+        now,
+        actor,
+        "report.enter",
+        Some(&e.agent),
+        Some(&detail),
+    )?;
     Ok(e)
 }

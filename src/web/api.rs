@@ -80,7 +80,7 @@ pub(super) fn required(v: Option<String>, field: &str) -> Result<String, Refusal
 /// At most this many characters in a free-text field.
 const TEXT_MAX: usize = 500;
 
-fn bounded(v: &Option<String>, field: &str) -> Result<(), Refusal> {
+pub(super) fn bounded(v: &Option<String>, field: &str) -> Result<(), Refusal> {
     match v {
         Some(s) if s.chars().count() > TEXT_MAX => {
             Err(Refusal::field(field, format!("太长了(最多 {TEXT_MAX} 字)")))

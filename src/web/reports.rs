@@ -20,7 +20,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{input, required};
+use super::api::{bounded, input, required};
 use super::auth::Person;
 use super::pages::{Chrome, audited, chrome};
 use super::{PageRefusal, Refusal, Web};
@@ -209,6 +209,7 @@ pub async fn manual(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ManualBody = input(&p, &headers, Action::Reports, &bytes)?;
+    bounded(&b.note, "说明")?;
     let month = month_of(&web, b.month.as_deref())?;
     let agent = b
         .agent
@@ -380,6 +381,22 @@ pub struct ComplaintBody {
     outcome: Option<String>,
 }
 
+/// Every free text of a complaint within the console's limit.
+fn bounded_all(b: &ComplaintBody) -> Result<(), Refusal> {
+    for (v, field) in [
+        (&b.customer, "客户"),
+        (&b.phone, "电话"),
+        (&b.account, "账号"),
+        (&b.what, "投诉要点"),
+        (&b.measure, "告知措施"),
+        (&b.note, "说明"),
+        (&b.outcome, "处理结果"),
+    ] {
+        bounded(v, field)?;
+    }
+    Ok(())
+}
+
 fn pick<T: std::str::FromStr>(v: Option<&str>, field: &str, why: &str) -> Result<T, Refusal> {
     v.and_then(|x| x.parse().ok())
         .ok_or_else(|| Refusal::field(field, why))
@@ -406,6 +423,7 @@ pub async fn add(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::Complaints, &bytes)?;
+    bounded_all(&b)?;
     let new = NewComplaint {
         channel: pick(
             b.channel.as_deref(),
@@ -442,6 +460,7 @@ pub async fn check(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::Complaints, &bytes)?;
+    bounded_all(&b)?;
     let result: Check = pick(
         b.result.as_deref(),
         "检查结果",
@@ -473,6 +492,7 @@ pub async fn close(
     bytes: Bytes,
 ) -> Result<Response, Refusal> {
     let b: ComplaintBody = input(&p, &headers, Action::ComplaintsAll, &bytes)?;
+    bounded_all(&b)?;
     let finding: Finding = pick(
         b.finding.as_deref(),
         "认定",

@@ -83,6 +83,12 @@ pub fn audit_action(a: &str) -> &str {
         "user.add" => "添加员工",
         "user.passwd" => "设置密码",
         "fax.preview" => "查看传真",
+        "report.kpi" => "查看绩效考核",
+        "report.enter" => "录入考核分",
+        "complaint.list" => "查看投诉",
+        "complaint.add" => "登记投诉",
+        "complaint.check" => "投诉检查落实",
+        "complaint.close" => "投诉结案",
         other => other,
     }
 }

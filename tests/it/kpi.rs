@@ -813,6 +813,28 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
         )
         .unwrap();
     assert_eq!(looks, 2);
+    // Every change is in the audit log under its person; refused ones are not.
+    let steps: Vec<(String, String, i64)> = site
+        .db()
+        .prepare(
+            "SELECT action, actor, count(*) FROM audit WHERE action LIKE 'complaint.%'
+             AND action <> 'complaint.list' GROUP BY 1, 2 ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want = [
+        ("complaint.add", "li", 1),
+        ("complaint.check", "li", 3),
+        ("complaint.close", "wang", 1),
+    ];
+    let got: Vec<(&str, &str, i64)> = steps
+        .iter()
+        .map(|(a, b, n)| (a.as_str(), b.as_str(), *n))
+        .collect();
+    assert_eq!(got, want);
 
     // The month's scorecard counts the complaint and the check callbacks.
     let month = Utc::now()
