@@ -98,7 +98,7 @@ pub fn add(
     entry.customer = required("customer", &new.customer)?;
     entry.what = required("what", &new.what)?;
     entry.measure = required("measure", &new.measure)?;
-    if entry.promised_at < now {
+    if complaint::promised_in_past(entry.promised_at, now) {
         return Err(bad("promised_at", "the time promised is before now"));
     }
     entry.phone = match new
@@ -183,7 +183,7 @@ pub fn check(
         let at = input
             .promised_at
             .ok_or_else(|| bad("promised_at", "a failed check needs the new time promised"))?;
-        if at < now {
+        if complaint::promised_in_past(at, now) {
             return Err(bad("promised_at", "the time promised is before now"));
         }
         c.entry.promised_at = at;

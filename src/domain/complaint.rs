@@ -95,6 +95,13 @@ pub fn promised_time(tz: Tz, text: &str) -> Result<DateTime<Utc>, BadTime> {
         .ok_or_else(|| BadTime(text.to_string()))
 }
 
+/// Whether a time promised at `now` lies in the past. Times are written to
+/// the minute, so one within the last few minutes (the current minute, the
+/// time it took to fill in the form) is taken as "now".
+pub fn promised_in_past(promised: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    promised < now - chrono::Duration::minutes(5)
+}
+
 /// A step the complaint's state does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IllegalStep {
@@ -164,6 +171,10 @@ mod tests {
         assert_eq!(promised_time(tz, "2026-11-05T16:00").unwrap(), t);
         assert!(promised_time(tz, "明天下午").is_err());
         assert!(promised_time(tz, "2026-11-31 10:00").is_err());
+        let now = t + chrono::Duration::seconds(59);
+        assert!(!promised_in_past(t, now));
+        assert!(!promised_in_past(t - chrono::Duration::minutes(4), now));
+        assert!(promised_in_past(t - chrono::Duration::minutes(6), now));
     }
 
     #[test]

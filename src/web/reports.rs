@@ -409,7 +409,7 @@ fn when(web: &Web, v: Option<&str>) -> Result<chrono::DateTime<Utc>, Refusal> {
         .ok_or_else(|| Refusal::field("告知时间", "不能为空"))?;
     let t = promised_time(web.ctx.rules.tz, v)
         .map_err(|_| Refusal::field("告知时间", "格式应为 YYYY-MM-DD HH:MM"))?;
-    if t < Utc::now() {
+    if complaint::promised_in_past(t, Utc::now()) {
         return Err(Refusal::field("告知时间", "不能早于现在"));
     }
     Ok(t)

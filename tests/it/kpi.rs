@@ -701,6 +701,53 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
     );
     assert!(err.contains("--promised"), "{err}");
 
+    // A check promised for now is due now, among the day's callbacks with its kind.
+    let now_minute = local(Utc::now());
+    let c2 = site.json(&[
+        "-u",
+        "li",
+        "complaint",
+        "add",
+        "--category",
+        "quality",
+        "--customer",
+        "赵女士",
+        "--what",
+        "等待太久",
+        "--measure",
+        "当面说明",
+        "--promised",
+        &now_minute,
+    ]);
+    let due = site.json(&["-u", "li", "callbacks", "due"]);
+    assert!(
+        due.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == c2["callback_id"] && d["kind"] == "complaint"),
+        "{due}"
+    );
+    let err = site.fails(
+        &[
+            "-u",
+            "li",
+            "complaint",
+            "add",
+            "--category",
+            "quality",
+            "--customer",
+            "赵",
+            "--what",
+            "慢",
+            "--measure",
+            "加快",
+            "--promised",
+            &local(Utc::now() - Duration::hours(1)),
+        ],
+        1,
+    );
+    assert!(err.contains("before now"), "{err}");
+
     // Nobody answers: the callback is tried again later, the complaint stays open.
     let c = site.json(&[
         "-u",
@@ -743,9 +790,11 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
     assert_ne!(cb2, cb);
     let states: Vec<String> = site
         .db()
-        .prepare("SELECT state FROM callbacks WHERE kind = 'complaint' ORDER BY id")
+        .prepare(
+            "SELECT state FROM callbacks WHERE kind = 'complaint' AND id IN (?1, ?2) ORDER BY id",
+        )
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([cb, cb2], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -802,7 +851,7 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
             .as_array()
             .unwrap()
             .len(),
-        1
+        2
     );
     let looks: i64 = site
         .db()
@@ -826,7 +875,7 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
         .map(Result::unwrap)
         .collect();
     let want = [
-        ("complaint.add", "li", 1),
+        ("complaint.add", "li", 2),
         ("complaint.check", "li", 3),
         ("complaint.close", "wang", 1),
     ];
@@ -961,6 +1010,22 @@ fn the_report_page_is_the_managers_and_complaints_are_added_in_the_console() {
     );
     assert_eq!(r.status, 200, "{r:?}");
     assert!(wang.get("/complaints").body.contains("非员工责任"));
+    // A check promised for now is on the 回访 page, leading to the 投诉 page.
+    let now = Utc::now()
+        .with_timezone(&Shanghai)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let r = li.post(
+        "/api/complaints",
+        &format!(r#"{{"channel":"phone","category":"quality","customer":"钱先生","what":"等了很久","measure":"说明原因","promised":"{now}"}}"#),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let page = li.get("/callbacks");
+    assert!(
+        page.body.contains("投诉回访") && page.body.contains("到 投诉 页记录检查落实"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
