@@ -38,6 +38,8 @@ pub struct Report {
     pub month: Month,
     pub centre: String,
     pub generated_at: DateTime<Utc>,
+    /// The same, in the centre's local time, as people read it.
+    pub generated_local: String,
     pub answer_within_secs: i64,
     pub abandon_ignore_secs: i64,
     pub desk_reply_hours: i64,
@@ -169,6 +171,7 @@ pub fn report(
         month,
         centre: centre.to_string(),
         generated_at: now,
+        generated_local: now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
         answer_within_secs: s.answer_within_ms / 1000,
         abandon_ignore_secs: s.abandon_ignore_ms / 1000,
         desk_reply_hours: s.desk_reply_ms / 3_600_000,

@@ -606,7 +606,7 @@ pub fn html_body(r: &Report) -> String {
         r#"<h1 class="report-title">{} {} 客服绩效考核</h1><p class="report-meta">生成时间 {} · 及时接听 = {} 秒内(响铃三声)</p>"#,
         esc(&r.centre),
         r.month,
-        r.generated_at.format("%Y-%m-%d %H:%M UTC"),
+        r.generated_local,
         r.answer_within_secs
     );
     let tables = tables(r);
