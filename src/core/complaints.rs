@@ -24,6 +24,26 @@ use crate::store::audit;
 use crate::store::callbacks::{self as callback_rows, NewCallback};
 use crate::store::complaints::{self as rows, Complaint, Filter, NewComplaint};
 
+/// The audit row of a step of complaint `id`, in the step's transaction.
+fn logged(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    id: i64,
+    detail: &str,
+) -> Result<(), CoreError> {
+    audit::record(
+        conn,
+        now,
+        actor,
+        action,
+        Some(&id.to_string()),
+        Some(detail),
+    )?;
+    Ok(())
+}
+
 fn bad(field: &'static str, why: impl Into<String>) -> CoreError {
     CoreError::BadInput {
         field,
@@ -140,13 +160,13 @@ pub fn add(
     schedule(conn, rules, now, &mut c)?;
     c.updated_at = now;
     rows::save(conn, &c)?;
-    audit::record(
+    logged(
         conn,
         now,
         actor,
         "complaint.add",
-        Some(&id.to_string()),
-        Some(c.entry.category.as_str()),
+        id,
+        c.entry.category.as_str(),
     )?;
     Ok(c)
 }
@@ -218,14 +238,7 @@ pub fn check(
     c.checked_at = Some(now);
     c.updated_at = now;
     rows::save(conn, &c)?;
-    audit::record(
-        conn,
-        now,
-        actor,
-        "complaint.check",
-        Some(&id.to_string()),
-        Some(result.as_str()),
-    )?;
+    logged(conn, now, actor, "complaint.check", id, result.as_str())?;
     Ok(c)
 }
 
@@ -247,14 +260,7 @@ pub fn close(
     c.closed_at = Some(now);
     c.updated_at = now;
     rows::save(conn, &c)?;
-    audit::record(
-        conn,
-        now,
-        actor,
-        "complaint.close",
-        Some(&id.to_string()),
-        Some(finding.as_str()),
-    )?;
+    logged(conn, now, actor, "complaint.close", id, finding.as_str())?;
     Ok(c)
 }
 
