@@ -615,8 +615,11 @@ pub struct AnswerBar {
     pub in_time: bool,
 }
 
-/// The answer-time chart's bars from counts per whole second of ring time:
-/// one bar per `bins` edge (seconds, rising) and one for the rest.
+/// The answer-time chart's bars from counts per started second of ring
+/// time (15.000 s is 15, 15.001 s is 16): one bar per `bins` edge (seconds,
+/// rising; a bar holds the times above the edge before it up to its own)
+/// and one for the rest, so the bars up to `answer_within` hold exactly the
+/// calls answered in time.
 pub fn answer_time_bars(
     per_second: &[(u32, u64)],
     bins: &[u32],
@@ -638,7 +641,7 @@ pub fn answer_time_bars(
         in_time: false,
     });
     for &(sec, n) in per_second {
-        let i = bins.iter().position(|&e| sec < e).unwrap_or(bins.len());
+        let i = bins.iter().position(|&e| sec <= e).unwrap_or(bins.len());
         bars[i].calls += n;
     }
     bars
@@ -891,9 +894,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("0–5秒", 3, true),
-                ("5–15秒", 4, true),
-                ("15秒以上", 5, false)
+                ("0–5秒", 6, true),
+                ("5–15秒", 2, true),
+                ("15秒以上", 4, false)
             ]
         );
         assert_eq!(team_average([Some(0.5), None, Some(1.0)]), Some(0.75));

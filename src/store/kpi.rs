@@ -39,7 +39,7 @@ pub struct MonthData {
     pub promises: Vec<Promises>,
     /// Calls per quarter hour: (start, calls).
     pub quarter_hours: Vec<(DateTime<Utc>, u64)>,
-    /// Answered calls per whole second of ring time.
+    /// Answered calls per started second of ring time (1 ms to 1 s is 1).
     pub ring_seconds: Vec<(u32, u64)>,
 }
 
@@ -103,7 +103,7 @@ pub fn month(
         })?
         .collect::<Result<_, _>>()?;
     let mut st = conn.prepare_cached(
-        "SELECT ring_ms / 1000, COUNT(*) FROM calls
+        "SELECT (ring_ms + 999) / 1000, COUNT(*) FROM calls
          WHERE invited_at >= ?1 AND invited_at < ?2 AND outcome = 'answered-elsewhere'
            AND ring_ms IS NOT NULL
          GROUP BY 1 ORDER BY 1",

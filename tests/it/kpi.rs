@@ -482,6 +482,16 @@ fn the_scorecard_of_a_generated_month_has_known_answers() {
         .sum();
     assert_eq!(per_day, 104);
 
+    // The answer-time chart's bars up to 15 s hold exactly the calls answered in time.
+    let in_time: u64 = r["answer_bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["in_time"] == true)
+        .map(|b| b["calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_time, 37);
+
     // The table prints the same figures; one agent only, beside the team average.
     let table = site.ok(&["-u", "wang", "report", "kpi", "--month", "2026-11"]);
     assert!(
@@ -1053,6 +1063,19 @@ async fn the_scorecard_page_in_a_real_browser() {
     assert!(card.contains("团队平均"), "{card}");
     wait_text(&wang, "#t-centre_calls", "37.0%").await;
     shot(&wang, "20-reports").await;
+    // The charts, drawn by the server: three SVGs, no script drew them.
+    let svgs = wang
+        .execute(
+            "return document.querySelectorAll('.charts svg').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(svgs, serde_json::json!(3));
+    wang.execute("document.querySelector('.charts').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    shot(&wang, "20-reports-charts").await;
     wang.goto(&format!("http://127.0.0.1:{}/complaints", d.web))
         .await
         .unwrap();
