@@ -339,7 +339,8 @@ pub async fn complaints_page(State(web): State<Web>, p: Person) -> Page<Complain
                 .unwrap_or_default(),
             finding: match (&c.finding, &c.outcome) {
                 (Some(f), Some(o)) => format!("{} · {o}", f.word()),
-                _ => String::new(),
+                (Some(f), None) => f.word().to_string(),
+                (None, _) => String::new(),
             },
             may_check: c.state == complaint::State::Open,
             may_close: manager && c.state == complaint::State::Checked,
