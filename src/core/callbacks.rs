@@ -236,8 +236,11 @@ pub fn record_missed(
         )));
     }
     if cb.kind == Kind::Complaint {
+        let complaint = crate::store::complaints::by_callback(conn, id)?
+            .map(|c| c.id.to_string())
+            .unwrap_or_default();
         return Err(bad(format!(
-            "{id}: a complaint's follow-up check; record it with `faultdesk complaint check …`"
+            "{id}: a complaint's follow-up check; record it with `faultdesk complaint check {complaint} --result …`"
         )));
     }
     if cb.kind == Kind::PostRepair {

@@ -277,8 +277,3 @@ pub fn list(conn: &Connection, actor: &str, f: &Filter) -> Result<Vec<Complaint>
         .filter(|c| c.recorded_by == actor || c.entry.staff.as_deref() == Some(actor))
         .collect())
 }
-
-/// The complaint whose follow-up check is callback `callback_id`, if any.
-pub fn of_callback(conn: &Connection, callback_id: i64) -> Result<Option<Complaint>, CoreError> {
-    Ok(rows::by_callback(conn, callback_id)?)
-}

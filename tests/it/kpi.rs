@@ -653,7 +653,7 @@ fn a_complaint_is_registered_checked_through_its_callback_and_closed() {
         ],
         1,
     );
-    assert!(err.contains("complaint check"), "{err}");
+    assert!(err.contains(&format!("complaint check {id} ")), "{err}");
     // Closing before the check is refused; bad input names the field.
     let err = site.fails(
         &[
