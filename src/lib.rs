@@ -22,7 +22,8 @@
 //! - [`fax`]: the fax spool watcher, TIFF/PDF reading, previews, the HylaFAX hook — on `domain`, `store`, `core`, `config`, `events`, `context`, `metrics`.
 //! - [`scheduler`]: persistent deadlines (callbacks due, SLA breaches) — on `domain`, `core`, `store`, `events`, `context`.
 //! - [`outbox`]: the one mail delivery task (lettre SMTP or files) — on `domain`, `config`, `store`, `events`, `context`, `metrics`.
-//! - [`web`]: the agents' console (axum, askama, SSE, sessions), health, readiness and metrics — on `domain`, `config`, `store`, `core`, `events`, `context`, `metrics`, `fax` (page previews).
+//! - [`report`]: the manager's month as tables, CSV, XLSX with charts, HTML and SVG charts — on `domain`, `core`.
+//! - [`web`]: the agents' console (axum, askama, SSE, sessions), health, readiness and metrics — on `domain`, `config`, `store`, `core`, `events`, `context`, `metrics`, `report`, `fax` (page previews).
 //! - [`app`]: wiring and supervision of the daemon — on every module above.
 //!
 //! The command line (`src/cli/`, `src/main.rs`) is the binary's edge: it
@@ -39,6 +40,7 @@ pub mod hotline;
 pub mod import;
 pub mod metrics;
 pub mod outbox;
+pub mod report;
 pub mod scheduler;
 pub mod sip;
 pub mod store;

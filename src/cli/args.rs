@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultdesk::domain::names::Named;
-use faultdesk::domain::{call, callback, export, fax, message, order, staff, ticket};
+use faultdesk::domain::{
+    call, callback, complaint, export, fax, kpi, message, order, staff, ticket,
+};
 
 /// The parser of an argument that takes one of the domain's named enums:
 /// `--help` lists the names and a wrong one is refused naming them, both
@@ -72,6 +74,12 @@ pub enum Command {
     /// install, callback, 回单, archive.
     #[command(subcommand)]
     Order(OrderCmd),
+    /// The manager's month: the scorecard (客服绩效考核) and the manager's entries.
+    #[command(subcommand)]
+    Report(ReportCmd),
+    /// The complaints register (投诉登记簿): add, list, the follow-up check, close.
+    #[command(subcommand)]
+    Complaint(ComplaintCmd),
     /// What the running components report (SIP listening, registration).
     Status(JsonFlag),
     /// A consistent copy of the live database, taken while the daemon runs;
@@ -667,4 +675,124 @@ pub struct NewOrderArgs {
     pub remarks: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Tables for the terminal.
+    Table,
+    /// CSV: every table (to stdout, or one file per table in --out DIR).
+    Csv,
+    /// An Excel workbook, one sheet per section with charts (--out FILE).
+    Xlsx,
+    /// A printable HTML page with the SVG charts.
+    Html,
+    /// The report's figures as JSON.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCmd {
+    /// The month's scorecard per agent and for the centre (manager).
+    Kpi {
+        /// The month, YYYY-MM (the centre's calendar).
+        #[arg(long)]
+        month: kpi::Month,
+        /// Only this agent (the team average still covers every agent).
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+        /// Where to write: the .xlsx file, or the folder of the CSV files.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Enter a figure the data cannot know (attendance, learning, spot check) for an agent's month (manager).
+    Enter {
+        #[arg(long)]
+        month: kpi::Month,
+        #[arg(long)]
+        agent: String,
+        #[arg(long, value_parser = named::<kpi::ManualItem>())]
+        item: kpi::ManualItem,
+        /// 0–100.
+        #[arg(long)]
+        score: f64,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComplaintCmd {
+    /// Register a complaint (记录要点) with the measure and time told to the customer;
+    /// its follow-up check is scheduled as a callback at that time.
+    Add {
+        #[arg(long, value_parser = named::<complaint::Channel>(), default_value = "phone")]
+        channel: complaint::Channel,
+        #[arg(long, value_parser = named::<complaint::Category>())]
+        category: complaint::Category,
+        /// The customer (name, or how they are known).
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        /// What happened (投诉要点).
+        #[arg(long)]
+        what: String,
+        /// The staff member complained of (a user name).
+        #[arg(long)]
+        staff: Option<String>,
+        /// The measure told to the customer (告知措施).
+        #[arg(long)]
+        measure: String,
+        /// The time told to the customer, local: "YYYY-MM-DD HH:MM".
+        #[arg(long)]
+        promised: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List complaints (a manager sees all; an agent those they recorded or that name them).
+    List {
+        #[arg(long, value_parser = named::<complaint::State>())]
+        state: Option<complaint::State>,
+        #[arg(long)]
+        staff: Option<String>,
+        /// Only those received in this month (YYYY-MM).
+        #[arg(long)]
+        month: Option<kpi::Month>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the follow-up check (检查落实) with the customer.
+    Check {
+        id: i64,
+        #[arg(long, value_parser = named::<complaint::Check>())]
+        result: complaint::Check,
+        #[arg(long)]
+        note: Option<String>,
+        /// After a failed check: the new measure …
+        #[arg(long)]
+        measure: Option<String>,
+        /// … and the new time promised, local "YYYY-MM-DD HH:MM".
+        #[arg(long)]
+        promised: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a checked complaint with the finding and the outcome (manager).
+    Close {
+        id: i64,
+        #[arg(long, value_parser = named::<complaint::Finding>())]
+        finding: complaint::Finding,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        json: bool,
+    },
 }

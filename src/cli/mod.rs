@@ -11,6 +11,7 @@ mod callbacks;
 mod desk;
 mod fax;
 mod order;
+mod report;
 mod ticket;
 
 use anyhow::Result;
@@ -129,6 +130,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(o) => callbacks::outbox(&cli, &cfg, &rules, o),
         Command::Call(c) => call::call(&cli, &cfg, &rules, c),
         Command::Order(o) => order::order(&cli, &cfg, &rules, o),
+        Command::Report(r) => report::report(&cli, &cfg, &rules, r),
+        Command::Complaint(c) => report::complaint(&cli, &cfg, &rules, c),
         Command::Status(f) => admin::status(&cfg, f.json),
         Command::Backup { path, json } => admin::backup(&cli, &cfg, path, *json),
         Command::Restore { path, json } => admin::restore(&cli, &cfg, path, *json),

@@ -13,6 +13,7 @@
 //! here performs I/O except [`Config::load`] reading the one file.
 
 mod doc;
+mod kpi;
 mod mail;
 mod ops;
 pub mod reload;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use kpi::KpiConfig;
 pub use mail::{
     CallbacksConfig, ConfirmOn, MailConfig, MailTransport, PasswordError, Secret, SmtpConfig,
     SmtpTls, Templates,
@@ -81,6 +83,7 @@ pub struct Config {
     pub fax: FaxConfig,
     pub mail: MailConfig,
     pub web: WebConfig,
+    pub kpi: KpiConfig,
     #[serde(default)]
     pub log: LogConfig,
     #[serde(default)]
@@ -529,6 +532,7 @@ impl Config {
             ));
         }
         self.validate_ops(doc)?;
+        self.kpi.check().map_err(|(key, why)| invalid(&key, why))?;
         self.validate_mail(doc)
     }
 

@@ -235,6 +235,14 @@ pub fn record_missed(
             "{id}: an installation callback; record it with `faultdesk order callback {serial} --result …`"
         )));
     }
+    if cb.kind == Kind::Complaint {
+        let complaint = crate::store::complaints::by_callback(conn, id)?
+            .map(|c| c.id.to_string())
+            .unwrap_or_default();
+        return Err(bad(format!(
+            "{id}: a complaint's follow-up check; record it with `faultdesk complaint check {complaint} --result …`"
+        )));
+    }
     if cb.kind == Kind::PostRepair {
         let number = match cb.ticket_id {
             Some(t) => tickets::by_id(conn, t)?.map(|t| t.number),

@@ -388,6 +388,10 @@ pub fn amend(
         });
     }
     let mut detail = serde_json::Map::new();
+    // An address or subscriber that was there and is changed is an entry
+    // correction (the scorecard's accuracy); one filled in is not.
+    let mut corrected: Vec<&str> = Vec::new();
+    let was_address = t.address.clone();
     let clean = |v: &str| {
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_string())
@@ -404,6 +408,9 @@ pub fn amend(
                 .ok()
                 .and_then(|x| x.paper(&rules.estates));
         }
+        if t.subscriber.as_deref().is_some_and(|was| was != acc) {
+            corrected.push("subscriber");
+        }
         t.subscriber = Some(acc.to_string());
         detail.insert("subscriber".into(), json!(acc));
     }
@@ -412,6 +419,9 @@ pub fn amend(
         if let Some(addr) = &v {
             Account::parse_address(addr, &rules.estates)
                 .map_err(|e| bad("address", e.to_string()))?;
+        }
+        if was_address.is_some() && was_address != v {
+            corrected.push("address");
         }
         t.address = v;
         detail.insert("address".into(), json!(t.address));
@@ -449,6 +459,9 @@ pub fn amend(
         }
         *field = v;
         detail.insert(key.into(), json!(field));
+    }
+    if !corrected.is_empty() {
+        detail.insert("corrected".into(), json!(corrected));
     }
     t.updated_at = now;
     rows::save(conn, &t)?;

@@ -9,18 +9,21 @@
 //! callback lifecycle), [`messages`] (notices, template fields, Message-IDs),
 //! [`deadlines`] (broken repair promises, the next deadline), [`faxes`],
 //! [`orders`] (work orders from the verified fax to the archive),
-//! [`subscribers`]. The core records what `domain` decides; it holds no rule
+//! [`subscribers`], [`complaints`] (the register and its follow-up checks),
+//! [`kpi`] (the month's scorecard). The core records what `domain` decides; it holds no rule
 //! of its own.
 //!
 //! May depend on: `domain`, `store`, `config` (to build [`Rules`]). Never on
 //! an adapter (SIP, fax, mail, web) or on tokio.
 
 pub mod callbacks;
+pub mod complaints;
 pub mod deadlines;
 pub mod desk;
 pub mod exports;
 pub mod faxes;
 pub mod health;
+pub mod kpi;
 pub mod messages;
 pub mod orders;
 pub mod subscribers;

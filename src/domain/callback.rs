@@ -27,6 +27,9 @@ crate::named! {
         MissedCall = "missed_call" / "未接回拨",
         /// Verify an installation with the customer of a work order.
         Installation = "installation" / "装机回访",
+        /// Check with a complaining customer that the measure promised was
+        /// carried out (检查落实), at the time promised.
+        Complaint = "complaint" / "投诉回访",
     }
 }
 
@@ -105,7 +108,7 @@ impl Step {
     fn kinds(self) -> &'static [Kind] {
         match self {
             Step::Reschedule | Step::Cancel => &[Kind::PostRepair],
-            Step::Pass | Step::Fail => &[Kind::PostRepair, Kind::Installation],
+            Step::Pass | Step::Fail => &[Kind::PostRepair, Kind::Installation, Kind::Complaint],
             Step::Reach | Step::CalledAgain => &[Kind::MissedCall],
             Step::NoAnswer => Kind::ALL,
         }
@@ -232,6 +235,8 @@ impl Policy {
             Kind::PostRepair => self.window.next_slot(now + self.after_repair),
             Kind::MissedCall => self.window.next_slot(now),
             Kind::Installation => self.window.next_slot(now + self.after_install),
+            // Created at the time promised to the customer.
+            Kind::Complaint => self.window.next_slot(now),
         }
     }
 
@@ -562,9 +567,10 @@ mod tests {
                 }
             }
         }
-        // 3 kinds × 6 states × 7 steps; pending: 5 steps of a repair, 3 of a
-        // missed call, 3 of an installation (pass, fail, no answer).
-        assert_eq!(refused, 3 * 6 * 7 - 5 - 3 - 3);
+        // 4 kinds × 6 states × 7 steps; pending: 5 steps of a repair, 3 of a
+        // missed call, 3 of an installation and 3 of a complaint's check
+        // (pass, fail, no answer).
+        assert_eq!(refused, 4 * 6 * 7 - 5 - 3 - 3 - 3);
         let e = p
             .apply(
                 Status {

@@ -15,9 +15,11 @@
 pub mod account;
 pub mod call;
 pub mod callback;
+pub mod complaint;
 pub mod export;
 pub mod fax;
 pub mod health;
+pub mod kpi;
 pub mod mail;
 pub mod message;
 pub mod names;

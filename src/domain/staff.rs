@@ -78,6 +78,12 @@ crate::named! {
         CorrectClaims = "correct_claims" / "更正接听人",
         /// Export tickets and callbacks for the old system (customer data in a file).
         Export = "export" / "导出障碍单和回访单",
+        /// Register complaints (投诉登记簿), see one's own, record the follow-up check.
+        Complaints = "complaints" / "登记投诉",
+        /// See every complaint and close it with the finding.
+        ComplaintsAll = "complaints_all" / "处理全部投诉",
+        /// The monthly scorecard and charts (报表), and the manager's entries for it.
+        Reports = "reports" / "查看报表与考核",
     }
 }
 
@@ -87,7 +93,10 @@ impl Role {
         use Action::*;
         match self {
             Role::Manager => true,
-            Role::Agent => matches!(action, Calls | Tickets | Callbacks | Subscribers | Outbox),
+            Role::Agent => matches!(
+                action,
+                Calls | Tickets | Callbacks | Subscribers | Outbox | Complaints
+            ),
             Role::Clerk => matches!(action, Faxes | WorkOrders),
             Role::Technician => matches!(action, RepairOwn | SignOwn),
         }
@@ -130,6 +139,8 @@ mod tests {
         assert!(
             !Role::Agent.may(Action::CorrectClaims) && Role::Manager.may(Action::CorrectClaims)
         );
+        assert!(Role::Agent.may(Action::Complaints) && !Role::Agent.may(Action::ComplaintsAll));
+        assert!(!Role::Agent.may(Action::Reports) && !Role::Clerk.may(Action::Reports));
         assert!(Role::Clerk.may(Action::Faxes) && !Role::Clerk.may(Action::Tickets));
         assert!(Role::Technician.may(Action::RepairOwn));
         assert!(Role::Technician.may(Action::SignOwn) && !Role::Technician.may(Action::WorkOrders));

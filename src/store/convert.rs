@@ -9,7 +9,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::domain::{call, callback, fax, message, order, staff, tag, ticket};
+use crate::domain::{call, callback, complaint, fax, kpi, message, order, staff, tag, ticket};
 
 macro_rules! stored_as_name {
     ($($ty:ty),+ $(,)?) => {$(
@@ -49,6 +49,12 @@ stored_as_name!(
     order::Origin,
     order::BatchState,
     order::Step,
+    complaint::Category,
+    complaint::Channel,
+    complaint::State,
+    complaint::Check,
+    complaint::Finding,
+    kpi::ManualItem,
 );
 
 #[cfg(test)]
@@ -86,6 +92,18 @@ mod tests {
         assert_eq!(call::Outcome::Ringing.as_str(), "ringing");
         assert_eq!(tag::OriginKind::Untagged.as_str(), "untagged");
         assert_eq!(ticket::State::Closed.as_str(), "closed");
+        // The month's scorecard (store::kpi).
+        assert_eq!(
+            call::Outcome::AnsweredElsewhere.as_str(),
+            "answered-elsewhere"
+        );
+        assert_eq!(callback::State::Passed.as_str(), "passed");
+        assert_eq!(callback::Kind::PostRepair.as_str(), "post_repair");
+        assert_eq!(tag::OriginKind::Desk.as_str(), "desk");
+        assert_eq!(
+            message::Purpose::RepairConfirmation.as_str(),
+            "repair_confirmation"
+        );
         let awaiting: Vec<_> = ticket::State::ALL
             .iter()
             .filter(|s| s.awaits_repair())

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_console", CONSOLE),
     ("0007_work_orders", WORK_ORDERS),
     ("0008_console_reads", CONSOLE_READS),
+    ("0009_complaints_kpi", COMPLAINTS_KPI),
 ];
 
 const CORE: &str = r#"
@@ -441,4 +442,89 @@ CREATE TRIGGER ticket_counts_delete AFTER DELETE ON tickets BEGIN
     WHERE tag = coalesce(OLD.tag, '') AND state = OLD.state
       AND running = (OLD.sla_paused_at IS NULL AND OLD.sla_exempt IS NULL);
 END;
+"#;
+
+const COMPLAINTS_KPI: &str = r#"
+-- The complaint's follow-up check (检查落实) is a callback of its own kind:
+-- the table is rebuilt to widen the kind's CHECK (SQLite cannot alter one).
+CREATE TABLE callbacks_new (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL
+                    CHECK (kind IN ('post_repair', 'missed_call', 'installation', 'complaint')),
+    ticket_id       INTEGER REFERENCES tickets (id),
+    call_id         TEXT UNIQUE,
+    phone           TEXT,
+    state           TEXT NOT NULL
+                    CHECK (state IN ('pending', 'passed', 'failed', 'resolved', 'escalated', 'cancelled')),
+    due_at          INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    outcome         TEXT,
+    actor           TEXT,
+    last_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+INSERT INTO callbacks_new SELECT id, kind, ticket_id, call_id, phone, state, due_at, attempts, outcome,
+    actor, last_attempt_at, created_at, updated_at FROM callbacks;
+DROP TABLE callbacks;
+ALTER TABLE callbacks_new RENAME TO callbacks;
+CREATE INDEX callbacks_due ON callbacks (due_at) WHERE state = 'pending';
+CREATE INDEX callbacks_ticket ON callbacks (ticket_id);
+CREATE UNIQUE INDEX callbacks_pending_phone ON callbacks (phone)
+    WHERE state = 'pending' AND kind = 'missed_call';
+-- The month's callbacks by their last attempt, covering the scorecard's columns.
+CREATE INDEX callbacks_done ON callbacks (last_attempt_at, state, kind, actor, due_at, created_at, outcome, ticket_id)
+    WHERE last_attempt_at IS NOT NULL;
+
+-- 投诉登记簿 (第五章 8–10): the customer, what happened, the staff member,
+-- the measure and time told to the customer, the check, the outcome.
+CREATE TABLE complaints (
+    id           INTEGER PRIMARY KEY,
+    channel      TEXT NOT NULL CHECK (channel IN ('phone', 'in_person')),
+    category     TEXT NOT NULL CHECK (category IN ('facilities', 'attitude', 'quality', 'incident')),
+    state        TEXT NOT NULL CHECK (state IN ('open', 'checked', 'closed')),
+    customer     TEXT NOT NULL,
+    phone        TEXT,
+    account      TEXT,
+    what         TEXT NOT NULL,
+    -- The staff member complained of (a user name), if any.
+    staff        TEXT,
+    -- 告知措施和时间: the measure and the time promised to the customer.
+    measure      TEXT NOT NULL,
+    promised_at  INTEGER NOT NULL,
+    -- The follow-up check, a callback due at the time promised.
+    callback_id  INTEGER REFERENCES callbacks (id),
+    check_result TEXT,
+    check_note   TEXT,
+    checked_by   TEXT,
+    checked_at   INTEGER,
+    finding      TEXT CHECK (finding IN ('staff_at_fault', 'not_staff')),
+    outcome      TEXT,
+    closed_by    TEXT,
+    closed_at    INTEGER,
+    recorded_by  TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX complaints_received ON complaints (received_at);
+CREATE INDEX complaints_staff ON complaints (staff, received_at);
+CREATE UNIQUE INDEX complaints_callback ON complaints (callback_id);
+
+-- The manager's monthly entries for what the data cannot know (attendance,
+-- learning, spot checks), per agent: 0–100.
+CREATE TABLE kpi_manual (
+    month       TEXT NOT NULL,
+    agent       TEXT NOT NULL REFERENCES users (name),
+    item        TEXT NOT NULL CHECK (item IN ('attendance', 'learning', 'spot_check')),
+    score       REAL NOT NULL CHECK (score >= 0 AND score <= 100),
+    note        TEXT,
+    entered_by  TEXT NOT NULL,
+    entered_at  INTEGER NOT NULL,
+    PRIMARY KEY (month, agent, item)
+) WITHOUT ROWID;
+
+-- The month's scorecard reads ranges of these, from the index alone.
+CREATE INDEX calls_kpi ON calls (invited_at, outcome, claimed_by, ring_ms);
+CREATE INDEX tickets_kpi ON tickets (reported_at, state, accepting_agent, tag, due_at, repaired_at, sla_exempt);
+CREATE INDEX outbox_ticket ON outbox (ticket_id, purpose) WHERE ticket_id IS NOT NULL;
 "#;

@@ -2,7 +2,7 @@
 //!
 //! Role: open the database (WAL, durable commits, foreign keys), bring its
 //! schema up to date with versioned migrations, and offer one module per
-//! aggregate (subscribers, tickets, users, audit, outbox, faxes, callbacks, calls, status, orders) whose functions take a
+//! aggregate (subscribers, tickets, users, audit, outbox, faxes, callbacks, calls, status, orders, complaints, the month's KPI figures) whose functions take a
 //! `&Connection` inside a caller's transaction. [`Writer`] runs those
 //! functions for the daemon on one thread with group commit: many writes
 //! share one durable commit, and none is answered before it is committed.
@@ -17,11 +17,13 @@ pub mod audit;
 pub mod backup;
 pub mod callbacks;
 pub mod calls;
+pub mod complaints;
 pub mod console;
 mod convert;
 pub mod exports;
 pub mod faxes;
 pub mod gauges;
+pub mod kpi;
 mod migrations;
 pub mod orders;
 pub mod outbox;

@@ -4,9 +4,10 @@
 //!
 //! Layout: [`auth`] (passwords, sessions, CSRF, rate limit, roles),
 //! [`pages`] (the pages and their view models), [`api`] (the actions),
-//! [`live`] (the event stream), [`assets`], [`words`] (the glossary: the one
-//! place a state, step or role becomes Chinese), [`ops`] (health, readiness,
-//! metrics: no login), [`exports`] (the manager's downloads).
+//! [`live`] (the event stream), [`reports`] (报表 and 投诉), [`assets`],
+//! [`words`] (the glossary: the one place a state, step or role becomes
+//! Chinese), [`ops`] (health, readiness, metrics: no login), [`exports`]
+//! (the manager's downloads).
 //!
 //! The console holds no rule and no SQL: reads go through `store`'s
 //! functions on a small pool of read connections (on blocking threads),
@@ -27,6 +28,7 @@ pub mod live;
 pub mod ops;
 pub mod orders;
 pub mod pages;
+pub mod reports;
 pub mod words;
 
 use std::net::SocketAddr;
@@ -298,6 +300,14 @@ pub fn router(web: Web) -> Router {
         .route("/outbox", get(pages::outbox))
         .route("/audit", get(pages::audit))
         .route("/exports/{kind}", get(exports::download))
+        .route("/reports", get(reports::page))
+        .route("/reports/kpi.xlsx", get(reports::xlsx))
+        .route("/reports/kpi.csv", get(reports::csv))
+        .route("/complaints", get(reports::complaints_page))
+        .route("/api/reports/manual", post(reports::manual))
+        .route("/api/complaints", post(reports::add))
+        .route("/api/complaints/{id}/check", post(reports::check))
+        .route("/api/complaints/{id}/close", post(reports::close))
         .route("/api/me", get(api::me))
         .route("/api/calls/{call_id}/claim", post(api::claim))
         .route(

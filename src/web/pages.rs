@@ -61,10 +61,11 @@ pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
         tab("5", "/outbox", "发件箱", Some(Action::Outbox)),
         tab("6", "/faxes", "传真", Some(Action::Faxes)),
         tab("7", "/orders", "工单", order_tab(p.role)),
-        tab("8", "/reports", "报表", None),
+        tab("8", "/reports", "报表", Some(Action::Reports)),
+        tab("9", "/complaints", "投诉", Some(Action::Complaints)),
     ];
     if p.role.may(Action::Audit) {
-        tabs.push(tab("9", "/audit", "审计", Some(Action::Audit)));
+        tabs.push(tab("0", "/audit", "审计", Some(Action::Audit)));
     }
     let title = tabs
         .iter()
@@ -1427,6 +1428,8 @@ pub struct DueLine {
     pub post_repair: bool,
     /// An installation callback's work order (its serial), recorded on the order.
     pub order: String,
+    /// A complaint's follow-up check: recorded on the 投诉 page.
+    pub complaint: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -1507,6 +1510,7 @@ pub async fn callbacks(State(web): State<Web>, p: Person) -> Page<CallbacksPage>
                 .unwrap_or_default(),
             post_repair: d.kind == crate::domain::callback::Kind::PostRepair,
             order: d.order.clone().unwrap_or_default(),
+            complaint: d.kind == crate::domain::callback::Kind::Complaint,
         })
         .collect();
     let c = &web.ctx.config.callbacks;

@@ -59,6 +59,17 @@ pub fn field(f: &str) -> &str {
         "day" => "装机日期",
         "ticket" => "障碍单",
         "export" => "导出",
+        "customer" => "客户",
+        "what" => "投诉要点",
+        "measure" => "告知措施",
+        "promised_at" => "告知时间",
+        "staff" => "被投诉员工",
+        "complaint" => "投诉",
+        "outcome" => "处理结果",
+        "phone" => "电话",
+        "agent" => "客服",
+        "score" => "分数",
+        "role" => "岗位",
         other => other,
     }
 }
@@ -111,6 +122,12 @@ pub fn audit_action(a: &str) -> &str {
         }
         "order.send_return" => "发回单",
         "order.archive" => "归档",
+        "report.kpi" => "查看绩效考核",
+        "report.enter" => "录入考核分",
+        "complaint.list" => "查看投诉",
+        "complaint.add" => "登记投诉",
+        "complaint.check" => "投诉检查落实",
+        "complaint.close" => "投诉结案",
         other => other,
     }
 }
@@ -197,9 +214,22 @@ fn bad_input(f: &str, why: &str) -> String {
         ("message", _) if why.contains("no such") => "没有这封邮件".into(),
         ("message", _) => "只有发送失败的邮件才能重发".into(),
         ("callback", _) if why.contains("no such") => "没有这个回访".into(),
+        ("callback", _) if why.contains("complaint") => {
+            "这是投诉回访,请在 投诉 页记录检查落实".into()
+        }
         ("callback", _) if why.contains("repair verification") => {
             "这是修复回访,请在障碍单上记录".into()
         }
+        ("customer" | "what" | "measure" | "outcome", _) => "不能为空".into(),
+        ("promised_at", _) if why.contains("before") => "不能早于现在".into(),
+        ("promised_at", _) => "未解决时请填新的告知时间".into(),
+        ("staff" | "agent", _) => "不是在职员工".into(),
+        ("complaint", _) if why.contains("no such") => "没有这条投诉".into(),
+        ("complaint", _) if why.contains("only a checked") => "只有已检查落实的投诉才能结案".into(),
+        ("complaint", _) => "这条投诉已检查落实或已结案".into(),
+        ("phone", _) => "号码不对".into(),
+        ("score", _) => "请填 0 到 100 之间的数".into(),
+        ("role", _) => "你的岗位不能做这件事".into(),
         _ => why.to_string(),
     }
 }

@@ -5,6 +5,7 @@ mod browser;
 mod callbacks;
 mod cli;
 mod fax;
+mod kpi;
 mod layering;
 mod mail;
 mod ops;

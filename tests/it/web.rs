@@ -125,7 +125,7 @@ pub(crate) fn start(site: &Site) -> Daemon {
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: String,
     /// The body as sent (an image, a spreadsheet).
     pub(crate) raw: Vec<u8>,
