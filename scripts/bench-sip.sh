@@ -8,6 +8,8 @@
 #
 #   scripts/bench-sip.sh                 # rates 1000 2000 3000 4000 5000 6000 9000
 #   RATES="1000 3000" STEP_SECS=5 scripts/bench-sip.sh
+#   FD_SED='s/^trying_within_ms = 0/trying_within_ms = 200/' scripts/bench-sip.sh
+#                                        # faultdesk's config edited (sed)
 #
 # For each rate: a storm of answered-elsewhere calls (INVITE -> 180 -> CANCEL
 # with "SIP;cause=200" -> 200/487 -> ACK, each call a new caller, so a new
@@ -30,7 +32,9 @@ LINE=88833114
 command -v sipp >/dev/null || { echo "bench-sip: sipp is needed (Debian: sip-tester)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "bench-sip: sqlite3 is needed" >&2; exit 1; }
 command -v kamailio >/dev/null || { echo "bench-sip: kamailio is needed (Debian: kamailio; scripts/test installs it)" >&2; exit 1; }
-(cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example sip_latency)
+# One cargo invocation: the examples' dev-dependencies change the features
+# the daemon is built with, and two invocations would rebuild it each time.
+(cd "$ROOT" && cargo build --release --quiet --bin faultdesk --example sip_latency --example bench_board)
 BIN=$ROOT/target/release/faultdesk
 PROBE=$ROOT/target/release/examples/sip_latency
 WORK=$(mktemp -d /tmp/bench-sip.XXXXXX)
@@ -49,7 +53,7 @@ FD_PORT=$(free_port)
 mkdir -p "$WORK/site/config"
 sed -e "s/127.0.0.1:5060/127.0.0.1:$FD_PORT/g" \
     -e 's/^sequence_digits = 3/sequence_digits = 6/' \
-    -e 's/^filter = .*/filter = "warn"/' \
+    -e 's/^filter = .*/filter = "warn"/' ${FD_SED:+-e "$FD_SED"} \
     "$ROOT/config/faultdesk.toml" > "$WORK/site/config/faultdesk.toml"
 (cd "$WORK/site" && "$BIN" init >/dev/null)
 DB=$WORK/site/var/faultdesk.db
@@ -244,7 +248,6 @@ stop_faultdesk
 # it with closed and open tickets of every tag).
 FILL_TICKETS=${FILL_TICKETS:-1000000}
 if [ "$FILL_TICKETS" -gt 0 ]; then
-  (cd "$ROOT" && cargo build --release --quiet --example bench_board)
   "$ROOT/target/release/examples/bench_board" fill "$DB" "$FILL_TICKETS" >/dev/null
   say "store filled to $(sqlite3 "$DB" "SELECT count(*) FROM tickets") tickets ($(du -m "$DB" | cut -f1) MiB)"
   start_faultdesk

@@ -123,6 +123,8 @@ def layer(dso, sym):
     if 'faultdesk::sip' in s: return 'faultdesk SIP adapter'
     if re.search(r'faultdesk::(core|domain|hotline|events)', s): return 'faultdesk hotline/core/domain'
     if 'faultdesk' in s: return 'faultdesk other'
+    # The bundled SQLite is C inside the binary: no Rust path in its names.
+    if dso == 'faultdesk' and '::' not in s and not re.search(r'\bmi_|_mi_', s): return 'SQLite'
     if re.search(r'serde|json', s): return 'JSON (serde)'
     if re.search(r'chrono|tz', s): return 'time (chrono)'
     if re.search(r'core::fmt|alloc::fmt|fmt::', s): return 'formatting (core::fmt)'

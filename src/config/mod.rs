@@ -136,7 +136,7 @@ fn default_batch_max() -> usize {
     512
 }
 fn default_cache_kib() -> u32 {
-    16384
+    8192
 }
 fn default_checkpoint_ms() -> u64 {
     250
