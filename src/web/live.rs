@@ -53,10 +53,15 @@ enum Next {
     Listen,
 }
 
+/// Who watches the live stream: whoever takes calls, works tickets or
+/// repairs them (a clerk's pages get no stream and show no indicator).
+pub(super) const WATCHERS: [Action; 3] = [Action::Calls, Action::Tickets, Action::RepairOwn];
+
 pub async fn stream(State(web): State<Web>, p: Person) -> Result<Response, Refusal> {
-    p.may(Action::Calls)
-        .or_else(|_| p.may(Action::Tickets))
-        .or_else(|_| p.may(Action::RepairOwn))?;
+    if !WATCHERS.iter().any(|a| p.role.may(*a)) {
+        // The refusal names the first of them.
+        p.may(Action::Calls)?;
+    }
     let rx = web.ctx.bus.subscribe();
     let keep = Duration::from_secs(web.cfg().keepalive_secs.max(1));
     let shutdown = web.ctx.shutdown.clone();

@@ -43,6 +43,8 @@ pub struct Chrome {
     pub csrf: String,
     pub tabs: Vec<Tab>,
     pub title: &'static str,
+    /// The page listens to the live stream (and shows its indicator).
+    pub live: bool,
 }
 
 pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
@@ -77,6 +79,7 @@ pub(super) fn chrome(p: &Person, active: &'static str) -> Chrome {
         csrf: p.csrf.clone(),
         tabs,
         title,
+        live: super::live::WATCHERS.iter().any(|a| p.role.may(*a)),
     }
 }
 

@@ -42,7 +42,8 @@ const MESSAGES: &str = include_str!("../sip/rfc4475.txt");
 enum Want {
     /// A final response with this status (and nothing before it but 100).
     Status(u16),
-    /// The call is taken: 100, then 180 Ringing, and a call row.
+    /// The call is taken: 180 Ringing (after a 100 only if the call was not
+    /// recorded within `sip.trying_within_ms`), and a call row.
     Rings,
     /// Nothing comes back: a response with no transaction of ours, which
     /// RFC 3261 §18.1.2 has the transport discard.
@@ -534,7 +535,7 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
                 let finals: Vec<u16> = codes.iter().copied().filter(|c| *c >= 200).collect();
                 finals.first() == Some(c) && codes.iter().all(|x| *x == 100 || x == c)
             }
-            Rings => codes.starts_with(&[100, 180]),
+            Rings => rings(&codes),
             Dropped => codes.is_empty(),
         };
         // The answers that must carry a header.
@@ -576,9 +577,9 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
     inbox.send(&fresh, to);
     let got = inbox.wait(&fresh, |r| r.iter().any(|r| status_of(r) == Some(180)));
     let codes: Vec<u16> = got.iter().filter_map(|r| status_of(r)).collect();
-    if !codes.starts_with(&[100, 180]) {
+    if !rings(&codes) {
         failures.push(format!(
-            "3.1.1.1 wsinv as a new call: want 100,180, got {}",
+            "3.1.1.1 wsinv as a new call: want 180, got {}",
             summary(&got)
         ));
     }
@@ -658,4 +659,9 @@ fn every_rfc4475_message_gets_the_answer_the_rfc_gives_a_uas() {
         failures.join("\n"),
         d.log()
     );
+}
+
+/// A call taken: 180 first, or after the one 100 a late 180 brings.
+fn rings(codes: &[u16]) -> bool {
+    codes.starts_with(&[180]) || codes.starts_with(&[100, 180])
 }

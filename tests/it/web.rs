@@ -411,6 +411,15 @@ fn every_action_under_every_role_allowed_or_refused() {
     // The technician opens the ticket dispatched to them, not another.
     assert_eq!(who[2].get(&format!("/tickets/{n}")).status, 200);
     assert_eq!(who[2].get(&format!("/tickets/{other}")).status, 403);
+    // The live stream: agents, the manager and technicians watch it (their
+    // pages show its indicator); a clerk's pages neither open nor show it.
+    let tech = who[2].get(&format!("/tickets/{n}"));
+    assert!(tech.body.contains("id=\"conn\""), "{}", tech.body);
+    assert!(who[0].get("/board").body.contains("id=\"conn\""));
+    let clerk = who[1].get("/faxes");
+    assert_eq!(clerk.status, 200, "{}", clerk.body);
+    assert!(!clerk.body.contains("id=\"conn\""), "{}", clerk.body);
+    assert_eq!(who[1].get("/live/stream").status, 403);
 }
 
 #[test]
