@@ -38,7 +38,7 @@ pub struct SipConfig {
     /// 0: every INVITE gets 100 Trying at once. N (1..=200): the 100 is sent
     /// only when the 180 is not ready within N ms (RFC 3261 §17.2.1 lets a
     /// UAS that answers within 200 ms leave it out).
-    #[serde(default)]
+    #[serde(default = "default_trying_within_ms")]
     pub trying_within_ms: u64,
     /// Register the fault line's AOR with a registrar.
     #[serde(default)]
@@ -99,6 +99,9 @@ fn default_max_message_bytes() -> usize {
 }
 fn default_udp_buffer_kib() -> u32 {
     4096
+}
+fn default_trying_within_ms() -> u64 {
+    200
 }
 fn default_t1_ms() -> u64 {
     500

@@ -1,7 +1,7 @@
 //! The transaction user: what faultdesk answers to each request.
 //!
-//! INVITE for a watched number: 100 at once (or, with
-//! `sip.trying_within_ms`, only if the 180 is not ready by then); the handler records the call
+//! INVITE for a watched number: a 100 only if the 180 is not ready within
+//! `sip.trying_within_ms` (0: a 100 at once); the handler records the call
 //! (and its ticket); 180 with our To tag; then the call ends one of three
 //! ways, decided once per call (whoever claims it first): a CANCEL (487 after
 //! the handler recorded answered-elsewhere or abandoned), the ring limit, or
