@@ -43,6 +43,7 @@ if ! cargo mutants --version >/dev/null 2>&1; then
 fi
 
 # The integration tests need their peers (sipp, kamailio, ghostscript,
-# libtiff-tools, python3-aiosmtpd, openssl: see .ci/run); without them the
+# libtiff-tools, python3-aiosmtpd, openssl, chromium …: the list is in
+# scripts/test, which installs them); without them the
 # unmutated baseline fails and cargo-mutants stops before mutating anything.
 exec cargo mutants --no-shuffle "${files[@]}" "${test_args[@]}" "${extra[@]}"
