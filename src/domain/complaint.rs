@@ -175,6 +175,10 @@ mod tests {
         assert!(!promised_in_past(t, now));
         assert!(!promised_in_past(t - chrono::Duration::minutes(4), now));
         assert!(promised_in_past(t - chrono::Duration::minutes(6), now));
+        assert!(
+            !promised_in_past(now - chrono::Duration::minutes(5), now),
+            "five minutes ago is still taken as now"
+        );
     }
 
     #[test]

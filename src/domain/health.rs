@@ -229,6 +229,7 @@ mod tests {
         );
         f.oldest_due = Some(now - Duration::seconds(901));
         assert_eq!(not_ready(&f), [Part::Outbox]);
+        assert!(!all_ready(&readiness(&f)), "one part not ready: not ready");
 
         let mut f = facts(now);
         f.status
