@@ -693,6 +693,18 @@ mod tests {
     }
 
     #[test]
+    fn a_day_whose_midnight_a_clock_change_skips_starts_at_its_first_instant() {
+        // Cuba moves its clocks from 00:00 to 01:00 on the second Sunday of
+        // March: 2024-03-10 begins at 01:00 CDT (UTC-4).
+        let havana: Tz = "America/Havana".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2024, 3, 10).unwrap();
+        assert_eq!(
+            midnight(havana, day).to_rfc3339(),
+            "2024-03-10T05:00:00+00:00"
+        );
+    }
+
+    #[test]
     fn service_level_counts_abandons_after_the_ignore_time_only() {
         let s = settings();
         let mut c = Counts::default();
