@@ -27,6 +27,7 @@ use super::auth::Person;
 use super::pages::{Chrome, Names, Page, audited, chrome};
 use super::{Refusal, Web, words};
 use crate::core::orders::{self as core_orders, CallbackInput, StepInput, Verification};
+use crate::domain::names::Named;
 use crate::domain::order::{
     self, BatchError, CallbackResult, FieldError, OrderInput, Origin, PageRole, ScanKind,
     State as OrderState, Step,
@@ -249,19 +250,18 @@ pub async fn step(
 ) -> Result<Response, Refusal> {
     let action = may_any(&p, &[Action::WorkOrders, Action::SignOwn])?;
     let b: StepBody = api::input(&p, &headers, action, &bytes)?;
-    let step = match required(b.step, "操作")?.as_str() {
-        "enter" => Step::Enter,
-        "dispatch" => Step::Dispatch,
-        "sign" => Step::Sign,
-        "install" => Step::Install,
-        "archive" => Step::Archive,
-        _ => {
-            return Err(Refusal::field(
-                "操作",
-                "只能是 录入、派单、签收、装机 或 归档",
-            ));
-        }
-    };
+    // The steps taken here; the slip, the callback and the 回单 have their own routes.
+    const HERE: [Step; 5] = [
+        Step::Enter,
+        Step::Dispatch,
+        Step::Sign,
+        Step::Install,
+        Step::Archive,
+    ];
+    let step = Step::from_name(&required(b.step, "操作")?)
+        .ok()
+        .filter(|s| HERE.contains(s))
+        .ok_or_else(|| Refusal::field("操作", "只能是 录入、派单、签收、装机 或 归档"))?;
     // A project manager signs for his own orders; every other step is the clerk's.
     if step != Step::Sign {
         api::guard(&p, &headers, Action::WorkOrders)?;
