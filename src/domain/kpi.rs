@@ -783,12 +783,22 @@ mod tests {
                 at(6, 10),
                 at(6, 9),
             ),
+            // Called again by the caller: not called back, whatever the time.
             cb(
                 Kind::MissedCall,
                 S::Resolved,
                 again,
                 at(6, 9),
-                at(6, 10),
+                at(6, 12),
+                at(6, 9),
+            ),
+            // A missed call nobody reached is not a repair callback escalated.
+            cb(
+                Kind::MissedCall,
+                S::Escalated,
+                Some(callback::Outcome::NoAnswer),
+                at(6, 9),
+                at(7, 9),
                 at(6, 9),
             ),
         ] {
@@ -814,6 +824,8 @@ mod tests {
         c.add_satisfaction("不满意", 1);
         c.add_satisfaction("很好", 7);
         let t0 = Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap();
+        c.add_confirmation(&s, t0, Some(t0 + Duration::hours(1)));
+        // The edge counts as in time; an hour after it does not.
         c.add_confirmation(&s, t0, Some(t0 + Duration::hours(24)));
         c.add_confirmation(&s, t0, Some(t0 + Duration::hours(25)));
         c.add_confirmation(&s, t0, None);
@@ -824,7 +836,7 @@ mod tests {
         c.add_complaints(Category::Facilities, Some(Finding::NotStaff), 2);
         let f = Figures::of(&c, &s);
         assert_eq!(f.satisfaction_score, Some(360.0 / 5.0));
-        assert_eq!(f.desk_in_time, Some(1.0 / 3.0));
+        assert_eq!(f.desk_in_time, Some(2.0 / 4.0));
         assert_eq!(f.entry_accuracy, Some(0.96));
         assert_eq!((f.attitude_complaints, f.other_complaints), (1, 1));
         assert_eq!(c.complaints, [2, 1, 1, 0]);

@@ -7,6 +7,7 @@
 //!
 //! Needs: `apt-get install -y chromium chromium-driver fonts-noto-cjk sip-tester`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::support::{self, Site, free_port};
+use crate::support::{self, CALLING_ALL_DAY, Site, free_port};
 use crate::web::{Daemon, sip, sip_send, staffed, start};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -26,7 +27,15 @@ pub(crate) struct Driver {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver's whole process group: the chromium processes it
+    /// started die with it even when a test fails before closing its session
+    /// (they would otherwise outlive the test and load the machine).
     fn drop(&mut self) {
+        // The group's id is chromedriver's pid (`process_group(0)` below).
+        if let Ok(pgid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals that process group only.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -43,6 +52,7 @@ pub(crate) fn driver() -> Driver {
     }
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -194,8 +204,8 @@ fn sipp_call(d: &Daemon, site: &Site, caller_prefix: &str, ring_ms: u32) -> Chil
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_real_browser() {
     let site = staffed(&[
-        ("window_start = \"09:00\"", "window_start = \"00:00\""),
-        ("window_end = \"20:00\"", "window_end = \"23:59\""),
+        CALLING_ALL_DAY[0],
+        CALLING_ALL_DAY[1],
         ("after_repair_minutes = 30", "after_repair_minutes = 0"),
     ]);
     let d = start(&site);

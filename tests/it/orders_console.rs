@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::mail::{Smtpd, mail_site};
 use crate::orders::{ROOM, drop_room_fax, one_return_slip, three, to_room, whole_life};
-use crate::support::{free_port, poll, wait_until};
+use crate::support::{CALLING_ALL_DAY, free_port, poll, wait_until};
 use crate::web::{Agent, agent, staff, staffed, start};
 
 /// The site of these tests: mail through SMTP on `port`, no SIP, faxes taken at once.
@@ -27,8 +27,8 @@ fn site(port: u16) -> crate::support::Site {
             ("settle_ms = 2000", "settle_ms = 0"),
             // The installation callback due at once, at any hour.
             ("callback_after_minutes = 60", "callback_after_minutes = 0"),
-            ("window_start = \"09:00\"", "window_start = \"00:00\""),
-            ("window_end = \"20:00\"", "window_end = \"23:59\""),
+            CALLING_ALL_DAY[0],
+            CALLING_ALL_DAY[1],
         ],
     ))
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::support::{self, Site, free_port, today, wait_for};
+use crate::support::{self, CALLING_ALL_DAY, Site, free_port, today, wait_for};
 
 const LINE: &str = "88833114";
 
@@ -1020,9 +1020,12 @@ fn a_refused_registration_is_retried_with_growing_pauses() {
         .map(|w| (w[1] - w[0]).as_secs_f64())
         .collect();
     // Back-off of 1 s, 2 s, 4 s (doubling, up to a minute), never a tight loop.
-    assert!(gaps[0] >= 0.7, "retried after {gaps:?} s");
+    // Each refusal is stamped when the test reads it in the registrar's log, up
+    // to a poll late (a slow machine has been seen 0.4 s late): hence the half
+    // second of slack, which a tight loop or a fixed pause still fails.
+    assert!(gaps[0] >= 0.5, "retried after {gaps:?} s");
     for w in gaps.windows(2) {
-        assert!(w[1] >= 1.5 * w[0], "pauses do not grow: {gaps:?} s");
+        assert!(w[1] >= w[0] + 0.5, "pauses do not grow: {gaps:?} s");
     }
     let status = d.site.json(&["status"])["components"]["sip.registration"]["value"]
         .as_str()
@@ -1040,10 +1043,8 @@ fn the_daemon_finds_a_callback_the_cli_scheduled_at_its_next_rescan() {
     let mut d = Daemon::start(&[
         ("[fax]\nenabled = true", "[fax]\nenabled = false"),
         ("[sip]\nenabled = true", "[sip]\nenabled = false"),
-        (
-            "window_start = \"09:00\"\nwindow_end = \"20:00\"",
-            "window_start = \"00:00\"\nwindow_end = \"23:59\"",
-        ),
+        CALLING_ALL_DAY[0],
+        CALLING_ALL_DAY[1],
         ("after_repair_minutes = 30", "after_repair_minutes = 0"),
         ("rescan_secs = 30\n\n[sip]", "rescan_secs = 2\n\n[sip]"),
     ]);

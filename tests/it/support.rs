@@ -152,6 +152,13 @@ pub fn run_tool(cmd: &mut Command) -> Output {
     out
 }
 
+/// Config edits that open the calling window all day (00:00–23:59), for a
+/// test whose callback must be due now whatever the hour the suite runs at.
+pub const CALLING_ALL_DAY: [(&str, &str); 2] = [
+    ("window_start = \"09:00\"", "window_start = \"00:00\""),
+    ("window_end = \"20:00\"", "window_end = \"23:59\""),
+];
+
 /// The embedded default config, shipped in the repository.
 pub fn default_config() -> String {
     std::fs::read_to_string(concat!(
