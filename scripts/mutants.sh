@@ -5,36 +5,81 @@
 # mutant the tests do not notice ("missed") is behaviour no test pins down.
 # Not part of CI: a full run takes hours on the 2-core machine.
 #
-# Usage: scripts/mutants.sh [--quick] [--domain|--core] [--shard K/N] [--list]
+# Usage: scripts/mutants.sh [--domain|--core] [--quick|--whole] [--jobs N]
+#                           [--shard K/N] [--list] [--out DIR]
 #                           [-- CARGO-MUTANTS-OPTIONS...]
-#   --quick       unit tests only: each mutant builds and runs only the
-#                 library's tests (cargo test --lib), a quick look; the
-#                 integration tests (tests/it, real peers) are left out
-#   --domain      mutate src/domain/ only;  --core: src/core/ only
-#   --shard K/N   the K-th of N slices of the mutants (0-based), to sample or
-#                 to spread a run over machines
+#   --domain      mutate src/domain/ only: its rules are pure, and the unit
+#                 tests in each module are the tests that cover them
+#   --core        mutate src/core/ only, in two passes: every mutant against
+#                 the unit tests; then, file by file, each mutant they did not
+#                 catch against the unit tests and the integration modules
+#                 (tests/it/NAME.rs, real peers) that drive that file: the
+#                 table CORE_TESTS below (the whole suite takes two minutes a
+#                 mutant, a file's modules a fraction of that)
+#   --quick       unit tests only (cargo test --lib) for every mutant
+#   --whole       every test for every mutant, unit and integration: the
+#                 reference, and slow
+#   --jobs N      mutants built and tested at once, in the runs with the
+#                 unit tests only (integration tests that time SIP and mail
+#                 must not share the machine with another job); default 1
+#   --shard K/N   the K-th of N slices of each run's mutants (0-based), to
+#                 sample or to spread the work over machines
 #   --list        list the mutants and stop
-# Output goes to mutants.out/ (caught.txt, missed.txt, timeout.txt,
-# unviable.txt); the mutants are built in a copy of the tree, the working
-# tree is never changed. Run it at low priority beside other work:
-#   nice -n 19 scripts/mutants.sh --quick --domain --shard 0/4
+#   --out DIR     where the results go (default mutants.out/)
+# Without --domain or --core both are run, each its own way. At the end the
+# results under the output folder are summed: caught, missed, timeout,
+# unviable, and the share of the viable mutants caught (a timeout counts as
+# caught: the mutant hangs the tests); each missed mutant is listed.
+# The mutants are built in a copy of the tree, the working tree is never
+# changed; with one job the builds share target/mutants/, so the dependencies
+# are built once, not once per run. Run it at low priority beside other work:
+#   nice -n 19 scripts/mutants.sh --domain --jobs 2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-files=(--file 'src/domain/**' --file 'src/core/**')
-test_args=()
+# src/core/ file → the integration test modules that drive it (their names
+# are matched as test-name prefixes, e.g. `promises::`).
+CORE_TESTS=(
+  "callbacks.rs   callbacks promises web"
+  "complaints.rs  kpi"
+  "deadlines.rs   promises callbacks"
+  "desk.rs        web cli sip"
+  "exports.rs     ops"
+  "faxes.rs       fax orders orders_console"
+  "health.rs      ops"
+  "kpi.rs         kpi"
+  "messages.rs    mail promises callbacks orders"
+  "mod.rs         cli sip promises callbacks"
+  "orders.rs      orders orders_console"
+  "subscribers.rs cli web"
+  "tickets.rs     cli web promises callbacks"
+  "users.rs       cli web"
+)
+
+what=both
+tests=own
+out=mutants.out
+jobs=1
+shard=()
+listing=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) test_args=(--cargo-arg=--lib); shift ;;
-    --domain) files=(--file 'src/domain/**'); shift ;;
-    --core) files=(--file 'src/core/**'); shift ;;
-    --shard) extra+=(--shard "$2"); shift 2 ;;
-    --list) extra+=(--list); shift ;;
-    --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --quick) tests=quick; shift ;;
+    --whole) tests=whole; shift ;;
+    --domain) what=domain; shift ;;
+    --core) what=core; shift ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --shard) shard=(--shard "$2"); shift 2 ;;
+    --list) listing=(--list); shift ;;
+    --out) out=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "mutants: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
+done
+for a in "${extra[@]}"; do
+  case $a in -j*|--jobs*) echo "mutants: use --jobs N (it applies to the unit-test runs only)" >&2; exit 2 ;; esac
 done
 
 if ! cargo mutants --version >/dev/null 2>&1; then
@@ -42,8 +87,83 @@ if ! cargo mutants --version >/dev/null 2>&1; then
   cargo install --locked cargo-mutants
 fi
 
+# One job at a time shares target/mutants/ across runs and files (the
+# dependencies built once). Parallel jobs must not share one: the copies of the
+# tree build to the same file names, and one job would test another's mutant.
+if [ "$jobs" -eq 1 ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/mutants}
+else
+  unset CARGO_TARGET_DIR
+fi
+
 # The integration tests need their peers (sipp, kamailio, ghostscript,
 # libtiff-tools, python3-aiosmtpd, openssl, chromium …: the list is in
-# scripts/test, which installs them); without them the
-# unmutated baseline fails and cargo-mutants stops before mutating anything.
-exec cargo mutants --no-shuffle "${files[@]}" "${test_args[@]}" "${extra[@]}"
+# scripts/test, which installs them); without them the unmutated baseline
+# fails and cargo-mutants stops before mutating anything.
+mutate() { # OUTPUT-DIR FILE-GLOB CARGO-MUTANTS-OPTIONS... [-- CARGO-TEST-ARGS...]
+  local dir=$1 glob=$2
+  shift 2
+  local status=0
+  mkdir -p "$dir"
+  cargo mutants --no-shuffle --file "$glob" -o "$dir" "${shard[@]}" "${listing[@]}" \
+    "${extra[@]}" "$@" || status=$?
+  # 2: some mutants were missed, 3: some timed out; both are results.
+  case $status in 0|2|3) ;; *) echo "mutants: cargo-mutants failed ($status) on $glob" >&2; exit "$status" ;; esac
+}
+unit=(--jobs "$jobs" -- --lib)
+
+if [ "$what" != core ]; then
+  [ "${#listing[@]}" -gt 0 ] || rm -rf "$out/domain"
+  case $tests in
+    whole) mutate "$out/domain" 'src/domain/**' ;;
+    # The domain's tests are its unit tests: --quick is its own way.
+    *) mutate "$out/domain" 'src/domain/**' "${unit[@]}" ;;
+  esac
+fi
+if [ "$what" != domain ]; then
+  [ "${#listing[@]}" -gt 0 ] || rm -rf "$out/core" "$out/core-unit"
+  case $tests in
+    whole) mutate "$out/core" 'src/core/**' ;;
+    quick) mutate "$out/core" 'src/core/**' "${unit[@]}" ;;
+    own)
+      mutate "$out/core-unit" 'src/core/**' "${unit[@]}"
+      [ "${#listing[@]}" -eq 0 ] || exit 0
+      first=$out/core-unit/mutants.out
+      for row in "${CORE_TESTS[@]}"; do
+        read -r file modules <<<"$row"
+        dir=$out/core/${file%.rs}
+        # What the unit tests settled is carried over (--iterate skips it).
+        mkdir -p "$dir/mutants.out"
+        for kind in caught unviable; do
+          grep -F "src/core/$file:" "$first/$kind.txt" >"$dir/mutants.out/$kind.txt" || true
+        done
+        left=$(grep -F -c "src/core/$file:" "$first/missed.txt" "$first/timeout.txt" |
+          awk -F: '{ n += $NF } END { print n + 0 }')
+        if [ "$left" -eq 0 ]; then
+          echo "mutants: src/core/$file: the unit tests settled every mutant" >&2
+          continue
+        fi
+        filters=('::tests::') # every unit test (each module's `mod tests`)
+        for m in $modules; do filters+=("$m::"); done
+        mutate "$dir" "src/core/$file" --iterate -- --lib --test it -- "${filters[@]}"
+      done
+      ;;
+  esac
+fi
+[ "${#listing[@]}" -eq 0 ] || exit 0
+
+# The sum of every result under the output folder.
+count() { cat "$@" 2>/dev/null | grep -c . || true; }
+for part in domain core; do
+  [ -d "$out/$part" ] || continue
+  mapfile -t outs < <(find "$out/$part" -name mutants.out -type d)
+  [ "${#outs[@]}" -gt 0 ] || continue
+  caught=$(count "${outs[@]/%//caught.txt}" "${outs[@]/%//previously_caught.txt}")
+  missed=$(count "${outs[@]/%//missed.txt}")
+  timeout=$(count "${outs[@]/%//timeout.txt}")
+  unviable=$(count "${outs[@]/%//unviable.txt}")
+  viable=$((caught + missed + timeout))
+  share=$(awk -v c=$((caught + timeout)) -v v=$viable 'BEGIN { if (v) printf "%.1f", 100 * c / v; else print "-" }')
+  echo "src/$part: $viable viable mutants: $caught caught, $timeout timeout, $missed missed ($share % caught); $unviable unviable"
+  cat "${outs[@]/%//missed.txt}" 2>/dev/null | sed 's/^/  missed: /'
+done

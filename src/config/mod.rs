@@ -468,6 +468,30 @@ impl Config {
                     "an estate needs a name".into(),
                 ));
             }
+            // An address names its estate by name or alias: one word, one estate.
+            let theirs = |o: &Estate| {
+                std::iter::once(&o.name)
+                    .chain(&o.aliases)
+                    .map(|n| n.to_lowercase())
+                    .collect::<Vec<_>>()
+            };
+            let earlier: Vec<String> = self.estates[..i].iter().flat_map(theirs).collect();
+            let names = std::iter::once(("name".to_string(), &e.name)).chain(
+                e.aliases
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| (format!("aliases[{j}]"), a)),
+            );
+            for (field, n) in names {
+                if earlier.contains(&n.to_lowercase()) {
+                    return Err(invalid(
+                        &format!("estates[{i}].{field}"),
+                        format!(
+                            "`{n}` already names another estate; an address could not tell which"
+                        ),
+                    ));
+                }
+            }
         }
         for (i, d) in self.desks.iter().enumerate() {
             if d.numbers.is_empty() {
@@ -925,6 +949,8 @@ mod tests {
             ("estates[2].account_prefix", "\"D\""),
             ("estates[1].account_prefix", "\"d\""),
             ("estates[0].line_prefixes", "[\"6\", \"88x3\"]"),
+            ("estates[2].aliases[1]", "\"XinYuan\""),
+            ("estates[1].name", "\"馨苑小区\""),
             ("desks[0].tag", "\"d180\""),
             ("desks[1].numbers", "[]"),
             ("desks[1].reply_to", "\"88218050\""),

@@ -247,6 +247,20 @@ mod tests {
     }
 
     #[test]
+    fn only_a_call_somebody_may_have_answered_is_claimed() {
+        for o in [
+            Outcome::Ringing,
+            Outcome::AnsweredElsewhere,
+            Outcome::Interrupted,
+        ] {
+            assert!(o.claimable(), "{o:?}");
+        }
+        for o in [Outcome::Abandoned, Outcome::TimedOut] {
+            assert!(!o.claimable(), "{o:?}");
+        }
+    }
+
+    #[test]
     fn cancel_reasons() {
         let elsewhere = r#"SIP;cause=200;text="Call completed elsewhere""#;
         assert_eq!(Outcome::of_cancel([elsewhere]), Outcome::AnsweredElsewhere);

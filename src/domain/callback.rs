@@ -413,6 +413,32 @@ mod tests {
         );
         assert_eq!(p.first_due(Kind::MissedCall, local(6, 0)), local(9, 0));
         assert_eq!(p.first_due(Kind::MissedCall, local(11, 0)), local(11, 0));
+        // An installation an hour after it was recorded; a complaint's check at
+        // the time promised.
+        assert_eq!(p.first_due(Kind::Installation, local(10, 0)), local(11, 0));
+        assert_eq!(p.first_due(Kind::Complaint, local(10, 0)), local(10, 0));
+    }
+
+    #[test]
+    fn a_window_opening_in_a_clock_change_gap_opens_after_it() {
+        // New York's clocks go from 02:00 to 03:00 on 2026-03-08: a window
+        // opening at 02:30 opens at 03:00 that day (07:00 UTC), not before.
+        let w = Window {
+            tz: "America/New_York".parse().unwrap(),
+            start: NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+        };
+        let before = Utc.with_ymd_and_hms(2026, 3, 8, 5, 0, 0).unwrap(); // 00:00 EST
+        assert_eq!(
+            w.next_slot(before),
+            Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()
+        );
+        // An ordinary day opens at 02:30 local.
+        let day_before = Utc.with_ymd_and_hms(2026, 3, 7, 5, 0, 0).unwrap();
+        assert_eq!(
+            w.next_slot(day_before),
+            Utc.with_ymd_and_hms(2026, 3, 7, 7, 30, 0).unwrap()
+        );
     }
 
     #[test]

@@ -815,6 +815,41 @@ mod tests {
         assert_eq!(f.missed_callback_minutes, Some(60.0));
     }
 
+    /// Counts whose every field is `k` times its own number (1, 2, 3, ...).
+    fn numbered(k: u64) -> Counts {
+        Counts {
+            offered: k,
+            answered: 2 * k,
+            answered_in_time: 3 * k,
+            answer_ms: 4 * k,
+            abandoned: 5 * k,
+            abandoned_short: 6 * k,
+            missed_called_back: 7 * k,
+            missed_callback_ms: 8 * k,
+            faults_entered: 9 * k,
+            entries_corrected: 10 * k,
+            callbacks_done: 11 * k,
+            callbacks_on_due_day: 12 * k,
+            callbacks_late: 13 * k,
+            callbacks_failed: 14 * k,
+            callbacks_escalated: 15 * k,
+            satisfaction: [16 * k, 17 * k, 18 * k],
+            desk_confirmations: 19 * k,
+            desk_in_time: 20 * k,
+            complaints: [21 * k, 22 * k, 23 * k, 24 * k],
+            complaints_counted: [25 * k, 26 * k, 27 * k, 28 * k],
+        }
+    }
+
+    #[test]
+    fn the_centre_is_the_sum_of_its_agents_field_by_field() {
+        let mut centre = numbered(1);
+        centre.merge(&numbered(10));
+        assert_eq!(centre, numbered(11));
+        centre.merge(&Counts::default());
+        assert_eq!(centre, numbered(11));
+    }
+
     #[test]
     fn satisfaction_confirmations_accuracy_complaints() {
         let s = settings();
@@ -860,11 +895,21 @@ mod tests {
             attitude_complaints: 1,
             other_complaints: 0,
         };
-        let m = Manual {
-            attendance: Some(100.0),
-            learning: Some(80.0),
-            spot_check: None,
-        };
+        // The manager's entries, item by item as the console and CLI set them.
+        let mut m = Manual::default();
+        m.set(ManualItem::Attendance, 100.0);
+        m.set(ManualItem::Learning, 80.0);
+        assert_eq!(
+            m,
+            Manual {
+                attendance: Some(100.0),
+                learning: Some(80.0),
+                spot_check: None,
+            }
+        );
+        let mut spot = m;
+        spot.set(ManualItem::SpotCheck, 60.0);
+        assert_eq!(spot.spot_check, Some(60.0));
         let card = scorecard(&f, &m, &s);
         let scores: Vec<_> = card.parts.iter().map(|p| p.score).collect();
         assert_eq!(
@@ -893,15 +938,16 @@ mod tests {
     fn promises_kept_broken_running_and_the_worst_delay() {
         let t = |h: i64| Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap() + Duration::hours(h);
         let mut p = Promises::default();
+        p.add(t(12), Some(t(10)), false, t(100));
         p.add(t(12), Some(t(11)), false, t(100));
         p.add(t(12), Some(t(12)), false, t(100));
         p.add(t(12), Some(t(15)), false, t(100));
         p.add(t(12), None, false, t(20));
         p.add(t(30), None, false, t(20));
         p.add(t(12), None, true, t(100));
-        assert_eq!((p.kept, p.broken, p.running, p.exempt), (2, 2, 1, 1));
+        assert_eq!((p.kept, p.broken, p.running, p.exempt), (3, 2, 1, 1));
         assert_eq!(p.worst_delay_ms, 8 * 3_600_000);
-        assert_eq!(p.kept_rate(), Some(0.5));
+        assert_eq!(p.kept_rate(), Some(3.0 / 5.0));
     }
 
     #[test]

@@ -294,6 +294,20 @@ pub(crate) mod tests {
         assert_eq!(n("10000"), (PhoneKind::Other, "10000".into()));
         // 88833114 from abroad without the area code is not local.
         assert_eq!(n("+8688833114").0, PhoneKind::Other);
+        // Another area from abroad is written as dialled at home, trunk prefix first.
+        assert_eq!(n("+862112345678"), (PhoneKind::Other, "02112345678".into()));
+        // 86 + a mobile is as long as the billing form but is not 86 + 029 + local.
+        assert_eq!(
+            n("8613912345678"),
+            (PhoneKind::Other, "8613912345678".into())
+        );
+        // A plus before the first digit, after an opening bracket, is the plus.
+        assert_eq!(
+            n("(+86) 29 8883 3114"),
+            (PhoneKind::Local, "88833114".into())
+        );
+        // Twenty digits are the most a number may have.
+        assert_eq!(n("12345678901234567890").0, PhoneKind::Other);
     }
 
     #[test]
@@ -324,8 +338,13 @@ pub(crate) mod tests {
             Err(NumberError::NoDigits(_))
         ));
         assert!(matches!(
-            xian().normalise("1234567890123456789012"),
+            xian().normalise("123456789012345678901"),
             Err(NumberError::TooLong(_))
+        ));
+        // A plus after digits is not the international plus.
+        assert!(matches!(
+            xian().normalise("8883+3114"),
+            Err(NumberError::BadCharacter { ch: '+', .. })
         ));
     }
 

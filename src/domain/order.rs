@@ -824,6 +824,14 @@ mod tests {
         assert_eq!(c.name, "张伟");
         assert_eq!(c.contact, "13912345678");
         assert_eq!(c.accepted_on, day(26));
+        assert_eq!(c.remarks, None);
+        // Remarks are kept trimmed; blank ones are none.
+        for (written, kept) in [(" 二楼有狗 ", Some("二楼有狗")), ("  ", None)] {
+            let mut i = input.clone();
+            i.remarks = Some(written.into());
+            let c = check(&i, &estates(), &telecom(), &plan(), &services(), day(26)).unwrap();
+            assert_eq!(c.remarks.as_deref(), kept, "{written:?}");
+        }
 
         let refused = |f: &dyn Fn(&mut OrderInput)| {
             let mut i = input.clone();

@@ -146,6 +146,19 @@ pub(crate) mod tests {
         assert_eq!(estate_by_line(&phone("88217901"), &p), None);
         let only_x = vec![("X".to_string(), "6".to_string())];
         assert_eq!(estate_by_line(&phone("68691234"), &only_x), Some("X"));
+        // Longer prefixes the number does not start with change nothing:
+        // neither one as long as the match nor one longer than it.
+        let more: Vec<(String, String)> = [
+            ("X", "6"),
+            ("X", "8883"),
+            ("Q", "6"),
+            ("Q", "6666"),
+            ("R", "77777"),
+        ]
+        .into_iter()
+        .map(|(t, p)| (t.to_string(), p.to_string()))
+        .collect();
+        assert_eq!(estate_by_line(&phone("88831234"), &more), Some("X"));
     }
 
     #[test]

@@ -34,16 +34,6 @@ crate::named! {
 }
 
 impl State {
-    /// The mark the paper logbook uses, if any.
-    pub fn mark(self) -> &'static str {
-        match self {
-            State::Repaired => "√",
-            State::CalledBack | State::Closed => "☆",
-            State::Reopened => "×",
-            _ => "",
-        }
-    }
-
     /// A ticket that still needs work (a new report attaches to it).
     pub fn is_open(self) -> bool {
         !matches!(self, State::Closed | State::Inquiry | State::Voided)
@@ -285,7 +275,6 @@ mod tests {
     fn a_failed_callback_reopens_and_the_ticket_goes_round_again() {
         let s = apply(State::Repaired, Step::CallbackFailed).unwrap();
         assert_eq!(s, State::Reopened);
-        assert_eq!(s.mark(), "×");
         assert!(s.awaits_repair());
         assert_eq!(apply(s, Step::Dispatch).unwrap(), State::Dispatched);
         assert_eq!(apply(State::Closed, Step::Reopen).unwrap(), State::Reopened);
@@ -315,6 +304,7 @@ mod tests {
     #[test]
     fn inquiries_and_voided_tickets_need_no_repair_and_are_not_open() {
         for s in [State::New, State::Dispatched, State::Reopened] {
+            assert!(s.is_open() && s.is_fault() && s.awaits_repair());
             assert_eq!(apply(s, Class::Fault.step()).unwrap(), s);
             let i = apply(s, Class::Inquiry.step()).unwrap();
             assert_eq!(i, State::Inquiry);
