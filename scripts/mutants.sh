@@ -132,14 +132,15 @@ if [ "$what" != domain ]; then
       for row in "${CORE_TESTS[@]}"; do
         read -r file modules <<<"$row"
         dir=$out/core/${file%.rs}
-        # What the unit tests settled is carried over (--iterate skips it).
+        # What the unit tests caught is carried over (--iterate skips it and
+        # lists it as previously caught). Unviable ones are not: --iterate
+        # would list them as previously caught too; they are built again.
         mkdir -p "$dir/mutants.out"
-        for kind in caught unviable; do
-          grep -F "src/core/$file:" "$first/$kind.txt" >"$dir/mutants.out/$kind.txt" || true
-        done
+        grep -F "src/core/$file:" "$first/caught.txt" >"$dir/mutants.out/caught.txt" || true
         left=$(grep -F -c "src/core/$file:" "$first/missed.txt" "$first/timeout.txt" |
           awk -F: '{ n += $NF } END { print n + 0 }')
         if [ "$left" -eq 0 ]; then
+          grep -F "src/core/$file:" "$first/unviable.txt" >"$dir/mutants.out/unviable.txt" || true
           echo "mutants: src/core/$file: the unit tests settled every mutant" >&2
           continue
         fi
