@@ -26,6 +26,10 @@
 #                 sample or to spread the work over machines
 #   --list        list the mutants and stop
 #   --out DIR     where the results go (default mutants.out/)
+#   --resume      keep the results already under the output folder: with
+#                 --core, a first pass that finished is not run again, nor a
+#                 file whose second pass finished (after an interruption, or
+#                 to go on in a later sitting)
 # Without --domain or --core both are run, each its own way. At the end the
 # results under the output folder are summed: caught, missed, timeout,
 # unviable, and the share of the viable mutants caught (a timeout counts as
@@ -63,6 +67,7 @@ jobs=1
 shard=()
 listing=()
 extra=()
+resume=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) tests=quick; shift ;;
@@ -73,8 +78,9 @@ while [ $# -gt 0 ]; do
     --shard) shard=(--shard "$2"); shift 2 ;;
     --list) listing=(--list); shift ;;
     --out) out=$2; shift 2 ;;
+    --resume) resume=true; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "mutants: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,49 +95,67 @@ fi
 
 # One job at a time shares target/mutants/ across runs and files (the
 # dependencies built once). Parallel jobs must not share one: the copies of the
-# tree build to the same file names, and one job would test another's mutant.
+# tree build to the same file names, and one job would test another's mutant;
+# each job's copy starts from a copy of target/ instead (built by scripts/test).
+shared_target=${CARGO_TARGET_DIR:-$PWD/target/mutants}
+unset CARGO_TARGET_DIR
+unit=(--jobs "$jobs")
 if [ "$jobs" -eq 1 ]; then
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/mutants}
+  unit=(env CARGO_TARGET_DIR="$shared_target" "${unit[@]}")
 else
-  unset CARGO_TARGET_DIR
+  unit+=(--copy-target true)
 fi
 
 # The integration tests need their peers (sipp, kamailio, ghostscript,
 # libtiff-tools, python3-aiosmtpd, openssl, chromium …: the list is in
 # scripts/test, which installs them); without them the unmutated baseline
 # fails and cargo-mutants stops before mutating anything.
-mutate() { # OUTPUT-DIR FILE-GLOB CARGO-MUTANTS-OPTIONS... [-- CARGO-TEST-ARGS...]
+mutate() { # OUTPUT-DIR FILE-GLOB [env VAR=VALUE] CARGO-MUTANTS-OPTIONS... [-- CARGO-TEST-ARGS...]
   local dir=$1 glob=$2
   shift 2
+  local env=(env)
+  if [ "${1:-}" = env ]; then env=(env "$2"); shift 2; fi
   local status=0
   mkdir -p "$dir"
-  cargo mutants --no-shuffle --file "$glob" -o "$dir" "${shard[@]}" "${listing[@]}" \
+  "${env[@]}" cargo mutants --no-shuffle --file "$glob" -o "$dir" "${shard[@]}" "${listing[@]}" \
     "${extra[@]}" "$@" || status=$?
   # 2: some mutants were missed, 3: some timed out; both are results.
   case $status in 0|2|3) ;; *) echo "mutants: cargo-mutants failed ($status) on $glob" >&2; exit "$status" ;; esac
 }
-unit=(--jobs "$jobs" -- --lib)
+unit+=(-- --lib)
+one=(env CARGO_TARGET_DIR="$shared_target")
 
 if [ "$what" != core ]; then
   [ "${#listing[@]}" -gt 0 ] || rm -rf "$out/domain"
   case $tests in
-    whole) mutate "$out/domain" 'src/domain/**' ;;
+    whole) mutate "$out/domain" 'src/domain/**' "${one[@]}" ;;
     # The domain's tests are its unit tests: --quick is its own way.
     *) mutate "$out/domain" 'src/domain/**' "${unit[@]}" ;;
   esac
 fi
 if [ "$what" != domain ]; then
-  [ "${#listing[@]}" -gt 0 ] || rm -rf "$out/core" "$out/core-unit"
+  [ "${#listing[@]}" -gt 0 ] || $resume || rm -rf "$out/core" "$out/core-unit"
   case $tests in
-    whole) mutate "$out/core" 'src/core/**' ;;
+    whole) mutate "$out/core" 'src/core/**' "${one[@]}" ;;
     quick) mutate "$out/core" 'src/core/**' "${unit[@]}" ;;
     own)
-      mutate "$out/core-unit" 'src/core/**' "${unit[@]}"
-      [ "${#listing[@]}" -eq 0 ] || exit 0
       first=$out/core-unit/mutants.out
+      if $resume && [ -e "$out/core-unit/finished" ]; then
+        echo "mutants: the first pass finished before: kept" >&2
+      else
+        rm -rf "$out/core-unit"
+        mutate "$out/core-unit" 'src/core/**' "${unit[@]}"
+        [ "${#listing[@]}" -eq 0 ] || exit 0
+        touch "$out/core-unit/finished"
+      fi
       for row in "${CORE_TESTS[@]}"; do
         read -r file modules <<<"$row"
         dir=$out/core/${file%.rs}
+        if $resume && [ -e "$dir/finished" ]; then
+          echo "mutants: src/core/$file: finished before: kept" >&2
+          continue
+        fi
+        rm -rf "$dir"
         # What the unit tests caught is carried over (--iterate skips it and
         # lists it as previously caught). Unviable ones are not: --iterate
         # would list them as previously caught too; they are built again.
@@ -142,11 +166,13 @@ if [ "$what" != domain ]; then
         if [ "$left" -eq 0 ]; then
           grep -F "src/core/$file:" "$first/unviable.txt" >"$dir/mutants.out/unviable.txt" || true
           echo "mutants: src/core/$file: the unit tests settled every mutant" >&2
+          touch "$dir/finished"
           continue
         fi
         filters=('::tests::') # every unit test (each module's `mod tests`)
         for m in $modules; do filters+=("$m::"); done
-        mutate "$dir" "src/core/$file" --iterate -- --lib --test it -- "${filters[@]}"
+        mutate "$dir" "src/core/$file" "${one[@]}" --iterate -- --lib --test it -- "${filters[@]}"
+        touch "$dir/finished"
       done
       ;;
   esac

@@ -33,7 +33,7 @@ pub use mail::{
 };
 pub use ops::{AnsweringConfig, OpsConfig};
 pub use sip::{SipConfig, SipRegister};
-pub use values::{Cidr, Digits, HhMm, TimeZone};
+pub use values::{Cidr, Digits, HhMm, TimeZone, seconds};
 pub use web::WebConfig;
 
 use crate::domain::callback::Script;

@@ -18,6 +18,14 @@ where
     s.parse::<T>().map_err(serde::de::Error::custom)
 }
 
+/// A configured number of seconds as a duration, at most a hundred years: a
+/// limit beyond that means "never", and a longer one would overflow the
+/// times it is added to.
+pub fn seconds(s: u64) -> chrono::Duration {
+    const CENTURY: i64 = 100 * 366 * 24 * 3600;
+    chrono::Duration::seconds(i64::try_from(s).map_or(CENTURY, |s| s.min(CENTURY)))
+}
+
 /// An IANA time zone name, e.g. `Asia/Shanghai`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeZone(pub chrono_tz::Tz);
@@ -150,6 +158,17 @@ impl<'de> Deserialize<'de> for Cidr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_stop_at_a_century() {
+        let century = chrono::Duration::days(100 * 366);
+        assert_eq!(seconds(0), chrono::Duration::zero());
+        assert_eq!(seconds(35), chrono::Duration::seconds(35));
+        assert_eq!(seconds(3_162_240_000), century);
+        assert_eq!(seconds(3_162_240_001), century);
+        assert_eq!(seconds(i64::MAX as u64), century);
+        assert_eq!(seconds(u64::MAX), century);
+    }
 
     #[test]
     fn cidr_matches() {

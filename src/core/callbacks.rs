@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
-use super::messages::{callee, confirm, escalation, local, room_of};
+use super::messages::{confirm, escalation, local, number_called, room_of};
 use super::{CoreError, Rules};
 use crate::config::{Config, ConfirmOn};
 use crate::domain::account::Account;
@@ -352,10 +352,7 @@ pub fn describe(
         }
         None => None,
     };
-    let phone = match &cb.phone {
-        Some(p) => Some(p.clone()),
-        None => callee(conn, ticket.as_ref())?,
-    };
+    let phone = number_called(conn, &cb, ticket.as_ref())?;
     Ok(DueCallback {
         id: cb.id,
         kind: cb.kind,

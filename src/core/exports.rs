@@ -6,7 +6,7 @@
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use rusqlite::Connection;
 
-use super::messages::local;
+use super::messages::{local, number_called};
 use super::{CoreError, Rules};
 use crate::domain::callback::State as CallbackState;
 use crate::domain::export::{self, CALLBACK_COLUMNS, Format, Kind, TICKET_COLUMNS};
@@ -128,6 +128,7 @@ pub fn callbacks(conn: &Connection, rules: &Rules, p: Period) -> Result<Table, C
             .and_then(|v| v.as_str())
             .unwrap_or("");
         let (handling, result) = export::split_note(note);
+        let phone = number_called(conn, &cb, ticket.as_ref())?;
         let done = cb
             .last_attempt_at
             .filter(|_| cb.state != CallbackState::Pending);
@@ -155,7 +156,7 @@ pub fn callbacks(conn: &Connection, rules: &Rules, p: Period) -> Result<Table, C
                 .map(|t| t.number.clone())
                 .unwrap_or_default(),
             cb.kind.word().to_string(),
-            opt(&cb.phone),
+            opt(&phone),
             local(rules, cb.due_at),
             cb.attempts.to_string(),
         ]);
@@ -253,5 +254,232 @@ pub fn write(table: &Table, format: Format) -> Result<Vec<u8>, CoreError> {
             sheet.set_freeze_panes(1, 0).map_err(xlsx)?;
             wb.save_to_buffer().map_err(xlsx)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{rules, staff, subscriber, xian};
+    use crate::core::tickets::{Report, StepInput, report, step};
+    use crate::domain::ticket::{Source, Step};
+    use crate::store::Store;
+    use crate::store::testing::temp_store;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    /// Two tickets: a subscriber's at 23:30 on the 26th (Xi'an), repaired
+    /// at 09:00 the next day and its callback passed at 09:40; a stranger's
+    /// ten minutes past midnight on the 27th, open.
+    fn site() -> (tempfile::TempDir, Store, Rules, String, String) {
+        let (d, mut s) = temp_store();
+        let r = rules();
+        let (a, b) = s
+            .write(|c| {
+                staff(c);
+                crate::store::subscribers::upsert(
+                    c,
+                    &subscriber("dw0120502", "X", "68691234"),
+                    xian(8, 0),
+                )?;
+                let rep = |c: &Connection, at, caller: &str| {
+                    report(
+                        c,
+                        &r,
+                        "li",
+                        at,
+                        Report {
+                            source: Source::Phone,
+                            caller_raw: Some(caller.into()),
+                            ..Default::default()
+                        },
+                    )
+                };
+                let a = rep(c, xian(23, 30), "029-68691234")?.ticket.number;
+                let next = |h, m| xian(h, m) + chrono::Duration::days(1);
+                let go = |c: &Connection, at, number: &str, st, input| {
+                    step(c, &r, "li", at, number, st, input)
+                };
+                go(c, next(9, 0), &a, Step::Repair, StepInput::default())?;
+                go(
+                    c,
+                    next(9, 40),
+                    &a,
+                    Step::CallbackPassed,
+                    StepInput {
+                        satisfaction: Some("满意".into()),
+                        note: Some("办理情况:已修复;处理结果:用户满意".into()),
+                        close_on_pass: true,
+                        ..Default::default()
+                    },
+                )?;
+                let b = rep(c, next(0, 10), "13912345678")?.ticket.number;
+                Ok::<_, CoreError>((a, b))
+            })
+            .unwrap();
+        (d, s, r, a, b)
+    }
+
+    fn column<'a>(t: &'a Table, row: usize, name: &str) -> &'a str {
+        let i = t.header.iter().position(|h| *h == name).expect(name);
+        &t.rows[row][i]
+    }
+
+    #[test]
+    fn a_period_is_whole_local_days_and_never_ends_before_it_starts() {
+        assert!(Period::new(day(26), day(26)).is_ok());
+        let e = Period::new(day(26), day(25)).unwrap_err();
+        assert!(matches!(e, CoreError::BadInput { field: "to", .. }), "{e}");
+        let r = rules();
+        let (from, to) = Period::new(day(26), day(27)).unwrap().utc(&r);
+        assert_eq!(
+            (from, to),
+            (xian(0, 0), xian(0, 0) + chrono::Duration::days(2))
+        );
+    }
+
+    #[test]
+    fn tickets_of_the_period_in_the_forms_order() {
+        let (_d, mut s, r, a, b) = site();
+        let t = s
+            .read(|c| tickets(c, &r, Period::new(day(26), day(26))?))
+            .unwrap();
+        assert_eq!((t.sheet, t.header), ("障碍", TICKET_COLUMNS));
+        assert_eq!(t.rows.len(), 1);
+        assert!(t.rows.iter().all(|row| row.len() == TICKET_COLUMNS.len()));
+        assert_eq!(column(&t, 0, "障碍单号"), a);
+        assert_eq!(column(&t, 0, "用户地址"), "馨苑1#-2-502");
+        assert_eq!(column(&t, 0, "用户账号"), "dw0120502");
+        assert_eq!(column(&t, 0, "归属维护处"), "馨苑维护处");
+        assert_eq!(column(&t, 0, "来源"), Source::Phone.word());
+        assert_eq!(column(&t, 0, "报障时间"), "2026-11-26 23:30");
+        assert_eq!(column(&t, 0, "修复时间"), "2026-11-27 09:00");
+        assert_eq!(column(&t, 0, "结束时间"), "2026-11-27 09:40");
+        let t = s
+            .read(|c| tickets(c, &r, Period::new(day(27), day(27))?))
+            .unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(column(&t, 0, "障碍单号"), b);
+        assert_eq!(column(&t, 0, "用户地址"), "");
+        assert_eq!(column(&t, 0, "修复时间"), "");
+        assert_eq!(column(&t, 0, "结束时间"), "");
+        let t = s
+            .read(|c| tickets(c, &r, Period::new(day(25), day(28))?))
+            .unwrap();
+        assert_eq!(t.rows.len(), 2);
+    }
+
+    #[test]
+    fn callbacks_of_the_period_with_what_the_agent_recorded() {
+        let (_d, mut s, r, a, b) = site();
+        s.write(|c| {
+            step(
+                c,
+                &r,
+                "zhao",
+                xian(11, 0) + chrono::Duration::days(1),
+                &b,
+                Step::Repair,
+                StepInput::default(),
+            )
+        })
+        .unwrap();
+        let t = s
+            .read(|c| callbacks(c, &r, Period::new(day(27), day(27))?))
+            .unwrap();
+        assert_eq!((t.sheet, t.header), ("回访", CALLBACK_COLUMNS));
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(column(&t, 0, "障碍单号"), a);
+        assert_eq!(column(&t, 0, "用户地址"), "馨苑1#-2-502");
+        assert_eq!(column(&t, 0, "用户账号"), "dw0120502");
+        assert_eq!(column(&t, 0, "回访日期"), "2026-11-27");
+        assert_eq!(column(&t, 0, "回访人"), "li");
+        assert_eq!(column(&t, 0, "办理情况"), "已修复");
+        assert_eq!(column(&t, 0, "处理结果"), "用户满意");
+        assert_eq!(column(&t, 0, "满意度"), "满意");
+        assert_eq!(column(&t, 0, "电话"), "68691234");
+        assert_eq!(column(&t, 0, "应回访时间"), "2026-11-27 09:30");
+        assert_eq!(column(&t, 0, "尝试次数"), "1");
+        // The pending one: no date, nobody, its state as the result.
+        assert_eq!(column(&t, 1, "障碍单号"), b);
+        assert_eq!(column(&t, 1, "用户地址"), "");
+        assert_eq!(column(&t, 1, "电话"), "13912345678");
+        assert_eq!(column(&t, 1, "回访日期"), "");
+        assert_eq!(column(&t, 1, "回访人"), "");
+        assert_eq!(column(&t, 1, "处理结果"), CallbackState::Pending.word());
+        assert_eq!(column(&t, 1, "尝试次数"), "0");
+        let none = s
+            .read(|c| callbacks(c, &r, Period::new(day(26), day(26))?))
+            .unwrap();
+        assert!(none.rows.is_empty());
+    }
+
+    #[test]
+    fn an_export_is_a_managers_audited_file_that_reads_back() {
+        let (_d, mut s, r, a, _) = site();
+        let p = Period::new(day(26), day(26)).unwrap();
+        let e = s
+            .write(|c| export(c, &r, "li", xian(12, 0), Kind::Tickets, p, Format::Csv))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::Forbidden { .. }), "{e}");
+        let (csv, n) = s
+            .write(|c| export(c, &r, "wang", xian(12, 0), Kind::Tickets, p, Format::Csv))
+            .unwrap();
+        assert_eq!(n, 1);
+        let text = String::from_utf8(csv).unwrap();
+        let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], TICKET_COLUMNS.join(","));
+        assert!(lines[1].starts_with("馨苑1#-2-502,dw0120502,"));
+        assert!(lines[1].contains(&a));
+        let (xlsx, n) = s
+            .write(|c| {
+                export(
+                    c,
+                    &r,
+                    "wang",
+                    xian(12, 1),
+                    Kind::Callbacks,
+                    Period::new(day(27), day(27))?,
+                    Format::Xlsx,
+                )
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        {
+            use calamine::{Data, Reader, Xlsx};
+            let mut wb: Xlsx<_> =
+                calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+            let range = wb.worksheet_range("回访").unwrap();
+            assert_eq!(range.height(), 2);
+            assert_eq!(range.get((0, 0)), Some(&Data::String("用户地址".into())));
+            assert_eq!(range.get((1, 8)), Some(&Data::String(a.clone())));
+        }
+        let audit: Vec<_> = s
+            .read(|c| audit::recent(c, 10))
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|e| e.action.ends_with(".export"))
+            .map(|e| (e.actor, e.action, e.detail))
+            .collect();
+        assert_eq!(
+            audit,
+            vec![
+                (
+                    "wang".to_string(),
+                    "tickets.export".to_string(),
+                    Some("csv 2026-11-26..2026-11-26, 1 rows".to_string())
+                ),
+                (
+                    "wang".into(),
+                    "callbacks.export".into(),
+                    Some("xlsx 2026-11-27..2026-11-27, 1 rows".into())
+                ),
+            ]
+        );
     }
 }

@@ -233,3 +233,295 @@ pub fn set_manual(
     )?;
     Ok(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::complaints::add as complain;
+    use crate::core::testing::{rules, staff, xian};
+    use crate::domain::complaint::{Category, Channel};
+    use crate::store::Store;
+    use crate::store::complaints::NewComplaint;
+    use crate::store::testing::temp_store;
+
+    const NOV: Month = Month {
+        year: 2026,
+        month: 11,
+    };
+
+    fn settings() -> Settings {
+        crate::config::Config::embedded()
+            .expect("embedded config")
+            .kpi
+            .settings()
+    }
+
+    fn complaint_of(staff: &str) -> NewComplaint {
+        NewComplaint {
+            channel: Channel::Phone,
+            category: Category::Attitude,
+            customer: "王女士".into(),
+            phone: None,
+            account: None,
+            what: "态度".into(),
+            staff: Some(staff.into()),
+            measure: "致歉".into(),
+            promised_at: xian(15, 0),
+        }
+    }
+
+    /// The staff, the agent `sun` who left, li's display name, and the
+    /// manager's entries: li attendance 90, zhao 70 and learning 80.
+    fn site() -> (tempfile::TempDir, Store) {
+        let (d, mut s) = temp_store();
+        let r = rules();
+        s.write(|c| {
+            staff(c);
+            crate::store::users::add(c, "sun", None, Role::Agent, xian(8, 0))?;
+            c.execute("UPDATE users SET active = 0 WHERE name = 'sun'", [])?;
+            c.execute("UPDATE users SET display = '李丽' WHERE name = 'li'", [])?;
+            set_manual(
+                c,
+                "wang",
+                xian(9, 0),
+                NOV,
+                "li",
+                ManualItem::Attendance,
+                90.0,
+                None,
+            )?;
+            set_manual(
+                c,
+                "wang",
+                xian(9, 0),
+                NOV,
+                "zhao",
+                ManualItem::Attendance,
+                70.0,
+                Some(" 迟到两次 "),
+            )?;
+            set_manual(
+                c,
+                "wang",
+                xian(9, 0),
+                NOV,
+                "zhao",
+                ManualItem::Learning,
+                80.0,
+                Some(" "),
+            )?;
+            // A complaint naming zhao and one naming the manager.
+            complain(c, &r, "li", xian(10, 0), &complaint_of("zhao"))?;
+            complain(c, &r, "li", xian(10, 0), &complaint_of("wang"))?;
+            Ok::<_, CoreError>(())
+        })
+        .unwrap();
+        (d, s)
+    }
+
+    fn month_of(s: &mut Store, actor: &str, agent: Option<&str>) -> Result<Report, CoreError> {
+        s.read(|c| {
+            report(
+                c,
+                "馨苑服务中心",
+                chrono_tz::Asia::Shanghai,
+                &settings(),
+                actor,
+                xian(20, 5),
+                NOV,
+                agent,
+            )
+        })
+    }
+
+    #[test]
+    fn the_month_shows_every_active_agent_and_whoever_its_data_names() {
+        let (_d, mut s) = site();
+        let r = month_of(&mut s, "wang", None).unwrap();
+        let names: Vec<(&str, &str)> = r
+            .agents
+            .iter()
+            .map(|a| (a.name.as_str(), a.display.as_str()))
+            .collect();
+        // Agents on the roll, and the manager a complaint names; not the
+        // agent who left, not the clerk or the technician.
+        assert_eq!(
+            names,
+            vec![("li", "李丽"), ("wang", "wang"), ("zhao", "zhao")]
+        );
+        let of = |n: &str| r.agents.iter().find(|a| a.name == n).unwrap();
+        assert_eq!(of("li").manual.attendance, Some(90.0));
+        assert_eq!(of("li").manual.learning, None);
+        assert_eq!(of("zhao").manual.attendance, Some(70.0));
+        assert_eq!(of("zhao").manual.learning, Some(80.0));
+        assert_eq!(of("zhao").counts.complaints.iter().sum::<u64>(), 1);
+        assert_eq!(of("li").counts.complaints.iter().sum::<u64>(), 0);
+        assert_eq!(r.centre_counts.complaints.iter().sum::<u64>(), 2);
+        assert_eq!(
+            of("zhao").scorecard,
+            kpi::scorecard(&of("zhao").figures, &of("zhao").manual, &settings())
+        );
+        assert_eq!((r.month, r.centre.as_str()), (NOV, "馨苑服务中心"));
+        assert_eq!(r.generated_at, xian(20, 5));
+        assert_eq!(r.generated_local, "2026-11-26 20:05");
+        let s_ = settings();
+        assert_eq!(r.answer_within_secs * 1000, s_.answer_within_ms);
+        assert_eq!(r.abandon_ignore_secs * 1000, s_.abandon_ignore_ms);
+        assert_eq!(r.desk_reply_hours * 3_600_000, s_.desk_reply_ms);
+        assert!(r.answer_within_secs > 1 && r.desk_reply_hours > 1);
+        assert_eq!(r.daily_calls.len(), 30);
+        assert!(r.daily_calls.iter().all(|(_, n)| *n == 0));
+        assert_eq!(r.answer_bars.len(), s_.answer_time_bins.len() + 1);
+        // The bars up to the answer time are the ones in time.
+        let in_time = s_
+            .answer_time_bins
+            .iter()
+            .filter(|b| i64::from(**b) <= r.answer_within_secs)
+            .count();
+        assert!(in_time > 0);
+        assert_eq!(r.answer_bars.iter().filter(|b| b.in_time).count(), in_time);
+    }
+
+    #[test]
+    fn the_team_is_every_agent_of_the_month_even_when_one_is_shown() {
+        let (_d, mut s) = site();
+        let all = month_of(&mut s, "wang", None).unwrap();
+        let one = month_of(&mut s, "wang", Some("zhao")).unwrap();
+        assert_eq!(one.agents.len(), 1);
+        assert_eq!(one.agents[0].name, "zhao");
+        for r in [&all, &one] {
+            // Attendance: li 90, zhao 70, the manager none.
+            assert_eq!(r.team.parts[0], Some(80.0));
+            // Complaints: zhao 1, wang 1, li 0.
+            assert_eq!(r.team.complaints, Some(2.0 / 3.0));
+            let totals: Vec<f64> = all.agents.iter().map(|a| a.scorecard.total).collect();
+            let mean = totals.iter().sum::<f64>() / 3.0;
+            assert!((r.team.total.unwrap() - mean).abs() < 1e-9);
+            assert_eq!(r.team.parts.len(), kpi::Part::ALL.len());
+        }
+        // The complaint about zhao's attitude takes points off zhao's last part.
+        let part = |r: &Report, n: &str| {
+            r.agents
+                .iter()
+                .find(|a| a.name == n)
+                .unwrap()
+                .scorecard
+                .parts[5]
+                .score
+        };
+        assert!(part(&all, "zhao").unwrap() < part(&all, "li").unwrap());
+        assert_eq!(
+            month_of(&mut s, "wang", Some("chen"))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string(),
+            "agent: chen: not an agent of the month"
+        );
+    }
+
+    #[test]
+    fn only_who_may_see_reports_gets_the_month_or_enters_in_it() {
+        let (_d, mut s) = site();
+        for who in ["li", "chen", "ma"] {
+            assert!(matches!(
+                month_of(&mut s, who, None),
+                Err(CoreError::BadInput { field: "role", .. })
+            ));
+            assert!(matches!(
+                s.write(|c| set_manual(
+                    c,
+                    who,
+                    xian(9, 0),
+                    NOV,
+                    "li",
+                    ManualItem::Attendance,
+                    1.0,
+                    None
+                )),
+                Err(CoreError::BadInput { field: "role", .. })
+            ));
+        }
+        let bad = |s: &mut Store, agent: &str, score: f64| {
+            s.write(|c| {
+                set_manual(
+                    c,
+                    "wang",
+                    xian(9, 0),
+                    NOV,
+                    agent,
+                    ManualItem::SpotCheck,
+                    score,
+                    None,
+                )
+            })
+            .unwrap_err()
+        };
+        assert!(matches!(
+            bad(&mut s, "li", 101.0),
+            CoreError::BadInput { field: "score", .. }
+        ));
+        assert!(matches!(
+            bad(&mut s, "li", -1.0),
+            CoreError::BadInput { field: "score", .. }
+        ));
+        assert!(matches!(
+            bad(&mut s, "sun", 50.0),
+            CoreError::BadInput { field: "agent", .. }
+        ));
+        // The entries as stored, and the audit of each.
+        let entries = s.read(|c| rows::manual(c, NOV)).unwrap();
+        let zhao: Vec<_> = entries.iter().filter(|e| e.agent == "zhao").collect();
+        assert_eq!(zhao.len(), 2);
+        let late = zhao
+            .iter()
+            .find(|e| e.item == ManualItem::Attendance)
+            .unwrap();
+        assert_eq!(late.note.as_deref(), Some("迟到两次"));
+        assert_eq!(
+            (late.entered_by.as_str(), late.entered_at),
+            ("wang", xian(9, 0))
+        );
+        let learning = zhao
+            .iter()
+            .find(|e| e.item == ManualItem::Learning)
+            .unwrap();
+        assert_eq!(learning.note, None);
+        let audits: Vec<_> = s
+            .read(|c| audit::recent(c, 50))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "report.enter")
+            .map(|e| (e.actor, e.object, e.detail))
+            .collect();
+        assert_eq!(audits.len(), 3);
+        assert!(audits.contains(&(
+            "wang".into(),
+            Some("zhao".into()),
+            Some("2026-11 learning 80".into())
+        )));
+    }
+
+    #[test]
+    fn calls_are_counted_on_their_local_day() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // 2026-11-01 00:30 in Xi'an is still October 31st in UTC.
+        let first = chrono::TimeZone::with_ymd_and_hms(&tz, 2026, 11, 1, 0, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let days = daily(
+            tz,
+            NOV,
+            &[
+                (first, 3),
+                (first + chrono::Duration::minutes(15), 2),
+                (xian(10, 0), 4),
+                // The first of December is not November's.
+                (first + chrono::Duration::days(30), 9),
+            ],
+        );
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0], (NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), 5));
+        assert_eq!(days[25].1, 4);
+        assert_eq!(days.iter().map(|d| d.1).sum::<u64>(), 9);
+    }
+}

@@ -322,6 +322,24 @@ pub(crate) mod testing {
             .with_timezone(&chrono::Utc)
     }
 
+    /// The staff of the tests: manager `wang`, agents `li` and `zhao`,
+    /// clerk `chen`, technician `ma`.
+    pub fn staff(conn: &rusqlite::Connection) {
+        use crate::domain::staff::Role;
+        for (name, role) in [
+            ("wang", Role::Manager),
+            ("li", Role::Agent),
+            ("zhao", Role::Agent),
+            ("chen", Role::Clerk),
+            ("ma", Role::Technician),
+        ] {
+            assert!(
+                crate::store::users::add(conn, name, None, role, xian(8, 0)).expect("add user"),
+                "{name} added twice"
+            );
+        }
+    }
+
     /// A subscriber in building 1, unit 2, room 502 of `estate`.
     pub fn subscriber(
         account: &str,
@@ -344,5 +362,83 @@ pub(crate) mod testing {
             expires_on: None,
             remarks: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{rules, staff};
+    use super::*;
+    use crate::domain::staff::{Action, Role};
+    use crate::store::testing::temp_store;
+
+    #[test]
+    fn the_rules_know_every_tag_and_each_estates_depot() {
+        let r = rules();
+        assert_eq!(r.tags().collect::<Vec<_>>(), ["X", "Q", "R", "D180", "DC"]);
+        assert_eq!(r.depot_of("X"), Some("馨苑维护处"));
+        assert_ne!(r.depot_of("Q"), r.depot_of("X"));
+        assert!(r.depot_of("Q").is_some_and(|d| !d.is_empty()));
+        assert_eq!(r.depot_of("D180"), None);
+        assert_eq!(r.sla_hours, 12);
+        // The desks' numbers in the plan's form, and the centre's own lines.
+        assert!(
+            r.desks
+                .iter()
+                .any(|d| d.tag == "DC" && d.numbers == ["88218050"])
+        );
+        assert_eq!(r.own_lines.len(), 3);
+    }
+
+    #[test]
+    fn live_rules_are_swapped_whole_for_every_holder() {
+        let live = Live::new(std::sync::Arc::new(1));
+        let other = live.clone();
+        let before = live.get();
+        other.set(std::sync::Arc::new(2));
+        assert_eq!(*live.get(), 2);
+        assert_eq!(*other.get(), 2);
+        // What a reader took stays what it was.
+        assert_eq!(*before, 1);
+    }
+
+    #[test]
+    fn a_value_is_one_of_the_configured_ones() {
+        let known = ["宽带".to_string(), "固话".to_string()];
+        assert!(configured("service_type", "固话", &known, "service type").is_ok());
+        let e = configured("service_type", "电视", &known, "service type").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "service_type: `电视` is not a configured service type (known: 宽带, 固话)"
+        );
+    }
+
+    #[test]
+    fn only_an_active_person_acts_and_only_as_their_role_may() {
+        let (_d, mut s) = temp_store();
+        s.write(|c| {
+            staff(c);
+            c.execute("UPDATE users SET active = 0 WHERE name = 'zhao'", [])?;
+            Ok::<_, CoreError>(())
+        })
+        .unwrap();
+        let c = s.conn();
+        assert_eq!(person(c, "li").unwrap().role, Role::Agent);
+        assert!(matches!(person(c, "zhao"), Err(CoreError::NoUser(n)) if n == "zhao"));
+        assert!(matches!(person(c, "nobody"), Err(CoreError::NoUser(_))));
+        assert_eq!(allowed(c, "li", Action::Tickets).unwrap().name, "li");
+        assert_eq!(allowed(c, "wang", Action::Export).unwrap().name, "wang");
+        assert!(matches!(
+            allowed(c, "li", Action::Export),
+            Err(CoreError::Forbidden {
+                role: Role::Agent,
+                action: Action::Export,
+                ..
+            })
+        ));
+        assert!(matches!(
+            allowed(c, "zhao", Action::Tickets),
+            Err(CoreError::NoUser(_))
+        ));
     }
 }

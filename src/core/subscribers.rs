@@ -72,3 +72,67 @@ pub fn find(
     )?;
     Ok((q, found))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{rules, subscriber, xian};
+    use crate::store::testing::temp_store;
+
+    #[test]
+    fn a_query_is_read_as_an_account_an_address_a_number_or_a_name() {
+        let r = rules();
+        assert!(matches!(understand(&r, " dw0120502 "), Query::Account(a) if a == "dw0120502"));
+        assert!(matches!(
+            understand(&r, "馨苑1#-2-502"),
+            Query::Address(a) if a.estate == "X" && (a.building, a.unit, a.room) == (1, 2, 502)
+        ));
+        assert!(matches!(understand(&r, "029-6869 1234"), Query::Phone(p) if p == "68691234"));
+        assert!(matches!(understand(&r, " 王伟 "), Query::Name(n) if n == "王伟"));
+    }
+
+    #[test]
+    fn every_lookup_is_audited_with_what_it_found() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        s.write(|c| {
+            subscribers::upsert(c, &subscriber("dw0120502", "X", "68691234"), xian(8, 0))?;
+            let mut other = subscriber("dw0120503", "X", "68691235");
+            other.room = 503;
+            other.name = Some("王芳".into());
+            subscribers::upsert(c, &other, xian(8, 0))
+        })
+        .unwrap();
+        let found = |s: &mut crate::store::Store, q: &str| -> Vec<String> {
+            let (_, f) = s.write(|c| find(c, &r, "li", xian(10, 0), q)).unwrap();
+            f.into_iter().map(|x| x.subscriber.account).collect()
+        };
+        assert_eq!(found(&mut s, "dw0120502"), vec!["dw0120502"]);
+        assert_eq!(found(&mut s, "馨苑1#-2-503"), vec!["dw0120503"]);
+        assert_eq!(found(&mut s, "+86 29 6869 1234"), vec!["dw0120502"]);
+        assert_eq!(found(&mut s, "王芳"), vec!["dw0120503"]);
+        assert!(found(&mut s, "李四").is_empty());
+        let e = s
+            .write(|c| find(c, &r, "li", xian(10, 0), "  "))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::BadInput { field: "query", .. }));
+        let audit: Vec<_> = s
+            .read(|c| audit::recent(c, 10))
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|e| (e.actor, e.action, e.object, e.detail))
+            .collect();
+        assert_eq!(audit.len(), 5);
+        assert_eq!(
+            audit[0],
+            (
+                "li".to_string(),
+                "subscriber.find".to_string(),
+                Some("dw0120502".to_string()),
+                Some("dw0120502".to_string())
+            )
+        );
+        assert_eq!(audit[4].3.as_deref(), Some(""));
+    }
+}

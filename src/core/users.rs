@@ -77,3 +77,118 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .verify_password(password.as_bytes(), hash)
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::xian;
+    use crate::store::testing::temp_store;
+
+    fn new(name: &str, role: Role) -> NewUser<'_> {
+        NewUser {
+            name,
+            display: Some("王伟"),
+            role,
+        }
+    }
+
+    #[test]
+    fn the_first_user_is_a_manager_who_then_adds_the_staff_audited() {
+        let (_d, mut s) = temp_store();
+        let first = s
+            .write(|c| add(c, None, &new(" wang ", Role::Manager), xian(9, 0)))
+            .unwrap();
+        assert_eq!((first.name.as_str(), first.role), ("wang", Role::Manager));
+        assert_eq!(first.display.as_deref(), Some("王伟"));
+        let li = s
+            .write(|c| add(c, Some("wang"), &new("li", Role::Agent), xian(9, 5)))
+            .unwrap();
+        assert_eq!(
+            (li.name.as_str(), li.role, li.active),
+            ("li", Role::Agent, true)
+        );
+        let audit: Vec<_> = s
+            .read(|c| audit::recent(c, 10))
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|e| (e.actor, e.action, e.object, e.detail))
+            .collect();
+        assert_eq!(
+            audit,
+            vec![
+                (
+                    "wang".to_string(),
+                    "user.add".to_string(),
+                    Some("wang".to_string()),
+                    Some("manager (the first user)".to_string())
+                ),
+                (
+                    "wang".into(),
+                    "user.add".into(),
+                    Some("li".into()),
+                    Some("agent".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_additions_change_nothing() {
+        let (_d, mut s) = temp_store();
+        let refused = |s: &mut crate::store::Store, by: Option<&str>, u: NewUser<'_>| {
+            s.write(|c| add(c, by, &u, xian(9, 0))).unwrap_err()
+        };
+        // Not a manager first; no acting person who does not exist.
+        assert!(matches!(
+            refused(&mut s, None, new("li", Role::Agent)),
+            CoreError::UserRefused { .. }
+        ));
+        assert!(matches!(
+            refused(&mut s, Some("wang"), new("li", Role::Agent)),
+            CoreError::NoUser(_)
+        ));
+        s.write(|c| add(c, None, &new("wang", Role::Manager), xian(9, 0)))
+            .unwrap();
+        s.write(|c| add(c, Some("wang"), &new("li", Role::Agent), xian(9, 0)))
+            .unwrap();
+        for bad in ["", "  ", "li ming", "li\tming"] {
+            assert!(matches!(
+                refused(&mut s, Some("wang"), new(bad, Role::Agent)),
+                CoreError::BadInput {
+                    field: "user name",
+                    ..
+                }
+            ));
+        }
+        let taken = refused(&mut s, Some("wang"), new("li", Role::Clerk));
+        assert_eq!(taken.to_string(), "user name: `li` exists already");
+        assert!(matches!(
+            refused(&mut s, Some("li"), new("zhao", Role::Agent)),
+            CoreError::UserRefused { .. }
+        ));
+        assert!(matches!(
+            refused(&mut s, None, new("zhao", Role::Manager)),
+            CoreError::UserRefused { .. }
+        ));
+        let names: Vec<String> = s
+            .read(users::list)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, vec!["li", "wang"]);
+        assert_eq!(s.read(|c| audit::recent(c, 10)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_password_matches_its_hash_only() {
+        let h = hash_password("长城 2026!").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("长城 2026!", &h));
+        assert!(!verify_password("长城 2026", &h));
+        assert!(!verify_password("长城 2026!", "not a hash"));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(hash_password("长城 2026!").unwrap(), h);
+    }
+}

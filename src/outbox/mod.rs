@@ -45,11 +45,11 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub fn from_config(m: &MailConfig) -> RetryPolicy {
-        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2000));
+        use crate::config::seconds;
         RetryPolicy {
-            base: secs(m.retry_base_secs),
-            max: secs(m.retry_max_secs.max(m.retry_base_secs)),
-            horizon: secs(m.retry_horizon_hours.saturating_mul(3600)),
+            base: seconds(m.retry_base_secs),
+            max: seconds(m.retry_max_secs.max(m.retry_base_secs)),
+            horizon: seconds(m.retry_horizon_hours.saturating_mul(3600)),
         }
     }
 }
