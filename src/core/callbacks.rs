@@ -55,15 +55,6 @@ pub fn policy(c: &Config) -> Policy {
     }
 }
 
-/// What the core did besides the ticket step itself.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Effects {
-    pub callback_scheduled: Option<(i64, DateTime<Utc>)>,
-    pub callback_closed: Option<(i64, callback::State)>,
-    pub escalated: Option<i64>,
-    pub queued: Vec<String>,
-}
-
 /// Takes `step` on `cb` as the lifecycle decides, records it, and queues
 /// the manager's message when the callback escalates.
 pub(super) fn take(
@@ -114,29 +105,23 @@ pub fn after_step(
     now: DateTime<Utc>,
     t: &Ticket,
     step: Step,
-) -> Result<Effects, CoreError> {
-    let mut fx = Effects::default();
+) -> Result<(), CoreError> {
     let pending = rows::pending_for_ticket(conn, t.id)?;
     match (pending, callback::Step::of_ticket(step)) {
         (Some(mut cb), Some(cb_step)) => {
             let change = take(conn, rules, actor, now, &mut cb, cb_step)?;
             if change.escalates() {
-                fx.escalated = Some(cb.id);
                 let detail = json!({ "callback": cb.id, "manager": rules.notices.manager });
                 tickets::add_event(
                     conn,
                     &NewEvent::on(t, now, actor, EventKind::CallbackEscalated, &detail),
                 )?;
-            } else if change.state == callback::State::Pending {
-                fx.callback_scheduled = Some((cb.id, cb.due_at));
-            } else {
-                fx.callback_closed = Some((cb.id, change.state));
             }
         }
         // Repaired with no callback pending: its verification is scheduled.
         (None, Some(callback::Step::Reschedule)) => {
             let due = rules.callbacks.first_due(Kind::PostRepair, now);
-            let id = rows::insert(
+            rows::insert(
                 conn,
                 &NewCallback {
                     kind: Kind::PostRepair,
@@ -151,7 +136,6 @@ pub fn after_step(
                 field: "callback",
                 why: format!("ticket {}: the callback could not be scheduled", t.number),
             })?;
-            fx.callback_scheduled = Some((id, due));
         }
         _ => {}
     }
@@ -160,9 +144,9 @@ pub fn after_step(
         ConfirmOn::CallbackPassed => Step::CallbackPassed,
     };
     if step == confirm_at {
-        fx.queued.extend(confirm(conn, rules, now, t)?);
+        confirm(conn, rules, now, t)?;
     }
-    Ok(fx)
+    Ok(())
 }
 
 /// An abandoned call from `caller`: schedules a callback to that number, or
@@ -596,6 +580,12 @@ pub(crate) mod tests {
                 .unwrap()
                 .contains("1号楼2单元502室")
         );
+        // A script that names the estate names the caller's.
+        let mut named = rules();
+        named.notices.script =
+            crate::domain::template::Template::parse("{estate}{building}号楼").unwrap();
+        let d = s.read(|c| due(c, &named, at(9, 0))).unwrap();
+        assert_eq!(d[0].script.as_deref(), Some("馨苑1号楼"));
         // Called again and reached an agent: resolved, and a new abandoned call schedules anew.
         s.write(|c| answered_call(c, &r, at(8, 0), &p)).unwrap();
         assert!(s.read(|c| due(c, &r, at(9, 0))).unwrap().is_empty());
@@ -629,5 +619,64 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("already resolved"), "{e}");
+    }
+
+    #[test]
+    fn a_person_records_only_a_missed_calls_callback_here_and_sees_how_late_it_is() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        let n = desk_ticket(&mut s, &r, "88218050");
+        go(&mut s, &r, &n, Step::Repair, at(10, 0));
+        let repair = s.read(|c| rows::pending(c, None)).unwrap()[0].id;
+        let e = s
+            .write(|c| record_missed(c, &r, "li", at(11, 0), repair, Reached::Yes))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("faultdesk ticket callback {n} --result")),
+            "{e}"
+        );
+        let complaint = s
+            .write(|c| {
+                rows::insert(
+                    c,
+                    &NewCallback {
+                        kind: Kind::Complaint,
+                        ticket_id: None,
+                        call_id: None,
+                        phone: Some("13912345678"),
+                        due_at: at(12, 0),
+                    },
+                    at(10, 0),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        let e = s
+            .write(|c| record_missed(c, &r, "li", at(12, 0), complaint, Reached::NoAnswer))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("faultdesk complaint check"), "{e}");
+        let e = s
+            .write(|c| record_missed(c, &r, "li", at(12, 0), 999, Reached::Yes))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("999: no such callback"), "{e}");
+        // Nothing was recorded on either.
+        let pending = s.read(|c| rows::pending(c, None)).unwrap();
+        assert!(pending.iter().all(|cb| cb.attempts == 0), "{pending:?}");
+
+        // Due at 10:30, seen at 10:45: a quarter of an hour late; before, not late.
+        let d = s.read(|c| due(c, &r, at(10, 45))).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].due_at, d[0].late_minutes), (at(10, 30), 15));
+        assert_eq!(d[0].due_local, "2026-11-26 10:30");
+        let d = s.read(|c| due(c, &r, at(12, 0))).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[1].kind, Kind::Complaint);
+        assert_eq!(d[1].phone.as_deref(), Some("13912345678"));
+        assert_eq!(d[1].late_minutes, 0);
+        assert_eq!(d[0].closing, "不好意思,耽误您这么长时间,再见");
     }
 }

@@ -135,4 +135,44 @@ mod tests {
         let later = at(23, 40) + Duration::hours(12) + Duration::minutes(1);
         assert_eq!(s.write(|c| sla_breaches(c, &r, later)).unwrap().len(), 1);
     }
+
+    #[test]
+    fn the_next_deadline_is_the_earlier_of_a_callback_and_a_promise() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        roster(&mut s);
+        assert_eq!(s.read(|c| next_deadline(c, at(9, 0))).unwrap(), None);
+        let a = desk_ticket(&mut s, &r, "88218050");
+        let b = s
+            .write(|c| {
+                crate::core::tickets::report(
+                    c,
+                    &r,
+                    "li",
+                    at(9, 0),
+                    crate::core::tickets::Report {
+                        caller_raw: Some("88217901".into()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap()
+            .ticket
+            .number;
+        assert_ne!(a, b);
+        // a repaired at 10:00: its callback at 10:30 comes before b's promise at 21:00.
+        go(&mut s, &r, &a, Step::Repair, at(10, 0));
+        assert_eq!(
+            s.read(|c| next_deadline(c, at(10, 1))).unwrap(),
+            Some(at(10, 30))
+        );
+        // b repaired too: only b's callback lies ahead (a's is past due).
+        go(&mut s, &r, &b, Step::Repair, at(19, 0));
+        assert_eq!(
+            s.read(|c| next_deadline(c, at(19, 1))).unwrap(),
+            Some(at(19, 30))
+        );
+        go(&mut s, &r, &b, Step::CallbackPassed, at(19, 2));
+        assert_eq!(s.read(|c| next_deadline(c, at(19, 3))).unwrap(), None);
+    }
 }

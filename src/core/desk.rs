@@ -249,7 +249,7 @@ pub fn retag(
     to: Retag,
 ) -> Result<Ticket, CoreError> {
     let mut t = get(conn, number)?;
-    if t.origin != OriginKind::Untagged || t.tag.is_some() {
+    if t.tag.is_some() {
         return Err(bad(
             "tag",
             format!(
@@ -820,13 +820,39 @@ mod tests {
         assert_eq!(found.len(), 1);
         let o = &found[0];
         assert_eq!(
-            (o.estate_name.as_str(), o.building, o.reports),
-            ("馨苑", 3, 3)
+            (
+                o.estate_name.as_str(),
+                o.estate.as_str(),
+                o.building,
+                o.reports
+            ),
+            ("馨苑", "X", 3, 3)
+        );
+        assert_eq!(o.since, xian(8, 40));
+        assert_eq!(
+            o.tickets,
+            ["X-20261126-001", "X-20261126-002", "X-20261126-003"]
+        );
+        // Looking back less than the faults' age finds none.
+        assert!(
+            s.read(|c| outages(c, &r, rule, xian(9, 5), chrono::Duration::minutes(20)))
+                .unwrap()
+                .is_empty()
         );
         let done = s
             .write(|c| repair_outage(c, &r, "wang", xian(10, 0), o, Some("光缆中断")))
             .unwrap();
+        assert_eq!(done.len(), 3);
         assert!(done.iter().all(|t| t.state == State::Repaired));
+        assert!(
+            done.iter()
+                .all(|t| t.fields.cause.as_deref() == Some("光缆中断"))
+        );
+        let ev = s.read(|c| rows::events(c, done[0].id)).unwrap();
+        assert_eq!(
+            ev.last().unwrap().detail.as_ref().unwrap()["note"],
+            json!("馨苑3号楼大面积故障")
+        );
         // Each keeps its own callback.
         let pending = s
             .read(|c| Ok::<_, CoreError>(crate::store::callbacks::pending(c, None)?.len()))
@@ -836,6 +862,674 @@ mod tests {
             s.read(|c| outages(c, &r, rule, xian(10, 1), look))
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    fn new_call(id: &str, ticket_id: Option<i64>) -> crate::store::calls::NewCall {
+        crate::store::calls::NewCall {
+            call_id: id.into(),
+            caller_raw: None,
+            caller_display: None,
+            caller_source: None,
+            caller: Some("68691234".into()),
+            callee: "88880000".into(),
+            transport: "udp".into(),
+            peer: "127.0.0.1:5070".into(),
+            invited_at: xian(9, 0),
+            ticket_id,
+            repeat_report: false,
+        }
+    }
+
+    fn events_of(s: &mut crate::store::Store, t: &Ticket, kind: EventKind) -> Vec<rows::Event> {
+        s.read(|c| rows::events(c, t.id))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
+    }
+
+    fn audit_rows(
+        s: &mut crate::store::Store,
+        action: &str,
+    ) -> Vec<(String, Option<String>, Option<String>)> {
+        s.read(|c| crate::store::audit::recent(c, 100))
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|e| e.action == action)
+            .map(|e| (e.actor, e.object, e.detail))
+            .collect()
+    }
+
+    fn field_of(e: CoreError) -> &'static str {
+        match e {
+            CoreError::BadInput { field, .. } => field,
+            other => panic!("expected bad input, got {other}"),
+        }
+    }
+
+    /// The staff, subscriber dw0120502 and a ticket its line's call opened.
+    fn site() -> (tempfile::TempDir, crate::store::Store, Rules, Ticket) {
+        let (d, mut s) = temp_store();
+        let r = rules();
+        let t = s
+            .write(|c| {
+                crate::core::testing::staff(c);
+                subscribers::upsert(c, &subscriber("dw0120502", "X", "68691234"), xian(8, 0))?;
+                Ok::<_, CoreError>(report(c, &r, "sip", xian(9, 0), phone("68691234"))?.ticket)
+            })
+            .unwrap();
+        (d, s, r, t)
+    }
+
+    #[test]
+    fn the_first_claim_wins_and_names_the_tickets_agent() {
+        let (_d, mut s, _r, t) = site();
+        s.write(|c| {
+            crate::store::calls::insert(c, &new_call("c1", Some(t.id)))?;
+            crate::store::calls::insert(c, &new_call("c2", None))?;
+            crate::store::calls::insert(c, &new_call("gone", None))?;
+            crate::store::calls::finish(
+                c,
+                "gone",
+                crate::domain::call::Outcome::Abandoned,
+                xian(9, 1),
+            )?;
+            Ok::<_, CoreError>(())
+        })
+        .unwrap();
+        let first = s.write(|c| claim_call(c, "li", xian(9, 2), "c1")).unwrap();
+        assert!(first.won);
+        assert_eq!(
+            (first.claim.by.as_str(), first.claim.at),
+            ("li", xian(9, 2))
+        );
+        assert_eq!(first.ticket.as_deref(), Some(t.number.as_str()));
+        let second = s
+            .write(|c| claim_call(c, "zhao", xian(9, 3), "c1"))
+            .unwrap();
+        assert!(!second.won);
+        assert_eq!(second.claim.by, "li");
+        let now = s.read(|c| get(c, &t.number)).unwrap();
+        assert_eq!(now.fields.accepting_agent.as_deref(), Some("li"));
+        assert_eq!(now.updated_at, xian(9, 2));
+        let claims = events_of(&mut s, &t, EventKind::Claimed);
+        assert_eq!(
+            claims.len(),
+            1,
+            "only the claim that stands is on the ticket"
+        );
+        assert_eq!(claims[0].actor, "li");
+        assert_eq!(claims[0].detail, Some(json!({ "call_id": "c1" })));
+        // A call nobody answered, or no call at all, is not claimed.
+        let e = s
+            .write(|c| claim_call(c, "li", xian(9, 3), "gone"))
+            .unwrap_err();
+        assert!(e.to_string().contains("nobody answered it"), "{e}");
+        let e = s
+            .write(|c| claim_call(c, "li", xian(9, 3), "nope"))
+            .unwrap_err();
+        assert_eq!(field_of(e), "call");
+
+        // The PBX names the agent of an extension: claimed for them, audited as the PBX's.
+        assert!(
+            s.write(|c| claim_for_extension(c, xian(9, 4), "c2", "8002", "ghost"))
+                .unwrap()
+                .is_none()
+        );
+        let by_pbx = s
+            .write(|c| claim_for_extension(c, xian(9, 4), "c2", "8002", "zhao"))
+            .unwrap()
+            .expect("claimed for zhao");
+        assert_eq!(by_pbx.claim.by, "zhao");
+        assert!(
+            s.write(|c| claim_for_extension(c, xian(9, 5), "c2", "8001", "li"))
+                .unwrap()
+                .is_none(),
+            "someone claimed it first"
+        );
+        assert_eq!(
+            audit_rows(&mut s, "call.claim"),
+            vec![(
+                PBX.to_string(),
+                Some("c2".to_string()),
+                Some("extension 8002 → zhao (named by the PBX)".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_manager_corrects_who_answered_and_the_agent_follows_when_it_was_the_claimant() {
+        let (_d, mut s, r, t) = site();
+        let other = s
+            .write(|c| report(c, &r, "sip", xian(9, 0), phone("13912345678")))
+            .unwrap()
+            .ticket;
+        s.write(|c| {
+            crate::store::calls::insert(c, &new_call("c1", Some(t.id)))?;
+            crate::store::calls::insert(c, &new_call("c2", Some(other.id)))?;
+            Ok::<_, CoreError>(())
+        })
+        .unwrap();
+        s.write(|c| claim_call(c, "li", xian(9, 2), "c1")).unwrap();
+        // The second ticket's 受理人 was written by hand: not the claimant.
+        s.write(|c| {
+            amend(
+                c,
+                &r,
+                "wang",
+                xian(9, 3),
+                &other.number,
+                &Amend {
+                    accepting_agent: Some("wang".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+        s.write(|c| claim_call(c, "li", xian(9, 4), "c2")).unwrap();
+
+        let e = s
+            .write(|c| correct_claim(c, "li", xian(10, 0), "c1", "zhao", "接错了"))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::Forbidden { .. }), "{e}");
+        let e = s
+            .write(|c| correct_claim(c, "wang", xian(10, 0), "c1", "zhao", "  "))
+            .unwrap_err();
+        assert_eq!(field_of(e), "reason");
+        let e = s
+            .write(|c| correct_claim(c, "wang", xian(10, 0), "c1", "ghost", "接错了"))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::NoUser(_)), "{e}");
+
+        let fixed = s
+            .write(|c| correct_claim(c, "wang", xian(10, 0), "c1", "zhao", " 接错了 "))
+            .unwrap();
+        assert_eq!((fixed.claim.by.as_str(), fixed.won), ("zhao", true));
+        assert_eq!(fixed.ticket.as_deref(), Some(t.number.as_str()));
+        let a = s.read(|c| get(c, &t.number)).unwrap();
+        assert_eq!(a.fields.accepting_agent.as_deref(), Some("zhao"));
+        assert_eq!(a.updated_at, xian(10, 0));
+        s.write(|c| correct_claim(c, "wang", xian(10, 1), "c2", "zhao", "接错了"))
+            .unwrap();
+        let b = s.read(|c| get(c, &other.number)).unwrap();
+        assert_eq!(b.fields.accepting_agent.as_deref(), Some("wang"));
+        let ev = events_of(&mut s, &t, EventKind::Claimed);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(
+            ev[1].detail,
+            Some(json!({ "call_id": "c1", "was": "li", "reason": "接错了" }))
+        );
+        assert_eq!(
+            audit_rows(&mut s, "call.claim_correct"),
+            vec![
+                (
+                    "wang".to_string(),
+                    Some("c1".to_string()),
+                    Some("li → zhao: 接错了".to_string())
+                ),
+                (
+                    "wang".into(),
+                    Some("c2".into()),
+                    Some("li → zhao: 接错了".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_classification_keeps_its_note() {
+        let (_d, mut s, r, t) = site();
+        let f = s
+            .write(|c| {
+                classify(
+                    c,
+                    &r,
+                    "li",
+                    xian(9, 1),
+                    &t.number,
+                    Class::Fault,
+                    Some(" 断线 "),
+                )
+            })
+            .unwrap();
+        let ev = s.read(|c| rows::events(c, f.id)).unwrap();
+        let last = ev.last().unwrap();
+        assert_eq!(last.detail.as_ref().unwrap()["note"], json!("断线"));
+        let other = s
+            .write(|c| report(c, &r, "sip", xian(9, 2), phone("13912345678")))
+            .unwrap()
+            .ticket;
+        s.write(|c| {
+            classify(
+                c,
+                &r,
+                "li",
+                xian(9, 3),
+                &other.number,
+                Class::Inquiry,
+                Some("  "),
+            )
+        })
+        .unwrap();
+        let ev = s.read(|c| rows::events(c, other.id)).unwrap();
+        assert_eq!(
+            ev.last().unwrap().detail.as_ref().unwrap()["note"],
+            json!(null)
+        );
+        let gone = s
+            .write(|c| report(c, &r, "sip", xian(9, 4), phone("13900001111")))
+            .unwrap()
+            .ticket;
+        let e = s
+            .write(|c| {
+                classify(
+                    c,
+                    &r,
+                    "li",
+                    xian(9, 5),
+                    &gone.number,
+                    Class::WrongNumber,
+                    None,
+                )
+            })
+            .unwrap_err();
+        assert_eq!(field_of(e), "reason");
+    }
+
+    #[test]
+    fn a_duplicate_is_merged_with_its_calls_and_repeats() {
+        let (_d, mut s, r, a) = site();
+        let (b, b_again) = s
+            .write(|c| {
+                let b = report(c, &r, "sip", xian(9, 10), phone("13912345678"))?.ticket;
+                let again = report(c, &r, "sip", xian(9, 11), phone("13912345678"))?;
+                crate::store::calls::insert(c, &new_call("cb", Some(b.id)))?;
+                Ok::<_, CoreError>((b, again))
+            })
+            .unwrap();
+        assert!(b_again.repeat);
+        let e = s
+            .write(|c| merge(c, &r, "li", xian(9, 20), &b.number, &b.number))
+            .unwrap_err();
+        assert_eq!(field_of(e), "into");
+        let dup = s
+            .write(|c| merge(c, &r, "li", xian(9, 20), &b.number, &a.number))
+            .unwrap();
+        assert_eq!(dup.state, State::Voided);
+        let target = s.read(|c| get(c, &a.number)).unwrap();
+        // The duplicate itself and its one repeat report.
+        assert_eq!(target.repeat_count, 2);
+        assert_eq!(target.updated_at, xian(9, 20));
+        let call = s
+            .read(|c| crate::store::calls::get(c, "cb"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(call.ticket.as_deref(), Some(a.number.as_str()));
+        let merged = events_of(&mut s, &a, EventKind::Merged);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].detail, Some(json!({ "from": b.number })));
+        let ev = s.read(|c| rows::events(c, dup.id)).unwrap();
+        let into = format!("into {}", a.number);
+        assert_eq!(
+            ev.last().unwrap().detail.as_ref().unwrap()["note"],
+            json!(into)
+        );
+        // Into a ticket that is not open: refused.
+        let c = s
+            .write(|c| report(c, &r, "sip", xian(9, 30), phone("13900001111")))
+            .unwrap()
+            .ticket;
+        let e = s
+            .write(|conn| merge(conn, &r, "li", xian(9, 31), &c.number, &b.number))
+            .unwrap_err();
+        assert!(e.to_string().contains("merge into an open ticket"), "{e}");
+    }
+
+    #[test]
+    fn amending_fills_in_corrects_and_clears_the_record() {
+        let (_d, mut s, r, _t) = site();
+        let u = s
+            .write(|c| report(c, &r, "sip", xian(9, 0), phone("13912345678")))
+            .unwrap()
+            .ticket;
+        let go = |s: &mut crate::store::Store, a: Amend| {
+            s.write(|c| amend(c, &r, "li", xian(11, 0), &u.number, &a))
+        };
+        assert!(Amend::default().is_empty());
+        assert!(
+            !Amend {
+                remarks: Some(String::new()),
+                ..Default::default()
+            }
+            .is_empty()
+        );
+        assert_eq!(
+            field_of(go(&mut s, Amend::default()).unwrap_err()),
+            "fields"
+        );
+        // Filling in the subscriber fills in the depot and the address: no correction.
+        let t = go(
+            &mut s,
+            Amend {
+                subscriber: Some(" dw0120502 ".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(t.subscriber.as_deref(), Some("dw0120502"));
+        assert_eq!(t.fields.depot.as_deref(), Some("馨苑维护处"));
+        assert_eq!(t.address.as_deref(), Some("馨苑1#-2-502"));
+        assert_eq!(t.updated_at, xian(11, 0));
+        let last = |s: &mut crate::store::Store| {
+            events_of(s, &u, EventKind::Amended)
+                .pop()
+                .and_then(|e| e.detail)
+                .unwrap()
+        };
+        assert_eq!(last(&mut s), json!({ "subscriber": "dw0120502" }));
+        // Changing what was there is a correction.
+        let t = go(
+            &mut s,
+            Amend {
+                address: Some("馨苑1#-2-503".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(t.address.as_deref(), Some("馨苑1#-2-503"));
+        assert_eq!(
+            last(&mut s),
+            json!({ "address": "馨苑1#-2-503", "corrected": ["address"] })
+        );
+        s.write(|c| {
+            let mut other = subscriber("dw0120503", "X", "68691235");
+            other.room = 503;
+            subscribers::upsert(c, &other, xian(8, 0))
+        })
+        .unwrap();
+        go(
+            &mut s,
+            Amend {
+                subscriber: Some("dw0120503".into()),
+                address: Some("馨苑1#-2-503".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            last(&mut s),
+            json!({ "subscriber": "dw0120503", "address": "馨苑1#-2-503", "corrected": ["subscriber"] })
+        );
+        // Bad values are refused, each naming its field; nothing changes.
+        let refused = [
+            (
+                Amend {
+                    address: Some("火星1#".into()),
+                    ..Default::default()
+                },
+                "address",
+            ),
+            (
+                Amend {
+                    depot: Some("别处".into()),
+                    ..Default::default()
+                },
+                "depot",
+            ),
+            (
+                Amend {
+                    service_type: Some("卫星".into()),
+                    ..Default::default()
+                },
+                "service type",
+            ),
+        ];
+        for (a, want) in refused {
+            assert_eq!(field_of(go(&mut s, a).unwrap_err()), want);
+        }
+        assert!(matches!(
+            go(
+                &mut s,
+                Amend {
+                    accepting_agent: Some("ghost".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(CoreError::NoUser(_))
+        ));
+        assert!(matches!(
+            go(
+                &mut s,
+                Amend {
+                    subscriber: Some("dw9999999".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(CoreError::NoSubscriber(_))
+        ));
+        // Every field set, then an empty text clears an optional one.
+        let t = go(
+            &mut s,
+            Amend {
+                accepting_agent: Some("zhao".into()),
+                service_type: Some("宽带".into()),
+                reporter: Some(" 王 ".into()),
+                fault: Some("无信号".into()),
+                cause: Some("光猫".into()),
+                remarks: Some("夜间".into()),
+                depot: Some("馨苑维护处".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                t.fields.accepting_agent.as_deref(),
+                t.fields.service_type.as_deref(),
+                t.fields.reporter.as_deref(),
+                t.fields.fault.as_deref(),
+                t.fields.cause.as_deref(),
+                t.fields.remarks.as_deref(),
+            ),
+            (
+                Some("zhao"),
+                Some("宽带"),
+                Some("王"),
+                Some("无信号"),
+                Some("光猫"),
+                Some("夜间")
+            )
+        );
+        let t = go(
+            &mut s,
+            Amend {
+                remarks: Some(" ".into()),
+                address: Some("".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((t.fields.remarks.clone(), t.address.clone()), (None, None));
+        assert_eq!(t.fields.cause.as_deref(), Some("光猫"));
+        // An address filled in where there was none is no correction.
+        let w = s
+            .write(|c| report(c, &r, "sip", xian(9, 0), phone("13900002222")))
+            .unwrap()
+            .ticket;
+        assert_eq!(w.address, None);
+        s.write(|c| {
+            amend(
+                c,
+                &r,
+                "li",
+                xian(11, 0),
+                &w.number,
+                &Amend {
+                    address: Some("馨苑1#-2-502".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(
+            events_of(&mut s, &w, EventKind::Amended)[0].detail,
+            Some(json!({ "address": "馨苑1#-2-502" }))
+        );
+        // A voided ticket is not amended.
+        s.write(|c| void(c, &r, "li", xian(12, 0), &u.number, "误拨"))
+            .unwrap();
+        assert!(matches!(
+            go(
+                &mut s,
+                Amend {
+                    fault: Some("x".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(CoreError::Illegal { .. })
+        ));
+    }
+
+    #[test]
+    fn the_line_check_compares_the_caller_with_the_room() {
+        let (_d, mut s, r, t) = site();
+        // The subscriber's own line: nothing to say.
+        assert_eq!(s.read(|c| line_mismatch(c, &r, &t)).unwrap(), None);
+        let mut x = t.clone();
+        x.caller = Some("13912345678".into());
+        assert_eq!(
+            s.read(|c| line_mismatch(c, &r, &x)).unwrap(),
+            Some(vec!["68691234".to_string()])
+        );
+        // By the address when there is no subscriber.
+        x.subscriber = None;
+        x.address = Some("馨苑1#-2-502".into());
+        assert_eq!(
+            s.read(|c| line_mismatch(c, &r, &x)).unwrap(),
+            Some(vec!["68691234".to_string()])
+        );
+        x.address = Some("馨苑9#-9-909".into());
+        assert_eq!(s.read(|c| line_mismatch(c, &r, &x)).unwrap(), None);
+        x.address = Some("not an address".into());
+        assert_eq!(s.read(|c| line_mismatch(c, &r, &x)).unwrap(), None);
+        // A desk's number is never the subscriber's; no caller, nothing to compare.
+        x.address = Some("馨苑1#-2-502".into());
+        x.origin = OriginKind::Desk;
+        assert_eq!(s.read(|c| line_mismatch(c, &r, &x)).unwrap(), None);
+        x.origin = OriginKind::Estate;
+        x.caller = None;
+        assert_eq!(s.read(|c| line_mismatch(c, &r, &x)).unwrap(), None);
+    }
+
+    #[test]
+    fn only_a_failed_message_is_sent_again_audited() {
+        let (_d, mut s, _r, _t) = site();
+        let (failed, queued) = s
+            .write(|c| {
+                let mut ids = Vec::new();
+                for key in ["a", "b"] {
+                    crate::store::outbox::enqueue(
+                        c,
+                        &crate::store::outbox::NewMessage {
+                            message_id: format!("<{key}@x>"),
+                            purpose: crate::domain::message::Purpose::SlaBreach,
+                            ticket_id: None,
+                            recipient: "m@x".into(),
+                            subject: "s".into(),
+                            body: "b".into(),
+                        },
+                        xian(9, 0),
+                    )?;
+                    ids.push(
+                        crate::store::outbox::by_message_id(c, &format!("<{key}@x>"))?
+                            .unwrap()
+                            .id,
+                    );
+                }
+                crate::store::outbox::mark_failed(c, ids[0], xian(9, 1), "550 no such user")?;
+                Ok::<_, CoreError>((ids[0], ids[1]))
+            })
+            .unwrap();
+        let m = s
+            .write(|c| retry_message(c, "wang", xian(10, 0), failed))
+            .unwrap();
+        assert_eq!(m.message.message_id, "<a@x>");
+        let again = s
+            .read(|c| crate::store::outbox::get(c, failed))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.state, crate::domain::message::State::Queued);
+        let e = s
+            .write(|c| retry_message(c, "wang", xian(10, 0), queued))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("only failed messages are retried"),
+            "{e}"
+        );
+        let e = s
+            .write(|c| retry_message(c, "wang", xian(10, 0), 999))
+            .unwrap_err();
+        assert_eq!(field_of(e), "message");
+        assert_eq!(
+            audit_rows(&mut s, "outbox.retry"),
+            vec![("wang".to_string(), Some("<a@x>".to_string()), None)]
+        );
+    }
+
+    #[test]
+    fn the_technician_is_the_last_dispatchs() {
+        let (_d, mut s, r, t) = site();
+        assert_eq!(s.read(|c| dispatched_to(c, &t)).unwrap(), None);
+        let go = |s: &mut crate::store::Store, st: Step, tech: Option<&str>, m: u32| {
+            s.write(|c| {
+                step(
+                    c,
+                    &r,
+                    "li",
+                    xian(10, m),
+                    &t.number,
+                    st,
+                    StepInput {
+                        technician: tech.map(str::to_string),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        };
+        go(&mut s, Step::Dispatch, Some("ma"), 0);
+        assert_eq!(
+            s.read(|c| dispatched_to(c, &t)).unwrap().as_deref(),
+            Some("ma")
+        );
+        // Repaired, the callback failed, dispatched again to another.
+        go(&mut s, Step::Repair, None, 1);
+        go(&mut s, Step::CallbackFailed, None, 2);
+        go(&mut s, Step::Dispatch, Some("zhang"), 3);
+        assert_eq!(
+            s.read(|c| dispatched_to(c, &t)).unwrap().as_deref(),
+            Some("zhang")
+        );
+        // A later event of another kind does not hide the dispatch.
+        s.write(|c| {
+            amend(
+                c,
+                &r,
+                "li",
+                xian(10, 2),
+                &t.number,
+                &Amend {
+                    fault: Some("断线".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(
+            s.read(|c| dispatched_to(c, &t)).unwrap().as_deref(),
+            Some("zhang")
         );
     }
 }

@@ -741,4 +741,127 @@ mod tests {
             .unwrap();
         assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
+
+    #[test]
+    fn a_report_finds_its_subscriber_by_account_room_or_line_and_its_tag() {
+        let (_d, mut s) = temp_store();
+        let rules = rules();
+        s.write(|c| {
+            subscribers::upsert(c, &sub("dw0120502", "X", "68691234"), at(0))?;
+            // Two subscribers share 68690000: the line tells no one.
+            let mut a = sub("dw0120503", "X", "68690000");
+            a.room = 503;
+            subscribers::upsert(c, &a, at(0))?;
+            let mut b = sub("dw0120504", "X", "68690000");
+            b.room = 504;
+            subscribers::upsert(c, &b, at(0))
+        })
+        .unwrap();
+        let rep =
+            |s: &mut crate::store::Store, r: Report| s.write(|c| report(c, &rules, "t", at(1), r));
+        // By account, trimmed; an unknown account is refused; a blank one ignored.
+        let t = rep(
+            &mut s,
+            Report {
+                subscriber: Some(" dw0120502 ".into()),
+                ..phone_report("13912345678")
+            },
+        )
+        .unwrap()
+        .ticket;
+        assert_eq!(t.subscriber.as_deref(), Some("dw0120502"));
+        assert_eq!(t.tag.as_deref(), Some("X"));
+        assert!(matches!(
+            rep(
+                &mut s,
+                Report {
+                    subscriber: Some("dw9999999".into()),
+                    ..phone_report("13912345678")
+                }
+            ),
+            Err(CoreError::NoSubscriber(_))
+        ));
+        // By the room of an address, when one subscriber lives there.
+        let t = rep(
+            &mut s,
+            Report {
+                subscriber: Some(" ".into()),
+                address: Some("馨苑1#-2-503".into()),
+                ..phone_report("13800001111")
+            },
+        )
+        .unwrap()
+        .ticket;
+        assert_eq!(t.subscriber.as_deref(), Some("dw0120503"));
+        assert_eq!(t.address.as_deref(), Some("馨苑1#-2-503"));
+        // A line two subscribers share tells nobody: untagged, no subscriber.
+        let t = rep(&mut s, phone_report("68690000")).unwrap().ticket;
+        assert_eq!((t.subscriber, t.tag), (None, None));
+        assert_eq!(t.address, None);
+        // A desk's number is never matched to a subscriber, even one with that line.
+        let d = rep(&mut s, phone_report("88218050")).unwrap().ticket;
+        assert_eq!((d.tag.as_deref(), d.subscriber.clone()), (Some("DC"), None));
+        let ev = s.read(|c| rows::events(c, d.id)).unwrap();
+        assert_eq!(
+            (ev.len(), ev[0].kind, ev[0].from_state),
+            (1, EventKind::Reported, None)
+        );
+
+        // Nobody in the roster: a prefix of one estate alone (8883 is 馨苑's) tags it,
+        // and the caller's next report is a repeat on it; the centre's own line is nobody's.
+        let e = rep(&mut s, phone_report("88831234")).unwrap();
+        assert_eq!((e.ticket.tag.as_deref(), e.repeat), (Some("X"), false));
+        assert_eq!(e.ticket.origin, crate::domain::tag::OriginKind::Estate);
+        let again = rep(&mut s, phone_report("029-88831234")).unwrap();
+        assert!(again.repeat);
+        assert_eq!(again.ticket.number, e.ticket.number);
+        let own = rep(&mut s, phone_report("88833114")).unwrap().ticket;
+        assert_eq!(own.tag, None);
+
+        // A tag given by a person: a desk's or an estate's; an unknown one refused.
+        let t = rep(
+            &mut s,
+            Report {
+                tag: Some("D180".into()),
+                ..phone_report("13700001111")
+            },
+        )
+        .unwrap()
+        .ticket;
+        assert_eq!(
+            (t.tag.as_deref(), t.origin),
+            (Some("D180"), crate::domain::tag::OriginKind::Desk)
+        );
+        let t = rep(
+            &mut s,
+            Report {
+                tag: Some("Q".into()),
+                ..phone_report("13700002222")
+            },
+        )
+        .unwrap()
+        .ticket;
+        assert_eq!(
+            (t.tag.as_deref(), t.origin),
+            (Some("Q"), crate::domain::tag::OriginKind::Estate)
+        );
+        let e = rep(
+            &mut s,
+            Report {
+                tag: Some("Z".into()),
+                ..phone_report("13700003333")
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, CoreError::BadInput { field: "tag", .. }), "{e}");
+        let mut bad = phone_report("13700004444");
+        bad.fields.service_type = Some("卫星".into());
+        assert!(matches!(
+            rep(&mut s, bad).unwrap_err(),
+            CoreError::BadInput {
+                field: "service type",
+                ..
+            }
+        ));
+    }
 }
