@@ -567,4 +567,171 @@ mod tests {
             (fax::Triage::Junk, "zhang")
         );
     }
+
+    #[test]
+    fn a_desk_fax_opens_a_fax_ticket_saying_what_came() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        let fr = FaxRules::from_config(&Config::embedded().unwrap());
+        let now = Utc::now();
+        let Outcome::Recorded { fax, ticket, .. } = s
+            .write(|c| record(c, &r, &fr, now, intake("a", "h1", Some("88218050"), 2)))
+            .unwrap()
+        else {
+            panic!("recorded")
+        };
+        assert_eq!(fax.tag.as_deref(), Some("DC"));
+        let (number, tag, repeat) = ticket.expect("a ticket");
+        assert_eq!((tag.as_deref(), repeat), (Some("DC"), false));
+        let t = s
+            .read(|c| crate::store::tickets::by_number(c, &number))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.source, crate::domain::ticket::Source::Fax);
+        assert_eq!(t.caller.as_deref(), Some("88218050"));
+        assert_eq!(t.fields.fault.as_deref(), Some("传真报障 2 页 (a.tif)"));
+        let ev = s.read(|c| crate::store::tickets::events(c, t.id)).unwrap();
+        let extra = &ev[0].detail.as_ref().unwrap()["extra"];
+        assert_eq!(extra["fax_id"], json!(fax.id));
+        assert_eq!(extra["pages"], json!(2));
+    }
+
+    #[test]
+    fn triage_settles_the_faxs_own_ticket_only_when_it_is_the_faxs_alone() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        crate::core::orders::tests::staff(&mut s);
+        let fr = FaxRules::from_config(&Config::embedded().unwrap());
+        let now = Utc::now();
+        let mut n = 0;
+        let mut rec = |s: &mut crate::store::Store, tsi: Option<&str>| {
+            n += 1;
+            let Outcome::Recorded { fax, .. } = s
+                .write(|c| {
+                    record(
+                        c,
+                        &r,
+                        &fr,
+                        now,
+                        intake(&format!("f{n}"), &format!("h{n}"), tsi, 1),
+                    )
+                })
+                .unwrap()
+            else {
+                panic!("recorded")
+            };
+            let own = fax.ticket.clone().expect("its own ticket");
+            (fax.id, own)
+        };
+        let (closed_fax, closed) = rec(&mut s, Some("88218050"));
+        let (a, ua) = rec(&mut s, None);
+        let (b, ub) = rec(&mut s, Some("13912345678"));
+        let (c_, uc) = rec(&mut s, Some("13700001111"));
+        let (d, ud) = rec(&mut s, Some("13600001111"));
+        let (e, ue) = rec(&mut s, None);
+        let (g, ug) = rec(&mut s, Some("13500001111"));
+        let _ = closed_fax;
+        let step_on = |s: &mut crate::store::Store, n: &str, st: crate::domain::ticket::Step| {
+            s.write(|c| {
+                crate::core::tickets::step(
+                    c,
+                    &r,
+                    "wang",
+                    now,
+                    n,
+                    st,
+                    crate::core::tickets::StepInput {
+                        close_on_pass: true,
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        };
+        use crate::domain::ticket::{State as T, Step};
+        // The desk's ticket is closed: a fax attached to it voids its own
+        // ticket, saying where it went.
+        step_on(&mut s, &closed, Step::Repair);
+        step_on(&mut s, &closed, Step::CallbackPassed);
+        let tri = |s: &mut crate::store::Store, id: i64, t: TriageInput| {
+            s.write(|c| triage(c, &r, &fr, "wang", now, id, &t))
+                .unwrap()
+        };
+        let get = |s: &mut crate::store::Store, n: &str| {
+            s.read(|c| crate::store::tickets::by_number(c, n))
+                .unwrap()
+                .unwrap()
+        };
+        let note = |s: &mut crate::store::Store, n: &str| {
+            let t = get(s, n);
+            let ev = s.read(|c| crate::store::tickets::events(c, t.id)).unwrap();
+            ev.last().unwrap().detail.as_ref().unwrap()["note"].clone()
+        };
+        let t = tri(&mut s, a, TriageInput::Ticket(closed.clone()));
+        assert_eq!(t.voided.as_deref(), Some(ua.as_str()));
+        assert_eq!(get(&mut s, &ua).state, T::Voided);
+        assert_eq!(get(&mut s, &closed).repeat_count, 0);
+        assert_eq!(
+            note(&mut s, &ua),
+            json!(format!(
+                "传真 {a} 经分拣{}:{closed}",
+                fax::Triage::Ticket.word()
+            ))
+        );
+        // A batch: voided saying which batch.
+        let t = tri(&mut s, e, TriageInput::Batch);
+        let batch = t.batch_id.unwrap();
+        assert_eq!(
+            note(&mut s, &ue),
+            json!(format!(
+                "传真 {e} 经分拣{}:{batch}",
+                fax::Triage::Batch.word()
+            ))
+        );
+        // A caller reported again on b's ticket: not the fax's alone, kept.
+        s.write(|c| {
+            crate::core::tickets::report(
+                c,
+                &r,
+                "sip",
+                now,
+                crate::core::tickets::Report {
+                    caller_raw: Some("13912345678".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(get(&mut s, &ub).repeat_count, 1);
+        let t = tri(&mut s, b, TriageInput::Junk("广告".into()));
+        assert_eq!(t.voided, None);
+        assert_eq!(get(&mut s, &ub).state, T::New);
+        // Tagged by an agent meanwhile: kept.
+        s.write(|conn| {
+            crate::core::desk::retag(
+                conn,
+                &r,
+                "wang",
+                now,
+                &uc,
+                crate::core::desk::Retag::Estate("Q".into()),
+            )
+        })
+        .unwrap();
+        assert_eq!(
+            tri(&mut s, c_, TriageInput::Junk("广告".into())).voided,
+            None
+        );
+        assert_eq!(get(&mut s, &uc).state, T::New);
+        // Voided by an agent already: nothing more to settle.
+        s.write(|conn| crate::core::desk::void(conn, &r, "wang", now, &ug, "误拨"))
+            .unwrap();
+        assert_eq!(
+            tri(&mut s, g, TriageInput::Junk("广告".into())).voided,
+            None
+        );
+        // Attached to its own ticket: kept.
+        assert_eq!(tri(&mut s, d, TriageInput::Ticket(ud.clone())).voided, None);
+        assert_eq!(get(&mut s, &ud).state, T::New);
+    }
 }

@@ -313,6 +313,9 @@ mod tests {
             // A complaint naming zhao and one naming the manager.
             complain(c, &r, "li", xian(10, 0), &complaint_of("zhao"))?;
             complain(c, &r, "li", xian(10, 0), &complaint_of("wang"))?;
+            // Rows naming the agent who left and a name nobody has.
+            crate::store::complaints::insert(c, &complaint_of("sun"), "li", xian(10, 0))?;
+            crate::store::complaints::insert(c, &complaint_of("ghost"), "li", xian(10, 0))?;
             Ok::<_, CoreError>(())
         })
         .unwrap();
@@ -343,11 +346,17 @@ mod tests {
             .iter()
             .map(|a| (a.name.as_str(), a.display.as_str()))
             .collect();
-        // Agents on the roll, and the manager a complaint names; not the
-        // agent who left, not the clerk or the technician.
+        // Agents on the roll, and the staff the month's data names (the
+        // manager, the agent who left); not the clerk or the technician,
+        // nor a name no user has.
         assert_eq!(
             names,
-            vec![("li", "李丽"), ("wang", "wang"), ("zhao", "zhao")]
+            vec![
+                ("li", "李丽"),
+                ("sun", "sun"),
+                ("wang", "wang"),
+                ("zhao", "zhao")
+            ]
         );
         let of = |n: &str| r.agents.iter().find(|a| a.name == n).unwrap();
         assert_eq!(of("li").manual.attendance, Some(90.0));
@@ -356,7 +365,7 @@ mod tests {
         assert_eq!(of("zhao").manual.learning, Some(80.0));
         assert_eq!(of("zhao").counts.complaints.iter().sum::<u64>(), 1);
         assert_eq!(of("li").counts.complaints.iter().sum::<u64>(), 0);
-        assert_eq!(r.centre_counts.complaints.iter().sum::<u64>(), 2);
+        assert_eq!(r.centre_counts.complaints.iter().sum::<u64>(), 4);
         assert_eq!(
             of("zhao").scorecard,
             kpi::scorecard(&of("zhao").figures, &of("zhao").manual, &settings())
@@ -390,12 +399,12 @@ mod tests {
         assert_eq!(one.agents.len(), 1);
         assert_eq!(one.agents[0].name, "zhao");
         for r in [&all, &one] {
-            // Attendance: li 90, zhao 70, the manager none.
+            // Attendance: li 90, zhao 70, the others none.
             assert_eq!(r.team.parts[0], Some(80.0));
-            // Complaints: zhao 1, wang 1, li 0.
-            assert_eq!(r.team.complaints, Some(2.0 / 3.0));
+            // Complaints: zhao, wang and sun 1 each, li 0.
+            assert_eq!(r.team.complaints, Some(0.75));
             let totals: Vec<f64> = all.agents.iter().map(|a| a.scorecard.total).collect();
-            let mean = totals.iter().sum::<f64>() / 3.0;
+            let mean = totals.iter().sum::<f64>() / 4.0;
             assert!((r.team.total.unwrap() - mean).abs() < 1e-9);
             assert_eq!(r.team.parts.len(), kpi::Part::ALL.len());
         }
