@@ -1573,4 +1573,149 @@ pub(crate) mod tests {
                 .is_empty()
         );
     }
+
+    #[test]
+    fn a_batch_is_verified_again_whatever_another_batch_holds_and_each_step_is_audited() {
+        let (_d, mut s, r, done) = verified_three();
+        let first = done.orders[0].serial.clone();
+        go(&mut s, &r, "li", at(15, 0), &first, Step::Enter).unwrap();
+        go(&mut s, &r, "li", at(15, 5), &first, Step::Dispatch).unwrap();
+        // Another fax's batch: verified, then corrected, though the first
+        // batch has an order entered.
+        let b2 = room_fax(&mut s, &r, "b.tif", 4);
+        s.write(|c| verify(c, &r, "li", at(15, 10), b2, &three()))
+            .unwrap();
+        let again = s
+            .write(|c| verify(c, &r, "li", at(15, 20), b2, &three()))
+            .unwrap();
+        assert_eq!(again.orders.len(), 3);
+        // The first batch cannot be verified again: an order of it is entered.
+        let e = s
+            .write(|c| verify(c, &r, "li", at(15, 30), done.batch.id, &three()))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("can only be corrected before an order is entered"),
+            "{e}"
+        );
+        // A step without detail is audited without one; a dispatch with its technician.
+        let audit: Vec<(String, Option<String>)> = s
+            .read(|c| audit::recent(c, 100))
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|e| e.object.as_deref() == Some(first.as_str()))
+            .map(|e| (e.action, e.detail))
+            .collect();
+        assert_eq!(audit.len(), 3, "{audit:?}");
+        assert_eq!(audit[0].0, "order.verify");
+        assert_eq!(audit[1], ("order.enter".to_string(), None));
+        assert_eq!(audit[2].0, "order.dispatch");
+        assert!(
+            audit[2]
+                .1
+                .as_deref()
+                .unwrap_or("")
+                .contains("\"technician\":\"zhao\""),
+            "{audit:?}"
+        );
+        let events = s.read(|c| rows::events(c, done.orders[0].id)).unwrap();
+        assert!(events.iter().any(|e| e.step == "enter"), "{events:?}");
+    }
+
+    #[test]
+    fn each_step_records_what_it_names_and_the_callback_steps_go_their_own_way() {
+        let (_d, mut s, r, done) = verified_three();
+        let serial = done.orders[0].serial.clone();
+        let o = go(&mut s, &r, "li", at(15, 0), &serial, Step::Enter).unwrap();
+        assert_eq!(o.entered_by.as_deref(), Some("li"));
+        go(&mut s, &r, "li", at(15, 1), &serial, Step::Dispatch).unwrap();
+        go(&mut s, &r, "zhao", at(15, 2), &serial, Step::Sign).unwrap();
+        // The callback and the 回单 are not steps a person takes here.
+        for (st, says) in [
+            (
+                Step::CallbackPassed,
+                "record the callback with `order callback",
+            ),
+            (
+                Step::CallbackFailed,
+                "record the callback with `order callback",
+            ),
+            (Step::SendReturn, "sent for completed orders together"),
+        ] {
+            let e = go(&mut s, &r, "wang", at(15, 3), &serial, st).unwrap_err();
+            assert!(
+                matches!(e, CoreError::BadInput { field: "step", .. }),
+                "{e}"
+            );
+            assert!(e.to_string().contains(says), "{e}");
+        }
+        // The slip: a fax that does not exist is refused; a file is kept.
+        let slip = |s: &mut Store, fax: Option<i64>, file: Option<&str>| {
+            let input = StepInput {
+                slip_fax: fax,
+                slip_file: file.map(str::to_string),
+                ..Default::default()
+            };
+            s.write(|c| step(c, &r, "li", at(15, 4), &serial, Step::ReturnSlip, &input))
+        };
+        let e = slip(&mut s, Some(999), None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CoreError::BadInput {
+                    field: "slip_fax",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let o = slip(&mut s, None, Some("slips/a.png")).unwrap();
+        assert_eq!(
+            (o.slip_fax_id, o.slip_file.as_deref()),
+            (None, Some("slips/a.png"))
+        );
+        go(&mut s, &r, "li", at(15, 5), &serial, Step::Install).unwrap();
+        let o = s
+            .write(|c| {
+                callback(
+                    c,
+                    &r,
+                    "zhang",
+                    at(16, 0),
+                    &serial,
+                    &CallbackInput {
+                        result: Some(order::CallbackResult::Passed),
+                        handling: Some("已开通".into()),
+                        satisfaction: Some("满意".into()),
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(o.called_back_at, Some(at(16, 0)));
+        // The roster learns the customer, the 11-digit contact as the mobile.
+        let sub = s
+            .read(|c| subscribers::get(c, &o.account))
+            .unwrap()
+            .unwrap()
+            .subscriber;
+        assert_eq!(sub.mobile.as_deref(), Some("13912345678"));
+        assert_eq!(sub.fixed_line.as_deref(), Some("88831234"));
+        // A person sends the 回单 now, without waiting for the interval.
+        let e = s
+            .write(|c| send_returns(c, &r, "zhang", at(16, 1)))
+            .unwrap_err();
+        assert!(e.to_string().contains("send the 回单"), "{e}");
+        let sent = s
+            .write(|c| send_returns(c, &r, "li", at(16, 1)))
+            .unwrap()
+            .expect("a 回单 queued");
+        assert_eq!(sent.orders, vec![serial.clone()]);
+        assert_eq!(
+            s.write(|c| send_returns(c, &r, "li", at(16, 2)))
+                .unwrap()
+                .map(|x| x.orders),
+            None
+        );
+    }
 }
