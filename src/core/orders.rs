@@ -1718,4 +1718,34 @@ pub(crate) mod tests {
             None
         );
     }
+
+    #[test]
+    fn a_late_batchs_notice_names_its_own_orders_only() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        staff(&mut s);
+        let b1 = room_fax(&mut s, &r, "a.tif", 4);
+        let b2 = room_fax(&mut s, &r, "b.tif", 4);
+        let one = s
+            .write(|c| verify(c, &r, "li", at(14, 30), b1, &three()))
+            .unwrap();
+        let two = s
+            .write(|c| verify(c, &r, "li", at(14, 31), b2, &three()))
+            .unwrap();
+        let told = s.write(|c| overdue(c, &r, at(17, 30))).unwrap();
+        assert_eq!(told.len(), 2);
+        let late: Vec<_> = queued(&mut s)
+            .into_iter()
+            .filter(|m| m.purpose == Purpose::WorkorderOverdue)
+            .collect();
+        assert_eq!(late.len(), 2);
+        for (m, mine, theirs) in [(&late[0], &one, &two), (&late[1], &two, &one)] {
+            for o in &mine.orders {
+                assert!(m.body.contains(&o.serial), "{}", m.body);
+            }
+            for o in &theirs.orders {
+                assert!(!m.body.contains(&o.serial), "{}", m.body);
+            }
+        }
+    }
 }
