@@ -106,6 +106,11 @@ fi
 # each job's copy starts from a copy of target/ instead.
 shared_target=${CARGO_TARGET_DIR:-$PWD/target/mutants}
 unset CARGO_TARGET_DIR
+# Started from the tests' own build (scripts/test): only this crate is rebuilt.
+if [ ! -d "$shared_target/debug" ] && [ -d target/debug ]; then
+  mkdir -p "$shared_target"
+  cp -a target/debug "$shared_target/"
+fi
 one=(env CARGO_TARGET_DIR="$shared_target")
 unit=(--jobs "$jobs")
 if [ "$jobs" -eq 1 ]; then

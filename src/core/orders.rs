@@ -1630,6 +1630,14 @@ pub(crate) mod tests {
         let o = go(&mut s, &r, "li", at(15, 0), &serial, Step::Enter).unwrap();
         assert_eq!(o.entered_by.as_deref(), Some("li"));
         go(&mut s, &r, "li", at(15, 1), &serial, Step::Dispatch).unwrap();
+        // The slip is due in three days: not overdue before.
+        let slip_due = at(15, 1) + Duration::days(3);
+        assert!(
+            !s.read(|c| show(c, slip_due - Duration::minutes(1), &serial))
+                .unwrap()
+                .slip_overdue
+        );
+        assert!(s.read(|c| show(c, slip_due, &serial)).unwrap().slip_overdue);
         go(&mut s, &r, "zhao", at(15, 2), &serial, Step::Sign).unwrap();
         // The callback and the 回单 are not steps a person takes here.
         for (st, says) in [
@@ -1675,6 +1683,12 @@ pub(crate) mod tests {
             (o.slip_fax_id, o.slip_file.as_deref()),
             (None, Some("slips/a.png"))
         );
+        // Back in time: never overdue again, however late it is.
+        let shown = s
+            .read(|c| show(c, slip_due + Duration::days(30), &serial))
+            .unwrap();
+        assert!(!shown.slip_overdue);
+        assert!(!slip_overdue(&shown.order, slip_due + Duration::days(30)));
         go(&mut s, &r, "li", at(15, 5), &serial, Step::Install).unwrap();
         let o = s
             .write(|c| {
