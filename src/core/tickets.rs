@@ -864,4 +864,32 @@ mod tests {
             }
         ));
     }
+
+    #[test]
+    fn an_inquiry_found_a_fault_is_promised_from_then() {
+        let (_d, mut s) = temp_store();
+        let r = rules();
+        let go = |s: &mut crate::store::Store, n: &str, st: Step, h: u32| {
+            s.write(|c| step(c, &r, "li", at(h), n, st, StepInput::default()))
+                .unwrap()
+        };
+        let a = s
+            .write(|c| report(c, &r, "t", at(1), phone_report("13912345678")))
+            .unwrap()
+            .ticket;
+        let b = s
+            .write(|c| report(c, &r, "t", at(1), phone_report("13900001111")))
+            .unwrap()
+            .ticket;
+        assert_eq!(a.due_at, at(13));
+        // A fault from the start keeps its promise from the report.
+        assert_eq!(go(&mut s, &a.number, Step::ClassifyFault, 2).due_at, at(13));
+        // An inquiry that turns out a fault: twelve hours from then.
+        assert_eq!(
+            go(&mut s, &b.number, Step::ClassifyInquiry, 2).state,
+            State::Inquiry
+        );
+        let t = go(&mut s, &b.number, Step::ClassifyFault, 4);
+        assert_eq!((t.state, t.due_at), (State::New, at(16)));
+    }
 }
