@@ -87,7 +87,7 @@ while [ $# -gt 0 ]; do
     --resume) resume=true; shift ;;
     --sum) only_sum=true; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "mutants: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
