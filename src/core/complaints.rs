@@ -284,7 +284,7 @@ mod tests {
     use crate::core::testing::{rules, staff, xian};
     use crate::domain::complaint::{Category, Channel, State};
     use crate::store::Store;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{audit_log as audit_actions, temp_store};
 
     fn entry(promised_at: DateTime<Utc>) -> NewComplaint {
         NewComplaint {
@@ -308,15 +308,6 @@ mod tests {
         })
         .unwrap();
         (d, s, rules())
-    }
-
-    fn audit_actions(s: &mut Store) -> Vec<(String, String, Option<String>, Option<String>)> {
-        s.read(|c| audit::recent(c, 100))
-            .unwrap()
-            .into_iter()
-            .rev()
-            .map(|e| (e.actor, e.action, e.object, e.detail))
-            .collect()
     }
 
     fn field(e: CoreError) -> &'static str {
@@ -486,22 +477,21 @@ mod tests {
             .write(|c| add(c, &r, "li", xian(10, 0), &entry(xian(11, 0))))
             .unwrap();
         let first = c.callback_id.unwrap();
+        let chk = |s: &mut Store, who: &str, at, id, result, input: &CheckInput| {
+            s.write(|conn| check(conn, &r, who, at, id, result, input))
+        };
         let cb = |s: &mut Store, id: i64| s.read(|c| callback_rows::get(c, id)).unwrap().unwrap();
 
         // Nobody answered: still open, the same callback retried later.
-        let c1 = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(11, 0),
-                    c.id,
-                    Check::NoAnswer,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap();
+        let c1 = chk(
+            &mut s,
+            "li",
+            xian(11, 0),
+            c.id,
+            Check::NoAnswer,
+            &CheckInput::default(),
+        )
+        .unwrap();
         assert_eq!(
             (c1.state, c1.check_result),
             (State::Open, Some(Check::NoAnswer))
@@ -512,36 +502,28 @@ mod tests {
         assert!(retried.attempts >= 1 && retried.due_at > xian(11, 0));
 
         // Failed: a new time is required, not in the past.
-        let err = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(12, 0),
-                    c.id,
-                    Check::Failed,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap_err();
+        let err = chk(
+            &mut s,
+            "li",
+            xian(12, 0),
+            c.id,
+            Check::Failed,
+            &CheckInput::default(),
+        )
+        .unwrap_err();
         assert_eq!(field(err), "promised_at");
         let past = CheckInput {
             promised_at: Some(xian(11, 0)),
             ..Default::default()
         };
-        let err = s
-            .write(|conn| check(conn, &r, "li", xian(12, 0), c.id, Check::Failed, &past))
-            .unwrap_err();
+        let err = chk(&mut s, "li", xian(12, 0), c.id, Check::Failed, &past).unwrap_err();
         assert_eq!(field(err), "promised_at");
         let blank = CheckInput {
             promised_at: Some(xian(16, 0)),
             measure: Some(" ".into()),
             ..Default::default()
         };
-        let err = s
-            .write(|conn| check(conn, &r, "li", xian(12, 0), c.id, Check::Failed, &blank))
-            .unwrap_err();
+        let err = chk(&mut s, "li", xian(12, 0), c.id, Check::Failed, &blank).unwrap_err();
         assert_eq!(field(err), "measure");
         assert_eq!(cb(&mut s, first).state, callback::State::Pending);
 
@@ -550,9 +532,7 @@ mod tests {
             measure: Some(" 更换话机 ".into()),
             note: Some(" 仍然断线 ".into()),
         };
-        let c2 = s
-            .write(|conn| check(conn, &r, "zhao", xian(12, 0), c.id, Check::Failed, &again))
-            .unwrap();
+        let c2 = chk(&mut s, "zhao", xian(12, 0), c.id, Check::Failed, &again).unwrap();
         assert_eq!(c2.state, State::Open);
         assert_eq!(c2.entry.promised_at, xian(16, 0));
         assert_eq!(c2.entry.measure, "更换话机");
@@ -571,39 +551,24 @@ mod tests {
         );
 
         // A failed check without a new measure keeps the old one.
-        let c3 = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(16, 0),
-                    c.id,
-                    Check::Failed,
-                    &CheckInput {
-                        promised_at: Some(xian(18, 0)),
-                        ..Default::default()
-                    },
-                )
-            })
-            .unwrap();
+        let later = CheckInput {
+            promised_at: Some(xian(18, 0)),
+            ..Default::default()
+        };
+        let c3 = chk(&mut s, "li", xian(16, 0), c.id, Check::Failed, &later).unwrap();
         assert_eq!(c3.entry.measure, "更换话机");
         assert_eq!(c3.check_note, None);
 
         // Passed: checked; the pending check is passed; a second check refused.
-        let c4 = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(18, 0),
-                    c.id,
-                    Check::Passed,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap();
+        let c4 = chk(
+            &mut s,
+            "li",
+            xian(18, 0),
+            c.id,
+            Check::Passed,
+            &CheckInput::default(),
+        )
+        .unwrap();
         assert_eq!(
             (c4.state, c4.check_result),
             (State::Checked, Some(Check::Passed))
@@ -612,48 +577,36 @@ mod tests {
             cb(&mut s, c4.callback_id.unwrap()).state,
             callback::State::Passed
         );
-        let err = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(18, 5),
-                    c.id,
-                    Check::Passed,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap_err();
+        let err = chk(
+            &mut s,
+            "li",
+            xian(18, 5),
+            c.id,
+            Check::Passed,
+            &CheckInput::default(),
+        )
+        .unwrap_err();
         assert_eq!(field(err), "complaint");
         // An unknown complaint, a clerk.
-        let err = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "li",
-                    xian(18, 5),
-                    99,
-                    Check::Passed,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap_err();
+        let err = chk(
+            &mut s,
+            "li",
+            xian(18, 5),
+            99,
+            Check::Passed,
+            &CheckInput::default(),
+        )
+        .unwrap_err();
         assert_eq!(field(err), "complaint");
-        let err = s
-            .write(|conn| {
-                check(
-                    conn,
-                    &r,
-                    "chen",
-                    xian(18, 5),
-                    c.id,
-                    Check::Passed,
-                    &CheckInput::default(),
-                )
-            })
-            .unwrap_err();
+        let err = chk(
+            &mut s,
+            "chen",
+            xian(18, 5),
+            c.id,
+            Check::Passed,
+            &CheckInput::default(),
+        )
+        .unwrap_err();
         assert_eq!(field(err), "role");
         let checks: Vec<_> = audit_actions(&mut s)
             .into_iter()

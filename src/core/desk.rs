@@ -893,12 +893,10 @@ mod tests {
         s: &mut crate::store::Store,
         action: &str,
     ) -> Vec<(String, Option<String>, Option<String>)> {
-        s.read(|c| crate::store::audit::recent(c, 100))
-            .unwrap()
+        crate::store::testing::audit_log(s)
             .into_iter()
-            .rev()
-            .filter(|e| e.action == action)
-            .map(|e| (e.actor, e.object, e.detail))
+            .filter(|e| e.1 == action)
+            .map(|(actor, _, object, detail)| (actor, object, detail))
             .collect()
     }
 

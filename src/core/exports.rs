@@ -458,13 +458,10 @@ mod tests {
             assert_eq!(range.get((0, 0)), Some(&Data::String("用户地址".into())));
             assert_eq!(range.get((1, 8)), Some(&Data::String(a.clone())));
         }
-        let audit: Vec<_> = s
-            .read(|c| audit::recent(c, 10))
-            .unwrap()
+        let audit: Vec<_> = crate::store::testing::audit_log(&mut s)
             .into_iter()
-            .rev()
-            .filter(|e| e.action.ends_with(".export"))
-            .map(|e| (e.actor, e.action, e.detail))
+            .filter(|e| e.1.ends_with(".export"))
+            .map(|(actor, action, _, detail)| (actor, action, detail))
             .collect();
         assert_eq!(
             audit,

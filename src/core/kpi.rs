@@ -495,12 +495,10 @@ mod tests {
             .find(|e| e.item == ManualItem::Learning)
             .unwrap();
         assert_eq!(learning.note, None);
-        let audits: Vec<_> = s
-            .read(|c| audit::recent(c, 50))
-            .unwrap()
+        let audits: Vec<_> = crate::store::testing::audit_log(&mut s)
             .into_iter()
-            .filter(|e| e.action == "report.enter")
-            .map(|e| (e.actor, e.object, e.detail))
+            .filter(|e| e.1 == "report.enter")
+            .map(|(actor, _, object, detail)| (actor, object, detail))
             .collect();
         assert_eq!(audits.len(), 3);
         assert!(audits.contains(&(

@@ -1599,13 +1599,10 @@ pub(crate) mod tests {
             "{e}"
         );
         // A step without detail is audited without one; a dispatch with its technician.
-        let audit: Vec<(String, Option<String>)> = s
-            .read(|c| audit::recent(c, 100))
-            .unwrap()
+        let audit: Vec<(String, Option<String>)> = crate::store::testing::audit_log(&mut s)
             .into_iter()
-            .rev()
-            .filter(|e| e.object.as_deref() == Some(first.as_str()))
-            .map(|e| (e.action, e.detail))
+            .filter(|e| e.2.as_deref() == Some(first.as_str()))
+            .map(|(_, action, _, detail)| (action, detail))
             .collect();
         assert_eq!(audit.len(), 3, "{audit:?}");
         assert_eq!(audit[0].0, "order.verify");

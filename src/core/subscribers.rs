@@ -116,13 +116,7 @@ mod tests {
             .write(|c| find(c, &r, "li", xian(10, 0), "  "))
             .unwrap_err();
         assert!(matches!(e, CoreError::BadInput { field: "query", .. }));
-        let audit: Vec<_> = s
-            .read(|c| audit::recent(c, 10))
-            .unwrap()
-            .into_iter()
-            .rev()
-            .map(|e| (e.actor, e.action, e.object, e.detail))
-            .collect();
+        let audit = crate::store::testing::audit_log(&mut s);
         assert_eq!(audit.len(), 5);
         assert_eq!(
             audit[0],

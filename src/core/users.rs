@@ -107,13 +107,7 @@ mod tests {
             (li.name.as_str(), li.role, li.active),
             ("li", Role::Agent, true)
         );
-        let audit: Vec<_> = s
-            .read(|c| audit::recent(c, 10))
-            .unwrap()
-            .into_iter()
-            .rev()
-            .map(|e| (e.actor, e.action, e.object, e.detail))
-            .collect();
+        let audit = crate::store::testing::audit_log(&mut s);
         assert_eq!(
             audit,
             vec![
@@ -178,7 +172,7 @@ mod tests {
             .map(|u| u.name)
             .collect();
         assert_eq!(names, vec!["li", "wang"]);
-        assert_eq!(s.read(|c| audit::recent(c, 10)).unwrap().len(), 2);
+        assert_eq!(crate::store::testing::audit_log(&mut s).len(), 2);
     }
 
     #[test]

@@ -328,6 +328,16 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 pub(crate) mod testing {
     use super::*;
 
+    /// The audit log, oldest first, as (actor, action, object, detail).
+    pub fn audit_log(s: &mut Store) -> Vec<(String, String, Option<String>, Option<String>)> {
+        s.read(|c| super::audit::recent(c, 10_000))
+            .expect("the audit log")
+            .into_iter()
+            .rev()
+            .map(|e| (e.actor, e.action, e.object, e.detail))
+            .collect()
+    }
+
     /// A migrated store in a temporary folder (kept alive by the returned guard).
     pub fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
