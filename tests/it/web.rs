@@ -578,12 +578,19 @@ fn cross_site_posts_an_expired_session_and_the_login_limit_are_refused() {
     assert_eq!(wang_rows, 3);
 }
 
-/// Sends one SIP request over UDP, without waiting for answers.
+/// Sends one SIP request over UDP and returns once the daemon has answered
+/// it (its first response, whatever it says).
 pub(crate) fn sip_send(port: u16, msg: &str) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.send_to(msg.as_bytes(), ("127.0.0.1", port)).unwrap();
-    // Let the answers arrive before the socket goes.
-    std::thread::sleep(Duration::from_millis(200));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 2048];
+    if let Err(e) = s.recv_from(&mut buf) {
+        panic!(
+            "no answer within 10 s to {} ({e})",
+            msg.lines().next().unwrap_or("")
+        );
+    }
 }
 
 pub(crate) fn sip(method: &str, call_id: &str, from: &str, reason: Option<&str>) -> String {
